@@ -1,0 +1,26 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+
+// Tests import packages by name; resolve them to source so a test never runs stale dist code.
+// CLI and server end-to-end tests spawn the built binaries instead, which `npm test` builds first.
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@tokenmark/core': src('core'),
+      '@tokenmark/lab': src('lab'),
+      '@tokenmark/evidence': src('evidence'),
+      '@tokenmark/server': src('server'),
+    },
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
+    pool: 'forks',
+    // CI reads its closing line from this report (see .ci/run).
+    reporters: ['default', 'json'],
+    outputFile: { json: '.vitest-report.json' },
+  },
+})
