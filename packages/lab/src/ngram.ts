@@ -1,0 +1,494 @@
+/**
+ * An n-gram language model over token ids with interpolated modified Kneser–Ney smoothing
+ * (Chen & Goodman, "An Empirical Study of Smoothing Techniques for Language Modeling", TR-10-98, 1998,
+ * §3.5 and eq. 26 for the three discounts; Kneser & Ney, ICASSP 1995, for continuation counts).
+ *
+ *   P_k(w | h) = max(c_k(h w) − D_k(c_k(h w)), 0) / c_k(h ·)  +  γ_k(h) · P_{k−1}(w | h′)
+ *   γ_k(h)     = (D_k1 · N1(h ·) + D_k2 · N2(h ·) + D_k3+ · N3+(h ·)) / c_k(h ·)
+ *   P_0(w)     = 1 / V                        (every id of the tokenizer's vocabulary is possible)
+ *
+ * `c_k` is the raw count at the highest order and the continuation count N1+(· h w) (number of distinct
+ * left neighbours) below it; h′ drops the oldest token of h; a context never seen in training has γ = 1.
+ * Discounts per order from counts-of-counts: Y = n1/(n1 + 2 n2), D1 = 1 − 2Y n2/n1, D2 = 2 − 3Y n3/n2,
+ * D3+ = 3 − 4Y n4/n3.
+ *
+ * Deliberate deviations, one line each:
+ * - no sentence-boundary padding: each training sequence is a whole chapter, and a context shorter than
+ *   order − 1 (only at the very start of a text) uses the lower-order (continuation-count) estimate;
+ * - a discount that the formula makes non-positive or undefined (tiny corpora) falls back to Y, capped at r.
+ *
+ * Storage: per order, the contexts sit in a `TupleTable` (packed u32 keys, open addressing) and their
+ * children in CSR form (typed arrays of word ids sorted within each context and their counts), so a trained
+ * model is a few typed arrays and serialises as-is (see serialize.ts).
+ */
+import { LabError, checkInt } from './errors.js'
+import type { Rng } from './rng.js'
+import { TupleTable } from './tuple-table.js'
+
+/** The counts that define a model: what `serialize.ts` stores; everything else is derived from them. */
+export interface NGramTables {
+  /** n: the model conditions on at most n − 1 previous tokens. */
+  order: number
+  /** Size of the tokenizer's id space (o200k_base: 200,019). */
+  vocabSize: number
+  /** `levels[k − 1]` holds order k. */
+  levels: NGramLevel[]
+}
+
+/** One order k: contexts of k − 1 tokens, each with its children (next tokens) and their counts. */
+export interface NGramLevel {
+  /** Packed contexts, (k − 1) ids each; empty at order 1 (one empty context). */
+  contextKeys: Uint32Array
+  /** CSR offsets: children of context i are `childStart[i] .. childStart[i + 1]` (length contexts + 1). */
+  childStart: Uint32Array
+  /** Child token ids, ascending within each context. */
+  childWords: Uint32Array
+  /** Raw counts at the highest order, continuation counts below. */
+  childCounts: Uint32Array
+  /** [D1, D2, D3+]. */
+  discounts: Float64Array
+}
+
+/** Candidates seen after the longest known context, with their full (interpolated) probabilities. */
+export interface SparseDistribution {
+  /** Candidate ids, most probable first (ties by id). */
+  ids: Uint32Array
+  /** P(id | context) for each candidate: the exact model probability, back-off contributions included. */
+  probs: Float32Array
+  /** 1 − Σ probs: the mass of every other id, spread over them as the lower orders say. */
+  backoff: number
+  /** Order of the longest context found (1 when no context token was ever seen). */
+  order: number
+}
+
+/**
+ * What generation and the attacks need from a language model. The n-gram model implements it; any other
+ * model that can give next-token log-probabilities over the whole vocabulary can too.
+ */
+export interface LanguageModel {
+  readonly vocabSize: number
+  /** How many previous tokens the model looks at (n − 1 for an n-gram model). */
+  readonly contextLength: number
+  /** Log-probabilities over the whole vocabulary (length vocabSize); writes into `out` when given. */
+  logits(context: Uint32Array, out?: Float32Array): Float32Array
+  nextTokenDistribution(context: Uint32Array): SparseDistribution
+  /** Draws the next token from the model's own distribution (temperature 1). */
+  sample(context: Uint32Array, rng: Pick<Rng, 'nextFloat'>): number
+}
+
+export interface NGramTrainOptions {
+  /** 1–6; default 4. */
+  order?: number
+  /** The tokenizer's vocabulary size; every id in the training data must be below it. */
+  vocabSize: number
+}
+
+export interface NGramStats {
+  order: number
+  vocabSize: number
+  /** Distinct n-grams stored per order (index k − 1). */
+  ngrams: number[]
+  /** Distinct contexts per order (index k − 1). */
+  contexts: number[]
+  /** [D1, D2, D3+] per order. */
+  discounts: number[][]
+  /** Bytes held by the count tables and derived arrays (typed arrays only). */
+  bytes: number
+}
+
+/** A level with the arrays derived at load time. */
+interface Level extends NGramLevel {
+  index: TupleTable | null
+  alpha: Float64Array
+  gamma: Float64Array
+}
+
+export class NGramModel implements LanguageModel {
+  readonly order: number
+  readonly vocabSize: number
+  readonly contextLength: number
+  private readonly levels: Level[]
+  /** Lowest-order (order-1, interpolated with uniform) probabilities over the whole vocabulary. */
+  private readonly p1: Float64Array
+  private readonly logP1: Float64Array
+  /** Cumulative order-1 alpha over level-1 children, for sampling. */
+  private readonly alpha1Cdf: Float64Array
+  // Per-query scratch (a model is not re-entrant; JavaScript is single-threaded).
+  private readonly ctxIdx: Int32Array
+  private readonly gAfter: Float64Array
+  private readonly scratch: Float64Array
+
+  /** Builds a model from its count tables (as `train` or `loadModel` produce them). */
+  constructor(tables: NGramTables) {
+    const { order, vocabSize, levels } = tables
+    checkInt('order', order, 1, 6)
+    checkInt('vocabSize', vocabSize, 1, 0x7fffffff)
+    if (levels.length !== order) throw new LabError('E_MODEL_FORMAT', `model has ${levels.length} levels for order ${order}`)
+    this.order = order
+    this.vocabSize = vocabSize
+    this.contextLength = order - 1
+    this.levels = levels.map((lv, i) => deriveLevel(lv, i + 1, vocabSize))
+    const l1 = this.levels[0]
+    const g1 = l1.gamma[0]
+    this.p1 = new Float64Array(vocabSize).fill(g1 / vocabSize)
+    this.alpha1Cdf = new Float64Array(l1.childWords.length)
+    let acc = 0
+    for (let j = 0; j < l1.childWords.length; j++) {
+      this.p1[l1.childWords[j]] += l1.alpha[j]
+      acc += l1.alpha[j]
+      this.alpha1Cdf[j] = acc
+    }
+    this.logP1 = new Float64Array(vocabSize)
+    for (let w = 0; w < vocabSize; w++) this.logP1[w] = Math.log(this.p1[w])
+    this.ctxIdx = new Int32Array(order + 1)
+    this.gAfter = new Float64Array(order + 2)
+    this.scratch = new Float64Array(vocabSize)
+  }
+
+  /** Counts n-grams in `sequences` (each a whole document; n-grams never cross two) and smooths them. */
+  static train(sequences: readonly Uint32Array[], options: NGramTrainOptions): NGramModel {
+    return new NGramModel(countNGrams(sequences, options))
+  }
+
+  /** The count tables that define this model (shared, not copied: do not mutate). */
+  toTables(): NGramTables {
+    return {
+      order: this.order,
+      vocabSize: this.vocabSize,
+      levels: this.levels.map(({ contextKeys, childStart, childWords, childCounts, discounts }) => ({
+        contextKeys,
+        childStart,
+        childWords,
+        childCounts,
+        discounts,
+      })),
+    }
+  }
+
+  /** log P(token | context), natural log. Only the last order − 1 tokens of the context matter. */
+  logProb(context: Uint32Array, token: number): number {
+    this.checkToken(token)
+    return Math.log(this.prob(this.locate(context), token))
+  }
+
+  /** Sparse next-token distribution: candidates after the longest known context, plus back-off mass. */
+  nextTokenDistribution(context: Uint32Array): SparseDistribution {
+    const m = this.locate(context)
+    let words: Uint32Array
+    if (m === 1) {
+      words = this.levels[0].childWords
+    } else {
+      const lv = this.levels[m - 1]
+      const ci = this.ctxIdx[m]
+      words = lv.childWords.subarray(lv.childStart[ci], lv.childStart[ci + 1])
+    }
+    const n = words.length
+    const p = new Float64Array(n)
+    let sum = 0
+    for (let j = 0; j < n; j++) {
+      p[j] = this.prob(m, words[j])
+      sum += p[j]
+    }
+    const order = Array.from({ length: n }, (_, j) => j).sort((a, b) => p[b] - p[a] || words[a] - words[b])
+    const ids = new Uint32Array(n)
+    const probs = new Float32Array(n)
+    for (let j = 0; j < n; j++) {
+      ids[j] = words[order[j]]
+      probs[j] = p[order[j]]
+    }
+    return { ids, probs, backoff: Math.max(0, 1 - sum), order: m }
+  }
+
+  /**
+   * Natural-log probabilities over the whole vocabulary, so any logits-based sampler (every core embed
+   * function) runs on this model unchanged. One pass writes log(Γ) + log P_1(w) for every id — Γ being the
+   * product of the back-off weights of the matched contexts — then only the ids seen after some matched
+   * context of order ≥ 2 are patched with their exact interpolated probability.
+   */
+  logits(context: Uint32Array, out?: Float32Array): Float32Array {
+    const V = this.vocabSize
+    if (out === undefined) out = new Float32Array(V)
+    else if (out.length !== V) throw new LabError('E_BAD_PARAM', `logits: out has length ${out.length}, expected vocabSize ${V}`)
+    const m = this.locate(context)
+    const gAfter = this.gAfter
+    gAfter[m] = 1
+    for (let k = m; k >= 2; k--) gAfter[k - 1] = gAfter[k] * this.levels[k - 1].gamma[this.ctxIdx[k]]
+    const logG = Math.log(gAfter[1])
+    const logP1 = this.logP1
+    for (let w = 0; w < V; w++) out[w] = logP1[w] + logG
+    const s = this.scratch
+    const p1 = this.p1
+    for (let k = 2; k <= m; k++) {
+      const lv = this.levels[k - 1]
+      const ci = this.ctxIdx[k]
+      const g = lv.gamma[ci]
+      const after = gAfter[k]
+      const words = lv.childWords
+      const alpha = lv.alpha
+      // Children at order k are a subset of those at k − 1, so s[w] already holds P_{k−1}(w) for k > 2.
+      for (let j = lv.childStart[ci], end = lv.childStart[ci + 1]; j < end; j++) {
+        const w = words[j]
+        const pk = alpha[j] + g * (k === 2 ? p1[w] : s[w])
+        s[w] = pk
+        out[w] = Math.log(pk * after)
+      }
+    }
+    return out
+  }
+
+  /**
+   * Draws the next token exactly from P(· | context) with one uniform: interpolation is a mixture, so at
+   * each order the token comes from the discounted counts with probability 1 − γ, else from the next order
+   * down; at order 0 it is uniform over the vocabulary. Costs O(children), not O(vocabulary).
+   */
+  sample(context: Uint32Array, rng: Pick<Rng, 'nextFloat'>): number {
+    const m = this.locate(context)
+    let u = rng.nextFloat()
+    for (let k = m; k >= 2; k--) {
+      const lv = this.levels[k - 1]
+      const ci = this.ctxIdx[k]
+      const g = lv.gamma[ci]
+      const a = 1 - g
+      const start = lv.childStart[ci]
+      const end = lv.childStart[ci + 1]
+      if (u < a) {
+        let acc = 0
+        for (let j = start; j < end; j++) {
+          acc += lv.alpha[j]
+          if (u < acc) return lv.childWords[j]
+        }
+        return lv.childWords[end - 1]
+      }
+      u = Math.min((u - a) / g, 1 - Number.EPSILON)
+    }
+    const l1 = this.levels[0]
+    const g1 = l1.gamma[0]
+    const a1 = 1 - g1
+    if (u < a1 && l1.childWords.length > 0) {
+      const cdf = this.alpha1Cdf
+      let lo = 0
+      let hi = cdf.length - 1
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1
+        if (cdf[mid] > u) hi = mid
+        else lo = mid + 1
+      }
+      return l1.childWords[lo]
+    }
+    return Math.min(this.vocabSize - 1, Math.floor(((u - a1) / g1) * this.vocabSize))
+  }
+
+  /** exp(mean negative log-likelihood per token) over one sequence or several (each starts fresh). */
+  perplexity(ids: Uint32Array | readonly Uint32Array[]): number {
+    const seqs = ids instanceof Uint32Array ? [ids] : ids
+    let nll = 0
+    let count = 0
+    const h = this.order - 1
+    for (const seq of seqs) {
+      for (let i = 0; i < seq.length; i++) {
+        const tok = seq[i]
+        this.checkToken(tok)
+        nll -= Math.log(this.prob(this.locate(seq.subarray(Math.max(0, i - h), i)), tok))
+        count++
+      }
+    }
+    if (count === 0) throw new LabError('E_BAD_INPUT', 'perplexity: no tokens to score')
+    return Math.exp(nll / count)
+  }
+
+  stats(): NGramStats {
+    let bytes = this.p1.byteLength + this.logP1.byteLength + this.alpha1Cdf.byteLength + this.scratch.byteLength
+    for (const lv of this.levels) {
+      bytes += lv.contextKeys.byteLength + lv.childStart.byteLength + lv.childWords.byteLength
+      bytes += lv.childCounts.byteLength + lv.alpha.byteLength + lv.gamma.byteLength
+    }
+    return {
+      order: this.order,
+      vocabSize: this.vocabSize,
+      ngrams: this.levels.map((lv) => lv.childWords.length),
+      contexts: this.levels.map((lv) => lv.childStart.length - 1),
+      discounts: this.levels.map((lv) => Array.from(lv.discounts)),
+      bytes,
+    }
+  }
+
+  /** Fills ctxIdx[2..m] with the matched contexts and returns m, the longest matched order. */
+  private locate(context: Uint32Array): number {
+    const len = context.length
+    let m = 1
+    for (let k = 2; k <= this.order; k++) {
+      const w = k - 1
+      if (len < w) break
+      const e = (this.levels[k - 1].index as TupleTable).find(context, len - w)
+      if (e < 0) break
+      this.ctxIdx[k] = e
+      m = k
+    }
+    return m
+  }
+
+  /** P(token | matched contexts) after `locate`. */
+  private prob(m: number, token: number): number {
+    let p = this.p1[token]
+    for (let k = 2; k <= m; k++) {
+      const lv = this.levels[k - 1]
+      const ci = this.ctxIdx[k]
+      const j = findChild(lv, ci, token)
+      p = (j >= 0 ? lv.alpha[j] : 0) + lv.gamma[ci] * p
+    }
+    return p
+  }
+
+  private checkToken(token: number): void {
+    if (!(Number.isInteger(token) && token >= 0 && token < this.vocabSize)) {
+      throw new LabError('E_BAD_INPUT', `token id ${token} is outside the vocabulary [0, ${this.vocabSize})`)
+    }
+  }
+}
+
+/** Index of `word` among the children of context `ci`, or −1 (binary search; children are sorted). */
+function findChild(lv: NGramLevel, ci: number, word: number): number {
+  const words = lv.childWords
+  let lo = lv.childStart[ci]
+  let hi = lv.childStart[ci + 1] - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const x = words[mid]
+    if (x === word) return mid
+    if (x < word) lo = mid + 1
+    else hi = mid - 1
+  }
+  return -1
+}
+
+/** Validates a level and derives its context index, per-child alpha and per-context gamma. */
+function deriveLevel(lv: NGramLevel, k: number, vocabSize: number): Level {
+  const { contextKeys, childStart, childWords, childCounts, discounts } = lv
+  const nCtx = childStart.length - 1
+  const bad = (why: string) => new LabError('E_MODEL_FORMAT', `order ${k}: ${why}; retrain or re-save the model`)
+  if (nCtx < 0 || (k === 1 && nCtx !== 1)) throw bad('wrong number of contexts')
+  if (contextKeys.length !== nCtx * (k - 1)) throw bad('context keys do not match the context count')
+  if (childWords.length !== childCounts.length || childStart[nCtx] !== childWords.length || childStart[0] !== 0) {
+    throw bad('child arrays are inconsistent')
+  }
+  if (discounts.length !== 3) throw bad('expected 3 discounts')
+  const alpha = new Float64Array(childWords.length)
+  const gamma = new Float64Array(nCtx)
+  const [d1, d2, d3] = discounts
+  for (let ci = 0; ci < nCtx; ci++) {
+    const start = childStart[ci]
+    const end = childStart[ci + 1]
+    if (end < start) throw bad('child offsets decrease')
+    let total = 0
+    let removed = 0
+    for (let j = start; j < end; j++) {
+      const c = childCounts[j]
+      if (c === 0) throw bad('zero count')
+      if (childWords[j] >= vocabSize || (j > start && childWords[j] <= childWords[j - 1])) throw bad('child ids unsorted or outside the vocabulary')
+      total += c
+      removed += c === 1 ? d1 : c === 2 ? d2 : d3
+    }
+    if (total === 0) {
+      gamma[ci] = 1
+      continue
+    }
+    for (let j = start; j < end; j++) {
+      const c = childCounts[j]
+      alpha[j] = Math.max(c - (c === 1 ? d1 : c === 2 ? d2 : d3), 0) / total
+    }
+    gamma[ci] = removed / total
+  }
+  const index = k === 1 ? null : TupleTable.fromKeys(k - 1, contextKeys, nCtx)
+  return { ...lv, index, alpha, gamma }
+}
+
+/** Counts raw n-grams (highest order) and continuation counts (lower orders) into CSR tables. */
+export function countNGrams(sequences: readonly Uint32Array[], options: NGramTrainOptions): NGramTables {
+  const order = options.order ?? 4
+  checkInt('order', order, 1, 6)
+  const V = options.vocabSize
+  checkInt('vocabSize', V, 1, 0x7fffffff)
+  let total = 0
+  for (const seq of sequences) {
+    if (!(seq instanceof Uint32Array)) throw new LabError('E_BAD_INPUT', 'training sequences must be Uint32Array token ids')
+    for (let i = 0; i < seq.length; i++) {
+      if (seq[i] >= V) throw new LabError('E_BAD_INPUT', `token id ${seq[i]} is outside the vocabulary [0, ${V}); pass the tokenizer's vocabSize`)
+    }
+    total += seq.length
+  }
+  if (total === 0) throw new LabError('E_BAD_INPUT', 'no training tokens: pass at least one non-empty sequence')
+  // Distinct k-grams with raw counts, for every order (lower orders' continuation counts need order k + 1).
+  const raw: { table: TupleTable; counts: Uint32Array }[] = []
+  for (let k = 1; k <= order; k++) {
+    const table = new TupleTable(k, Math.min(total, 1 << 16))
+    let counts: Uint32Array = new Uint32Array(1024)
+    for (const seq of sequences) {
+      for (let i = 0; i + k <= seq.length; i++) {
+        const e = table.add(seq, i)
+        if (e >= counts.length) counts = growU32(counts, e + 1)
+        counts[e]++
+      }
+    }
+    raw.push({ table, counts })
+  }
+  const levels: NGramLevel[] = new Array<NGramLevel>(order)
+  const top = raw[order - 1]
+  levels[order - 1] = buildLevel(order, top.table.keys, top.counts, top.table.size)
+  for (let k = order - 1; k >= 1; k--) {
+    // N1+(· w_1..w_k): each distinct (k+1)-gram adds one to its k-suffix.
+    const above = raw[k].table
+    const table = new TupleTable(k, above.size)
+    let counts: Uint32Array = new Uint32Array(Math.max(16, above.size))
+    for (let e = 0; e < above.size; e++) {
+      const i = table.add(above.keys, e * (k + 1) + 1)
+      if (i >= counts.length) counts = growU32(counts, i + 1)
+      counts[i]++
+    }
+    levels[k - 1] = buildLevel(k, table.keys, counts, table.size)
+  }
+  return { order, vocabSize: V, levels }
+}
+
+function growU32(a: Uint32Array, min: number): Uint32Array {
+  const b = new Uint32Array(Math.max(min, a.length * 2))
+  b.set(a)
+  return b
+}
+
+/** Groups `size` k-grams (packed `keys`, with `counts`) by their (k − 1)-token context into CSR arrays. */
+function buildLevel(k: number, keys: Uint32Array, counts: Uint32Array, size: number): NGramLevel {
+  const ctx = new TupleTable(k - 1, size)
+  const ctxOf = new Int32Array(size)
+  for (let e = 0; e < size; e++) ctxOf[e] = k === 1 ? 0 : ctx.add(keys, e * k)
+  const nCtx = k === 1 ? 1 : ctx.size
+  const childStart = new Uint32Array(nCtx + 1)
+  for (let e = 0; e < size; e++) childStart[ctxOf[e] + 1]++
+  for (let i = 0; i < nCtx; i++) childStart[i + 1] += childStart[i]
+  const cursor = childStart.slice(0, nCtx)
+  // Pack (word, count) as word · 2^32 + count so a numeric sort orders children by word.
+  const packed = new Float64Array(size)
+  for (let e = 0; e < size; e++) packed[cursor[ctxOf[e]]++] = keys[e * k + k - 1] * 4294967296 + counts[e]
+  for (let i = 0; i < nCtx; i++) packed.subarray(childStart[i], childStart[i + 1]).sort()
+  const childWords = new Uint32Array(size)
+  const childCounts = new Uint32Array(size)
+  for (let j = 0; j < size; j++) {
+    childWords[j] = Math.floor(packed[j] / 4294967296)
+    childCounts[j] = packed[j] % 4294967296
+  }
+  return {
+    contextKeys: k === 1 ? new Uint32Array(0) : ctx.keys.slice(0, nCtx * (k - 1)),
+    childStart,
+    childWords,
+    childCounts,
+    discounts: estimateDiscounts(childCounts),
+  }
+}
+
+/** Modified Kneser–Ney discounts [D1, D2, D3+] from counts-of-counts (Chen & Goodman 1998, eq. 26). */
+export function estimateDiscounts(counts: Uint32Array): Float64Array {
+  const n = [0, 0, 0, 0, 0]
+  for (let j = 0; j < counts.length; j++) if (counts[j] <= 4) n[counts[j]]++
+  const Y = n[1] + 2 * n[2] > 0 ? n[1] / (n[1] + 2 * n[2]) : 0.5
+  const raw = [1 - (2 * Y * n[2]) / n[1], 2 - (3 * Y * n[3]) / n[2], 3 - (4 * Y * n[4]) / n[3]]
+  return Float64Array.from(raw, (d, i) => Math.min(i + 1, Number.isFinite(d) && d > 0 ? d : Y > 0 ? Y : 0.5))
+}
