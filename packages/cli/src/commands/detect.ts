@@ -1,0 +1,97 @@
+import { detect, getTokenizer, TokenmarkError, type DetectionResult, type WatermarkKey } from '@tokenmark/core'
+import type { Command } from 'commander'
+import { CliError } from '../errors.js'
+import { formatP, oneIn } from '../format.js'
+import { loadKey, parseNumber, readInput } from '../io.js'
+
+interface DetectCliOptions {
+  key: string[]
+  tokenizer?: string
+  alpha: string
+  window?: boolean
+  dedup: boolean
+  normalize: boolean
+  json?: boolean
+  jsonl?: boolean
+  marks?: boolean
+}
+
+/** The JSON shape of a detection, shared by `--json`, `--jsonl` and the server's detect route. */
+export function detectionJson(r: DetectionResult): Record<string, unknown> {
+  return { ...r }
+}
+
+function summary(r: DetectionResult): string {
+  const verdict = r.detected ? 'WATERMARK DETECTED' : 'no watermark detected'
+  const lines = [
+    `${verdict}: p = ${formatP(r.log10P)} (${oneIn(r.log10P)}; log10 p = ${r.log10P.toFixed(2)}; alpha = ${r.alpha})`,
+    `  key ${r.keyId} (${r.scheme} ${JSON.stringify(r.params)})${r.keysTested > 1 ? `, best of ${r.keysTested} keys, corrected` : ''}`,
+    `  tokens: ${r.tokensTotal} total, ${r.tokensScored} scored, ${r.tokensSkipped.total} skipped (${r.tokensSkipped.noContext} without context, ${r.tokensSkipped.duplicate} repeated)${r.dedup ? '' : ' — de-duplication OFF'}`,
+  ]
+  if (r.greenCount !== undefined && r.tokensScored > 0) {
+    lines.push(`  green: ${r.greenCount} of ${r.tokensScored} (${((100 * r.greenCount) / r.tokensScored).toFixed(1)}%), z = ${r.zScore.toFixed(2)}`)
+  } else if (r.gSum !== undefined && r.tokensScored > 0) {
+    lines.push(`  mean g: ${(r.gSum / (r.tokensScored * (r.layers ?? 1))).toFixed(4)} over ${r.layers} layers (0.5 expected), z = ${r.zScore.toFixed(2)}`)
+  } else if (r.scoreSum !== undefined && r.tokensScored > 0) {
+    lines.push(`  mean score: ${(r.scoreSum / r.tokensScored).toFixed(4)} (1 expected), z = ${r.zScore.toFixed(2)}`)
+  }
+  if (r.window) {
+    lines.push(
+      `  strongest span: tokens ${r.window.startToken}–${r.window.endToken}${r.window.startChar !== undefined ? ` (chars ${r.window.startChar}–${r.window.endChar})` : ''}, p = ${formatP(r.window.log10P)} corrected for ${r.window.windowsExamined} windows`,
+    )
+  }
+  if (r.normalization && Object.values(r.normalization.changes).some((v) => v > 0)) {
+    lines.push(`  normalised: ${Object.entries(r.normalization.changes).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${k}`).join(', ')}`)
+  }
+  return lines.join('\n') + '\n'
+}
+
+export function registerDetect(program: Command): void {
+  program
+    .command('detect')
+    .description('test a text (file or stdin) for a watermark; --jsonl tests one JSON line {id, text} at a time')
+    .argument('[path]', 'text file, or - for stdin', '-')
+    .requiredOption('--key <file>', 'key file (repeat for a key ring; the p-value is corrected for the number of keys)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--tokenizer <name>', "tokenizer (default: the key's)")
+    .option('--alpha <a>', 'significance level for the verdict', '1e-6')
+    .option('--window', 'also find the most significant span (corrected for every window examined)')
+    .option('--no-dedup', 'score repeated (context, token) tuples every time (reported in the result)')
+    .option('--no-normalize', 'skip Unicode normalisation (NFC, invisible characters, homoglyphs)')
+    .option('--marks', 'include per-token marks in JSON output')
+    .option('--json', 'print one JSON object')
+    .option('--jsonl', 'read JSON lines with id and text; print one result line per input')
+    .action((path: string, o: DetectCliOptions) => {
+      if (o.json && o.jsonl) throw new CliError('use either --json or --jsonl')
+      const alpha = parseNumber('--alpha', o.alpha)
+      if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
+      const keys: WatermarkKey[] = o.key.map(loadKey)
+      let tokenizer
+      try {
+        tokenizer = o.tokenizer ? getTokenizer(o.tokenizer) : undefined
+      } catch (e) {
+        if (e instanceof TokenmarkError) throw new CliError(e.message)
+        throw e
+      }
+      const input = readInput(path)
+      const run = (text: string) =>
+        detect({ text, keys, tokenizer, alpha, window: o.window, dedup: o.dedup, normalize: o.normalize, marks: o.marks })
+      if (o.jsonl) {
+        const lines = input.split('\n')
+        lines.forEach((line, i) => {
+          if (line.trim() === '') return
+          let rec: unknown
+          try {
+            rec = JSON.parse(line)
+          } catch {
+            throw new CliError(`line ${i + 1}: not valid JSON`)
+          }
+          const r = rec as { id?: unknown; text?: unknown }
+          if (rec === null || typeof rec !== 'object' || typeof r.text !== 'string') throw new CliError(`line ${i + 1}: needs a string field "text"`)
+          process.stdout.write(JSON.stringify({ id: r.id ?? i + 1, ...detectionJson(run(r.text)) }) + '\n')
+        })
+        return
+      }
+      const r = run(input)
+      process.stdout.write(o.json ? JSON.stringify(detectionJson(r)) + '\n' : summary(r))
+    })
+}

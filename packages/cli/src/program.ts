@@ -1,0 +1,23 @@
+import { Command } from 'commander'
+import { VERSION } from '@tokenmark/core'
+import { registerDetect } from './commands/detect.js'
+import { registerKeygen } from './commands/keygen.js'
+
+/** The `tokenmark` command tree; every command registers itself here. */
+export function buildProgram(): Command {
+  const program = new Command()
+  program
+    .name('tokenmark')
+    .description('statistical token-level watermarks for language-model output, and evidence from them')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({
+      // commander errors become one line: "tokenmark: <message>"
+      outputError: (str, write) => write(`tokenmark: ${str.replace(/^error: /, '').trim()}\n`),
+    })
+    .showSuggestionAfterError(true)
+  registerKeygen(program)
+  registerDetect(program)
+  for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput())
+  return program
+}

@@ -1,0 +1,156 @@
+/**
+ * Mergeable sufficient statistics of a detection test (docs/spec.md#accumulators).
+ *
+ * An accumulator counts tokens seen, scored and skipped by reason, and holds the scheme's sufficient
+ * statistic (green count, g-sum or score sum) over the tuples it scored. With de-duplication on (the
+ * default), every (context, token) tuple counts once across everything merged into the accumulator —
+ * Fernandez et al. 2023 ("Three Bricks", §IV) show repeated tuples break the independence the exact
+ * tests rely on. merge(a, b) equals scoring a's and b's inputs into one accumulator.
+ */
+import { TokenmarkError } from './errors.js'
+import type { PreparedKey } from './scoring.js'
+import type { NullModel, SchemeId, StatisticName } from './schemes/types.js'
+import { TupleSet } from './tupleset.js'
+
+export interface SkipCounts {
+  /** Positions without enough preceding tokens for the seeding rule. */
+  noContext: number
+  /** Tuples already scored (de-duplication). */
+  duplicate: number
+  /** Tuples excluded by the caller (e.g. tuples that occur in the prompts). */
+  excluded: number
+  /** Tuples outside the emission filter. */
+  filtered: number
+}
+
+const MAGIC = 0x43414d54 // "TMAC" little-endian
+const FORMAT_VERSION = 1
+
+export class Accumulator {
+  readonly keyId: string
+  readonly scheme: SchemeId
+  readonly statistic: StatisticName
+  readonly nullModel: NullModel
+  readonly dedup: boolean
+  tokensTotal = 0
+  /** Tuples scored (after every skip rule). */
+  tokensScored = 0
+  /** The sufficient statistic: green count, g-sum or Gumbel score sum over scored tuples. */
+  sum = 0
+  readonly skipped: SkipCounts = { noContext: 0, duplicate: 0, excluded: 0, filtered: 0 }
+  readonly seen: TupleSet | undefined
+  private readonly observe: (w0: number, w1: number) => number
+
+  constructor(pk: PreparedKey, opts: { dedup?: boolean } = {}) {
+    this.keyId = pk.key.keyId
+    this.scheme = pk.key.scheme
+    this.statistic = pk.scheme.statistic
+    this.nullModel = pk.scheme.nullModel
+    this.observe = pk.scheme.observe
+    this.dedup = opts.dedup ?? true
+    this.seen = this.dedup ? new TupleSet() : undefined
+  }
+
+  /**
+   * Scores one tuple given its PRF words; returns its observation, or NaN when de-duplication
+   * dropped it. Skips for other reasons are counted by the caller (scoring.ts).
+   */
+  addTuple(w0: number, w1: number): number {
+    w1 = TupleSet.canon(w0, w1)
+    if (this.seen !== undefined && !this.seen.add(w0, w1)) {
+      this.skipped.duplicate++
+      return NaN
+    }
+    const x = this.observe(w0, w1)
+    this.tokensScored++
+    this.sum += x
+    return x
+  }
+
+  /** Adds everything `other` holds; tuples both have scored count once. */
+  merge(other: Accumulator): this {
+    if (other.keyId !== this.keyId) throw new TokenmarkError('E_ACCUMULATOR_MISMATCH', 'cannot merge accumulators of different keys')
+    if (other.dedup !== this.dedup) throw new TokenmarkError('E_ACCUMULATOR_MISMATCH', 'cannot merge a de-duplicated accumulator with one that is not')
+    this.tokensTotal += other.tokensTotal
+    this.skipped.noContext += other.skipped.noContext
+    this.skipped.excluded += other.skipped.excluded
+    this.skipped.filtered += other.skipped.filtered
+    this.skipped.duplicate += other.skipped.duplicate
+    if (this.seen !== undefined && other.seen !== undefined) {
+      other.seen.forEach((w0, w1) => {
+        this.addTuple(w0, w1)
+      })
+    } else {
+      this.tokensScored += other.tokensScored
+      this.sum += other.sum
+    }
+    return this
+  }
+
+  /**
+   * Binary form (docs/spec.md#accumulator-bytes): magic "TMAC", version, flags, key id, counts as
+   * f64, the statistic as f64, then the de-duplication set's tuples as u32 pairs, little-endian.
+   */
+  toBytes(): Uint8Array {
+    const idBytes = new TextEncoder().encode(this.keyId)
+    const words = this.seen?.toWords() ?? new Uint32Array(0)
+    const header = 4 + 1 + 1 + 2 + idBytes.length
+    const headerPadded = (header + 7) & ~7
+    const len = headerPadded + 7 * 8 + 4 + 4 + words.byteLength
+    const buf = new Uint8Array(len)
+    const dv = new DataView(buf.buffer)
+    dv.setUint32(0, MAGIC, true)
+    dv.setUint8(4, FORMAT_VERSION)
+    dv.setUint8(5, this.dedup ? 1 : 0)
+    dv.setUint16(6, idBytes.length, true)
+    buf.set(idBytes, 8)
+    let o = headerPadded
+    for (const v of [this.tokensTotal, this.tokensScored, this.sum, this.skipped.noContext, this.skipped.duplicate, this.skipped.excluded, this.skipped.filtered]) {
+      dv.setFloat64(o, v, true)
+      o += 8
+    }
+    dv.setUint32(o, words.length / 2, true)
+    o += 8
+    for (let i = 0; i < words.length; i++, o += 4) dv.setUint32(o, words[i], true)
+    return buf
+  }
+
+  /** Restores an accumulator written by `toBytes` for the same key; rejects any other. */
+  static fromBytes(bytes: Uint8Array, pk: PreparedKey): Accumulator {
+    const bad = (why: string) => new TokenmarkError('E_ACCUMULATOR_FORMAT', `accumulator bytes are invalid: ${why}`)
+    if (bytes.length < 8) throw bad('too short')
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    if (dv.getUint32(0, true) !== MAGIC) throw bad('wrong magic')
+    if (dv.getUint8(4) !== FORMAT_VERSION) throw bad(`unsupported version ${dv.getUint8(4)}`)
+    const dedup = dv.getUint8(5) === 1
+    const idLen = dv.getUint16(6, true)
+    const headerPadded = (8 + idLen + 7) & ~7
+    if (bytes.length < headerPadded + 64) throw bad('truncated header')
+    const keyId = new TextDecoder().decode(bytes.subarray(8, 8 + idLen))
+    if (keyId !== pk.key.keyId) throw new TokenmarkError('E_ACCUMULATOR_MISMATCH', 'accumulator was made with a different key')
+    const acc = new Accumulator(pk, { dedup })
+    let o = headerPadded
+    const f = () => {
+      const v = dv.getFloat64(o, true)
+      o += 8
+      if (!Number.isFinite(v) || v < 0) throw bad('bad count')
+      return v
+    }
+    acc.tokensTotal = f()
+    acc.tokensScored = f()
+    acc.sum = f()
+    acc.skipped.noContext = f()
+    acc.skipped.duplicate = f()
+    acc.skipped.excluded = f()
+    acc.skipped.filtered = f()
+    const n = dv.getUint32(o, true)
+    o += 8
+    if (bytes.length !== o + 8 * n) throw bad('tuple table length does not match')
+    if (dedup) {
+      if (n !== acc.tokensScored) throw bad('tuple count does not match tokens scored')
+      const seen = acc.seen as TupleSet
+      for (let i = 0; i < n; i++, o += 8) seen.add(dv.getUint32(o, true), dv.getUint32(o + 4, true))
+    } else if (n !== 0) throw bad('tuples present without de-duplication')
+    return acc
+  }
+}

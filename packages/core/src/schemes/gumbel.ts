@@ -1,0 +1,66 @@
+/**
+ * `gumbel`: distortion-free exponential / Gumbel-max sampling (Aaronson 2022; Kuditipudi et al. 2023;
+ * scored as in Fernandez et al. 2023, "Three Bricks", §III).
+ * Embed: x = argmax_i r_i^{1/p_i} = argmin_i E_i / p_i with E_i = −ln r_i, r_i the candidate's PRF
+ * uniform. Over the key's randomness this draws exactly from p (an exponential race).
+ * Score: s_t = −ln(1 − r_t); under H0 each s_t ~ Exp(1), so the sum over T distinct tuples ~ Gamma(T, 1).
+ */
+import { uniformFromWords } from '../prf.js'
+import type { Rng } from '../rng.js'
+import { CandidateDistribution, type NextTokenSampler, type ResolvedSampling } from '../sampling.js'
+import type { KeyedPrf } from '../seeding.js'
+import { numberParam, rejectUnknown, seedingParam } from './params.js'
+import type { Scheme, SchemeParams } from './types.js'
+
+const TWO_POW_M20 = 2 ** -20
+
+export const gumbel: Scheme = {
+  id: 'gumbel',
+  title: 'Gumbel-max / exponential watermark (distortion-free)',
+  citation: 'Aaronson 2022; Kuditipudi et al., "Robust Distortion-free Watermarks", 2023; Fernandez et al., "Three Bricks", WIFS 2023',
+  parseParams(raw) {
+    rejectUnknown(raw, ['seeding', 'context'], 'gumbel')
+    const seeding = seedingParam(raw, ['lefthash', 'selfhash'], 'lefthash')
+    return {
+      seeding,
+      context: numberParam(raw, 'context', 4, { min: seeding === 'selfhash' ? 2 : 1, max: 16, integer: true }),
+    }
+  },
+  prepare(p: SchemeParams) {
+    return {
+      seeding: { rule: p.seeding as 'lefthash' | 'selfhash', context: p.context as number },
+      nullModel: { kind: 'gamma' },
+      statistic: 'scoreSum',
+      observe: (w0, w1) => -Math.log1p(-uniformFromWords(w0, w1)),
+      embedder(prf: KeyedPrf, sampling: ResolvedSampling, rng: Rng): NextTokenSampler {
+        const dist = new CandidateDistribution()
+        return (logits, context) => {
+          dist.prepare(logits, sampling)
+          if (context.length < prf.need) return dist.sample(rng)
+          prf.setContext(context, context.length)
+          const w = dist.weight
+          const n = dist.n
+          let best = Infinity // min over candidates of E_i / w_i (w unnormalised: same argmin)
+          let bestId = dist.id(0)
+          for (let i = 0; i < n; i++) {
+            const wi = w[i]
+            if (wi === 0) continue
+            const tok = dist.id(i)
+            const w0 = prf.lane0(tok)
+            // E = −ln r ≥ 1 − r, and r < ((w0>>>12)+1)·2^−20, so 1 − ((w0>>>12)+1)·2^−20 bounds E from
+            // below; a candidate whose bound already loses is skipped before the second lane and the log.
+            if (1 - ((w0 >>> 12) + 1) * TWO_POW_M20 >= best * wi) continue
+            prf.words(tok)
+            const e = -Math.log(uniformFromWords(prf.w0, prf.w1))
+            const v = e / wi
+            if (v < best) {
+              best = v
+              bestId = tok
+            }
+          }
+          return bestId
+        }
+      },
+    }
+  },
+}

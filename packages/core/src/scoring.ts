@@ -1,0 +1,116 @@
+/**
+ * The score side of every scheme: token ids → per-token observations → an accumulator.
+ * It calls the same KeyedPrf and scheme definition as the embed side (embed.ts).
+ */
+import { Accumulator } from './accumulate.js'
+import type { WatermarkKey } from './keys.js'
+import { sipKeyFromBytes } from './prf.js'
+import { getScheme } from './schemes/registry.js'
+import type { PreparedScheme } from './schemes/types.js'
+import { KeyedPrf } from './seeding.js'
+import type { TupleFilter } from './tupleset.js'
+
+export interface PreparedKey {
+  readonly key: WatermarkKey
+  readonly scheme: PreparedScheme
+  readonly prf: KeyedPrf
+}
+
+const prepared = new WeakMap<WatermarkKey, PreparedKey>()
+
+/** Binds a key to its scheme and PRF once (HKDF runs here, never per token). */
+export function prepareKey(key: WatermarkKey): PreparedKey {
+  let pk = prepared.get(key)
+  if (!pk) {
+    const scheme = getScheme(key.scheme).prepare(key.config.params)
+    const prf = new KeyedPrf(sipKeyFromBytes(key.deriveSubkey('prf', 16)), scheme.seeding)
+    pk = { key, scheme, prf }
+    prepared.set(key, pk)
+  }
+  return pk
+}
+
+/** Why a token was not scored (values of TokenMarks.reasons). */
+export const SkipReason = { Scored: 0, NoContext: 1, Duplicate: 2, Excluded: 3, Filtered: 4 } as const
+
+/** `ids` preceded by `context` (context tokens seed the PRF but are never scored), and where ids start. */
+function withContext(ids: ArrayLike<number>, context: ArrayLike<number> | undefined): [ArrayLike<number>, number] {
+  if (!context || context.length === 0) return [ids, 0]
+  const joined = new Uint32Array(context.length + ids.length)
+  joined.set(context, 0)
+  joined.set(ids, context.length)
+  return [joined, context.length]
+}
+
+export interface TokenMarks {
+  /** Observation per token (green bit, g-sum or Gumbel score); NaN when not scored. */
+  values: Float64Array
+  /** SkipReason per token. */
+  reasons: Uint8Array
+}
+
+export interface ScoreOptions {
+  /** Tokens that preceded `ids` when they were generated (e.g. the prompt): context only, never scored. */
+  context?: ArrayLike<number>
+  /** Tuples to leave out (e.g. all tuples that occur in the prompts of a corpus). */
+  exclude?: TupleFilter
+  /** When set, only tuples in this filter are scored (e.g. a provider's emission filter). */
+  filter?: TupleFilter
+  /** Return per-token observations and skip reasons. */
+  marks?: boolean
+}
+
+/** Scores `ids` into `acc` (which must belong to `pk`'s key). */
+export function scoreTokens(pk: PreparedKey, ids: ArrayLike<number>, acc: Accumulator, opts: ScoreOptions = {}): TokenMarks | undefined {
+  const [all, offset] = withContext(ids, opts.context)
+  const n = ids.length
+  const marks: TokenMarks | undefined = opts.marks ? { values: new Float64Array(n).fill(NaN), reasons: new Uint8Array(n) } : undefined
+  const prf = pk.prf
+  const need = prf.need
+  const { exclude, filter } = opts
+  acc.tokensTotal += n
+  for (let i = 0; i < n; i++) {
+    const pos = i + offset
+    if (pos < need) {
+      acc.skipped.noContext++
+      if (marks) marks.reasons[i] = SkipReason.NoContext
+      continue
+    }
+    prf.setContext(all, pos)
+    prf.words(all[pos])
+    const w0 = prf.w0
+    const w1 = prf.w1
+    if (exclude !== undefined && exclude.has(w0, w1)) {
+      acc.skipped.excluded++
+      if (marks) marks.reasons[i] = SkipReason.Excluded
+      continue
+    }
+    if (filter !== undefined && !filter.has(w0, w1)) {
+      acc.skipped.filtered++
+      if (marks) marks.reasons[i] = SkipReason.Filtered
+      continue
+    }
+    const x = acc.addTuple(w0, w1)
+    if (marks) {
+      marks.values[i] = x
+      marks.reasons[i] = Number.isNaN(x) ? SkipReason.Duplicate : SkipReason.Scored
+    }
+  }
+  return marks
+}
+
+/** Calls fn(w0, w1) for every scoreable tuple of `ids` (used to build exclusion sets and emission filters). */
+export function forEachTuple(pk: PreparedKey, ids: ArrayLike<number>, fn: (w0: number, w1: number) => void, context?: ArrayLike<number>): void {
+  const [all, offset] = withContext(ids, context)
+  const prf = pk.prf
+  for (let pos = Math.max(offset, prf.need); pos < all.length; pos++) {
+    prf.setContext(all, pos)
+    prf.words(all[pos])
+    fn(prf.w0, prf.w1)
+  }
+}
+
+/** A fresh accumulator for a key. */
+export function createAccumulator(key: WatermarkKey, opts: { dedup?: boolean } = {}): Accumulator {
+  return new Accumulator(prepareKey(key), opts)
+}

@@ -1,0 +1,183 @@
+/**
+ * Seeding rules: which previous tokens key the PRF for a candidate (docs/spec.md#seeding).
+ * - `lefthash` (Kirchenbauer et al. 2023): seed = SipHash(k, t[i-h..i-1]); h previous tokens.
+ * - `selfhash` (Kirchenbauer et al. 2024, "anchored min-hash"): window W = t[i-h+1..i-1] ∪ {candidate},
+ *   anchor a = t[i-1]; u(w) = SipHash(k, [a, w]); seed = min over W of u(w) (as unsigned 64-bit).
+ *   Needs h-1 previous tokens and makes the seed depend on the candidate itself.
+ * - `none` (Zhao et al. 2024, unigram): seed = SipHash(k, []) for every position: one fixed green list.
+ * The embed side and the score side of every scheme call this one class, so they cannot disagree.
+ */
+import { sipHashWords, word, type SipKey } from './prf.js'
+
+export type SeedingRule = 'lefthash' | 'selfhash' | 'none'
+
+export interface Seeding {
+  rule: SeedingRule
+  /** Context width h (ignored by `none`). */
+  context: number
+}
+
+/** Previous tokens a rule needs before a position can be scored or seeded. */
+export function contextNeeded(seeding: Seeding): number {
+  switch (seeding.rule) {
+    case 'lefthash':
+      return seeding.context
+    case 'selfhash':
+      return seeding.context - 1
+    case 'none':
+      return 0
+  }
+}
+
+const CACHE_BITS = 12
+
+/**
+ * A keyed PRF bound to one seeding rule. Call `setContext` for a position, then `lane0` / `words`
+ * per candidate. After `words(token)`, `w0` and `w1` hold lanes 0 and 1 of the candidate's PRF output:
+ * the tuple identity used for de-duplication and the source of every scheme's observation.
+ */
+export class KeyedPrf {
+  readonly need: number
+  w0 = 0
+  w1 = 0
+  private seedHi = 0
+  private seedLo = 0
+  private readonly out = new Uint32Array(2)
+  private readonly pair = new Uint32Array(2)
+  // selfhash: min of u(w) over the context part of the window, and the anchor token.
+  private minHi = 0
+  private minLo = 0
+  private anchor = 0
+  // lefthash seed cache: direct-mapped on the context tokens (exact tag compare), because real
+  // text reuses contexts heavily and SipHash dominates the cost of scoring.
+  private readonly cacheTags: Uint32Array
+  private readonly cacheSeeds: Uint32Array
+  private readonly cacheValid: Uint8Array
+
+  constructor(
+    private readonly key: SipKey,
+    readonly seeding: Seeding,
+  ) {
+    if (!Number.isInteger(seeding.context) || seeding.context < 0 || seeding.context > 64) {
+      throw new RangeError('context width must be an integer in 0..64')
+    }
+    if (seeding.rule === 'selfhash' && seeding.context < 2) throw new RangeError('selfhash needs a context width of at least 2')
+    if (seeding.rule === 'lefthash' && seeding.context < 1) throw new RangeError('lefthash needs a context width of at least 1')
+    this.need = contextNeeded(seeding)
+    const size = 1 << CACHE_BITS
+    const h = seeding.rule === 'lefthash' ? seeding.context : 0
+    this.cacheTags = new Uint32Array(h > 0 && h <= 4 ? size * h : 0)
+    this.cacheSeeds = new Uint32Array(h > 0 && h <= 4 ? size * 2 : 0)
+    this.cacheValid = new Uint8Array(h > 0 && h <= 4 ? size : 0)
+    if (seeding.rule === 'none') {
+      sipHashWords(key, this.out, 0, 0, this.out)
+      this.seedHi = this.out[0]
+      this.seedLo = this.out[1]
+    }
+  }
+
+  /** Prepares the seed for the token at `pos`, whose context is tokens[pos-need .. pos). */
+  setContext(tokens: ArrayLike<number>, pos: number): void {
+    const need = this.need
+    if (pos < need) throw new RangeError('not enough context tokens for this seeding rule')
+    switch (this.seeding.rule) {
+      case 'none':
+        return
+      case 'lefthash': {
+        const start = pos - need
+        if (this.cacheValid.length === 0) {
+          sipHashWords(this.key, tokens, start, need, this.out)
+          this.seedHi = this.out[0]
+          this.seedLo = this.out[1]
+          return
+        }
+        let hh = 0
+        for (let i = 0; i < need; i++) hh = Math.imul(hh ^ tokens[start + i], 0x9e3779b1) + i
+        const slot = (hh >>> (32 - CACHE_BITS)) & ((1 << CACHE_BITS) - 1)
+        const tagAt = slot * need
+        if (this.cacheValid[slot] === 1) {
+          let same = true
+          for (let i = 0; i < need; i++) {
+            if (this.cacheTags[tagAt + i] !== tokens[start + i]) {
+              same = false
+              break
+            }
+          }
+          if (same) {
+            this.seedHi = this.cacheSeeds[2 * slot]
+            this.seedLo = this.cacheSeeds[2 * slot + 1]
+            return
+          }
+        }
+        sipHashWords(this.key, tokens, start, need, this.out)
+        this.seedHi = this.out[0]
+        this.seedLo = this.out[1]
+        for (let i = 0; i < need; i++) this.cacheTags[tagAt + i] = tokens[start + i]
+        this.cacheSeeds[2 * slot] = this.seedHi
+        this.cacheSeeds[2 * slot + 1] = this.seedLo
+        this.cacheValid[slot] = 1
+        return
+      }
+      case 'selfhash': {
+        this.anchor = tokens[pos - 1]
+        let mh = 0xffffffff
+        let ml = 0xffffffff
+        for (let i = pos - need; i < pos; i++) {
+          this.anchorHash(tokens[i])
+          const hi = this.out[0]
+          const lo = this.out[1]
+          if (hi < mh || (hi === mh && lo < ml)) {
+            mh = hi
+            ml = lo
+          }
+        }
+        this.minHi = mh
+        this.minLo = ml
+        return
+      }
+    }
+  }
+
+  private anchorHash(w: number): void {
+    this.pair[0] = this.anchor
+    this.pair[1] = w
+    sipHashWords(this.key, this.pair, 0, 2, this.out)
+  }
+
+  private seedFor(token: number): void {
+    if (this.seeding.rule !== 'selfhash') return
+    this.anchorHash(token)
+    const hi = this.out[0]
+    const lo = this.out[1]
+    if (hi < this.minHi || (hi === this.minHi && lo < this.minLo)) {
+      this.seedHi = hi
+      this.seedLo = lo
+    } else {
+      this.seedHi = this.minHi
+      this.seedLo = this.minLo
+    }
+  }
+
+  /** Lane 0 of the candidate's PRF output (enough for a green bit or SynthID g-values). */
+  lane0(token: number): number {
+    this.seedFor(token)
+    return word(this.seedHi, this.seedLo, token, 0)
+  }
+
+  /** Lanes 0 and 1 into `w0`, `w1`. */
+  words(token: number): void {
+    this.seedFor(token)
+    this.w0 = word(this.seedHi, this.seedLo, token, 0)
+    this.w1 = word(this.seedHi, this.seedLo, token, 1)
+  }
+
+  /** True when the seed does not depend on the candidate, so `seedLane0` may be used in a loop. */
+  get seedIsShared(): boolean {
+    return this.seeding.rule !== 'selfhash'
+  }
+
+  /** The current shared seed (lefthash / none) as [hi, lo]. */
+  seed(): [number, number] {
+    return [this.seedHi, this.seedLo]
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * A set of (context, token) tuples, each identified by lanes 0 and 1 of its PRF output: a 64-bit
+ * value, stored as two u32 in an open-addressing table (linear probing, load ≤ 3/4). A collision
+ * between two distinct tuples only drops one of them, which keeps every test valid (docs/spec.md#dedup).
+ * Because a tuple's observation is a function of its PRF words, the set alone is enough to merge
+ * accumulators: the other side's contribution is recomputed from the stored words.
+ */
+
+/** Membership test over tuple words; implemented by TupleSet and by emission filters. */
+export interface TupleFilter {
+  has(w0: number, w1: number): boolean
+}
+
+export class TupleSet implements TupleFilter {
+  private table: Uint32Array
+  private mask: number
+  size = 0
+
+  constructor(capacityHint = 1024) {
+    let cap = 16
+    while (cap * 0.75 < capacityHint) cap *= 2
+    this.table = new Uint32Array(cap * 2)
+    this.mask = cap - 1
+  }
+
+  /** (0, 0) marks an empty slot; the one tuple with that value is stored as (0, 1). */
+  static canon(w0: number, w1: number): number {
+    return w0 === 0 && w1 === 0 ? 1 : w1
+  }
+
+  /** Adds the tuple; true when it was not present. */
+  add(w0: number, w1: number): boolean {
+    w1 = TupleSet.canon(w0, w1)
+    const t = this.table
+    let i = (w1 ^ Math.imul(w0, 0x9e3779b1)) & this.mask
+    for (;;) {
+      const a = t[2 * i]
+      const b = t[2 * i + 1]
+      if (a === 0 && b === 0) break
+      if (a === w0 && b === w1) return false
+      i = (i + 1) & this.mask
+    }
+    t[2 * i] = w0
+    t[2 * i + 1] = w1
+    this.size++
+    if (this.size > (this.mask + 1) * 0.75) this.grow()
+    return true
+  }
+
+  has(w0: number, w1: number): boolean {
+    w1 = TupleSet.canon(w0, w1)
+    const t = this.table
+    let i = (w1 ^ Math.imul(w0, 0x9e3779b1)) & this.mask
+    for (;;) {
+      const a = t[2 * i]
+      const b = t[2 * i + 1]
+      if (a === 0 && b === 0) return false
+      if (a === w0 && b === w1) return true
+      i = (i + 1) & this.mask
+    }
+  }
+
+  forEach(fn: (w0: number, w1: number) => void): void {
+    const t = this.table
+    for (let i = 0; i < t.length; i += 2) if (t[i] !== 0 || t[i + 1] !== 0) fn(t[i], t[i + 1])
+  }
+
+  /** Bytes the table occupies (for the memory-per-tuple figure). */
+  get byteLength(): number {
+    return this.table.byteLength
+  }
+
+  /** Occupied entries as u32 pairs, little-endian: 8·size bytes. */
+  toWords(): Uint32Array {
+    const out = new Uint32Array(this.size * 2)
+    let o = 0
+    this.forEach((a, b) => {
+      out[o++] = a
+      out[o++] = b
+    })
+    return out
+  }
+
+  static fromWords(words: Uint32Array): TupleSet {
+    const s = new TupleSet(words.length / 2)
+    for (let i = 0; i + 1 < words.length; i += 2) s.add(words[i], words[i + 1])
+    return s
+  }
+
+  private grow(): void {
+    const old = this.table
+    this.table = new Uint32Array(old.length * 2)
+    this.mask = this.table.length / 2 - 1
+    this.size = 0
+    for (let i = 0; i < old.length; i += 2) if (old[i] !== 0 || old[i + 1] !== 0) this.add(old[i], old[i + 1])
+  }
+}

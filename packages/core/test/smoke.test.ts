@@ -1,3 +1,0 @@
-import { expect, test } from 'vitest'
-import { VERSION } from '@tokenmark/core'
-test('exports a version', () => { expect(VERSION).toMatch(/^\d+\.\d+\.\d+$/) })
