@@ -1,1 +1,54 @@
-export {}
+/** @tokenmark/lab — reference n-gram language model, generation and attacks (Node-only). */
+export { LabError, type LabErrorCode } from './errors.js'
+export { createRng, subSeed, type Rng } from './rng.js'
+export {
+  NGramModel,
+  countNGrams,
+  estimateDiscounts,
+  type LanguageModel,
+  type NGramLevel,
+  type NGramStats,
+  type NGramTables,
+  type NGramTrainOptions,
+  type SparseDistribution,
+} from './ngram.js'
+export {
+  PART_TARGETS,
+  corpusPart,
+  corpusSummary,
+  leadingSentences,
+  mobyDickChapters,
+  prompts,
+  type Chapter,
+  type CorpusPart,
+  type PartSummary,
+  type PromptOptions,
+} from './corpus.js'
+export {
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  loadModel,
+  loadModelFile,
+  saveModel,
+  saveModelFile,
+  type LoadedModel,
+  type SaveOptions,
+} from './serialize.js'
+export { checkSampling, plainSampler, type NextTokenSampler, type SamplingOptions } from './sampler.js'
+export {
+  generate,
+  generateIds,
+  type GenerateOptions,
+  type Generation,
+  type IdGeneration,
+  type StopAt,
+  type StopReason,
+  type TextCodec,
+} from './generate.js'
+export type { AttackOptions } from './attacks/common.js'
+export { deleteTokens, insertTokens, swapAdjacent, truncateTokens, type ModelAttackOptions } from './attacks/edit.js'
+export { nextBest, substituteTokens } from './attacks/substitute.js'
+export { resampleSpans, type ResampleOptions } from './attacks/resample.js'
+export { copyPaste, type CopyPasteOptions } from './attacks/copy-paste.js'
+export { HOMOGLYPHS, ZERO_WIDTH, changeCase, changeWhitespace, homoglyphs, zeroWidth } from './attacks/text.js'
+export { attackNames, attacks, type Attack, type AttackEnv, type AttackName, type AttackResult } from './attacks/registry.js'
