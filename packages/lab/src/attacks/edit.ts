@@ -68,7 +68,7 @@ export function swapAdjacent(ids: Uint32Array, options: AttackOptions): Uint32Ar
   if (n < 2) return out
   const rng = createRng(options.seed)
   const want = Math.min(Math.floor(n / 2), Math.round((options.strength * n) / 2))
-  const starts = choosePositions(n - 1, 1, rng) // all pair starts, order randomised below
+  const starts = Int32Array.from({ length: n - 1 }, (_, i) => i) // pair starts, visited in random order
   for (let i = starts.length - 1; i > 0; i--) {
     const j = rng.nextInt(i + 1)
     const t = starts[i]
