@@ -1,0 +1,230 @@
+/**
+ * OpenAI's byte-level BPE encodings `o200k_base` (GPT-4o, o-series, GPT-5) and `cl100k_base` (GPT-4,
+ * GPT-3.5), with the merge tables shipped inside the `gpt-tokenizer` package (no download at run time).
+ *
+ * Deliberate choices, one line each:
+ * - Ids, special tokens and `vocabSize` follow tiktoken's reference definition
+ *   (tiktoken_ext/openai_public.py): o200k_base n_vocab 200,019 (<|endoftext|> 199999, <|endofprompt|>
+ *   200018); cl100k_base n_vocab 100,277 (<|endoftext|> 100257, FIM 100258-100260, <|endofprompt|> 100276).
+ *   gpt-tokenizer 4.0.0 numbers o200k_base's extra special tokens differently (200000-200006); that never
+ *   matters for encoding, because special-token strings are encoded as ordinary text.
+ * - `encode` never emits a special token and never throws on `<|endoftext|>` in untrusted text
+ *   (gpt-tokenizer throws by default; `disallowedSpecial: new Set()` turns that off).
+ * - `decode` and `offsets` use our own id → bytes table, not gpt-tokenizer's `decode`, which keeps
+ *   incomplete UTF-8 in a module-level streaming `TextDecoder` that leaks into the next call. Invalid UTF-8
+ *   (a token sequence cut inside a character) decodes to U+FFFD.
+ * - Lazy: the merge table module is imported with the package, but building the encoder (rank maps, ~70 ms
+ *   and tens of MB for o200k_base) and our byte table waits until the first encode/decode/offsets call.
+ */
+import { GptEncoding } from 'gpt-tokenizer/GptEncoding'
+import o200kRanks from 'gpt-tokenizer/bpeRanks/o200k_base'
+import cl100kRanks from 'gpt-tokenizer/bpeRanks/cl100k_base'
+import { TokenmarkError } from '../errors.js'
+import { byteToUtf16Offsets } from './offsets.js'
+import type { Tokenizer } from './types.js'
+
+/**
+ * Version of `gpt-tokenizer`, recorded in evidence. Core cannot read package.json at run time (no fs, and a
+ * JSON import would ship the whole manifest), so keep this in step with packages/core/package.json.
+ */
+export const GPT_TOKENIZER_VERSION = '4.0.0'
+
+/** Names of the built-in OpenAI encodings. */
+export type GptEncodingName = 'o200k_base' | 'cl100k_base'
+
+export const GPT_ENCODING_NAMES: readonly GptEncodingName[] = ['o200k_base', 'cl100k_base']
+
+type RankTable = (string | number[])[]
+
+interface EncodingSpec {
+  ranks: RankTable
+  /** tiktoken's special tokens: string → id. */
+  special: ReadonlyArray<readonly [string, number]>
+  /** tiktoken's n_vocab: max id + 1 over merges and special tokens. */
+  vocabSize: number
+}
+
+const SPECS: Record<GptEncodingName, EncodingSpec> = {
+  o200k_base: {
+    ranks: o200kRanks,
+    special: [
+      ['<|endoftext|>', 199999],
+      ['<|endofprompt|>', 200018],
+    ],
+    vocabSize: 200019,
+  },
+  cl100k_base: {
+    ranks: cl100kRanks,
+    special: [
+      ['<|endoftext|>', 100257],
+      ['<|fim_prefix|>', 100258],
+      ['<|fim_middle|>', 100259],
+      ['<|fim_suffix|>', 100260],
+      ['<|endofprompt|>', 100276],
+    ],
+    vocabSize: 100277,
+  },
+}
+
+/** Special-token strings are text: nothing is allowed, nothing is disallowed (so nothing throws). */
+const AS_TEXT = { disallowedSpecial: new Set<string>() }
+
+/** id → UTF-8 bytes, stored flat: token i is bytes[start[i] .. start[i + 1]); empty = not a token. */
+interface ByteTable {
+  bytes: Uint8Array
+  start: Uint32Array
+}
+
+function buildByteTable(spec: EncodingSpec): ByteTable {
+  const { ranks, special, vocabSize } = spec
+  const utf8 = new TextEncoder()
+  const parts: Uint8Array[] = new Array(vocabSize)
+  let total = 0
+  for (let id = 0; id < ranks.length; id++) {
+    const entry = ranks[id]
+    if (entry === undefined) continue // holes: ids the encoding does not use
+    const b = typeof entry === 'string' ? utf8.encode(entry) : Uint8Array.from(entry)
+    parts[id] = b
+    total += b.length
+  }
+  for (const [text, id] of special) {
+    const b = utf8.encode(text)
+    parts[id] = b
+    total += b.length
+  }
+  const bytes = new Uint8Array(total)
+  const start = new Uint32Array(vocabSize + 1)
+  let at = 0
+  for (let id = 0; id < vocabSize; id++) {
+    start[id] = at
+    const b = parts[id]
+    if (b !== undefined) {
+      bytes.set(b, at)
+      at += b.length
+    }
+  }
+  start[vocabSize] = at
+  return { bytes, start }
+}
+
+class GptTokenizer implements Tokenizer {
+  readonly name: GptEncodingName
+  readonly version = GPT_TOKENIZER_VERSION
+  readonly vocabSize: number
+  readonly #spec: EncodingSpec
+  #encoding: GptEncoding | undefined
+  #table: ByteTable | undefined
+  readonly #utf8 = new TextDecoder('utf-8')
+  readonly #encoder = new TextEncoder()
+
+  constructor(name: GptEncodingName) {
+    this.name = name
+    this.#spec = SPECS[name]
+    this.vocabSize = this.#spec.vocabSize
+  }
+
+  #enc(): GptEncoding {
+    if (this.#encoding === undefined) {
+      const maxRank = this.#spec.ranks.length - 1
+      const maxSpecial = Math.max(...this.#spec.special.map(([, id]) => id))
+      if (Math.max(maxRank, maxSpecial) + 1 !== this.vocabSize) {
+        // Only reachable if the gpt-tokenizer dependency changed its tables.
+        throw new TokenmarkError(
+          'E_TOKENIZER_FILE',
+          `${this.name}: gpt-tokenizer ships ${maxRank + 1} merge ranks, which does not match vocabulary ` +
+            `size ${this.vocabSize}; reinstall gpt-tokenizer ${GPT_TOKENIZER_VERSION}`,
+        )
+      }
+      const ranks = this.#spec.ranks
+      this.#encoding = GptEncoding.getEncodingApi(this.name, () => ranks)
+    }
+    return this.#encoding
+  }
+
+  #bytes(): ByteTable {
+    return (this.#table ??= buildByteTable(this.#spec))
+  }
+
+  encode(text: string): Uint32Array {
+    if (typeof text !== 'string') throw new TokenmarkError('E_BAD_INPUT', `${this.name}.encode expects a string`)
+    return Uint32Array.from(this.#enc().encode(text, AS_TEXT))
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    const { bytes, start } = this.#bytes()
+    let total = 0
+    for (let k = 0; k < ids.length; k++) total += this.#length(ids[k], start)
+    const out = new Uint8Array(total)
+    let at = 0
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k]
+      for (let p = start[id], end = start[id + 1]; p < end; p++) out[at++] = bytes[p]
+    }
+    return this.#utf8.decode(out)
+  }
+
+  offsets(text: string, ids: Uint32Array): Uint32Array {
+    const { bytes, start } = this.#bytes()
+    const target = this.#encoder.encode(text)
+    const n = ids.length
+    const starts = new Float64Array(n)
+    let at = 0
+    for (let k = 0; k < n; k++) {
+      const id = ids[k]
+      const len = this.#length(id, start)
+      if (at + len > target.length) return this.#mismatch(n)
+      starts[k] = at
+      for (let p = start[id], q = at, end = start[id + 1]; p < end; p++, q++) {
+        if (bytes[p] !== target[q]) return this.#mismatch(n)
+      }
+      at += len
+    }
+    if (at !== target.length) return this.#mismatch(n)
+    const out = new Uint32Array(n + 1)
+    out.set(byteToUtf16Offsets(text, starts))
+    out[n] = text.length
+    return out
+  }
+
+  #mismatch(count: number): never {
+    throw new TokenmarkError(
+      'E_BAD_INPUT',
+      `offsets: the ${count} token ids do not spell out the text; pass the ids that ${this.name}.encode(text) ` +
+        'returned for this exact text',
+    )
+  }
+
+  /** Byte length of a token, rejecting ids that are not tokens of this encoding. */
+  #length(id: number, start: Uint32Array): number {
+    const n = Number.isInteger(id) && id >= 0 && id < this.vocabSize ? start[id + 1] - start[id] : 0
+    if (n === 0) {
+      throw new TokenmarkError(
+        'E_BAD_INPUT',
+        `token id ${id} is not a token of ${this.name} (ids run from 0 to ${this.vocabSize - 1}, with gaps); ` +
+          `check that the ids were produced with the ${this.name} tokenizer`,
+      )
+    }
+    return n
+  }
+}
+
+const instances = new Map<GptEncodingName, GptTokenizer>()
+
+/**
+ * The adapter for one of OpenAI's encodings. One shared instance per name; construction is cheap and the
+ * encoder itself is built on first use.
+ */
+export function gptTokenizer(name: GptEncodingName): Tokenizer {
+  if (!Object.hasOwn(SPECS, name)) {
+    throw new TokenmarkError(
+      'E_UNKNOWN_TOKENIZER',
+      `unknown OpenAI encoding "${String(name)}"; available: ${GPT_ENCODING_NAMES.join(', ')}`,
+    )
+  }
+  let t = instances.get(name)
+  if (t === undefined) {
+    t = new GptTokenizer(name)
+    instances.set(name, t)
+  }
+  return t
+}
