@@ -30,7 +30,12 @@ export function checkSampling(o: SamplingOptions): Required<SamplingOptions> {
   return { temperature, topK, topP }
 }
 
-/** An unwatermarked sampler drawing from softmax(logits / T), optionally truncated, with a seeded RNG. */
+/**
+ * An unwatermarked sampler drawing from softmax(logits / T), optionally truncated, with a seeded RNG.
+ * One pass computes the weights; runs of equal logits (an n-gram model gives every id it never saw the
+ * same one) reuse one `Math.exp`. Truncation sorts only what it must: tokens are taken in bands of
+ * falling weight, each band sorted (weight descending, id ascending) only when it is reached.
+ */
 export function plainSampler(options: SamplingOptions, rng: Rng): NextTokenSampler {
   const { temperature, topK, topP } = checkSampling(options)
   let w = new Float64Array(0)
@@ -43,34 +48,38 @@ export function plainSampler(options: SamplingOptions, rng: Rng): NextTokenSampl
     const max = logits[best]
     const invT = 1 / temperature
     let total = 0
-    for (let i = 0; i < V; i++) total += w[i] = Math.exp((logits[i] - max) * invT)
-    if (topK === 0 && topP >= 1) {
-      let u = rng.nextFloat() * total
-      for (let i = 0; i < V; i++) {
-        u -= w[i]
-        if (u < 0) return i
+    let lastX = Number.NaN
+    let lastE = 0
+    for (let i = 0; i < V; i++) {
+      const x = logits[i]
+      if (x !== lastX) {
+        lastX = x
+        lastE = Math.exp((x - max) * invT)
       }
-      return best
+      w[i] = lastE
+      total += lastE
     }
-    // Collect {i : w[i] ≥ τ} for a falling τ until it holds the top-k set or the nucleus; it is always a
-    // prefix of the tokens sorted by probability, so sorting only that set is exact.
-    let kept: number[] = []
-    for (let tau = 1e-3; ; tau = tau > 1e-30 ? tau * 1e-3 : 0) {
-      kept = []
-      let mass = 0
-      for (let i = 0; i < V; i++) {
-        if (w[i] >= tau) {
-          kept.push(i)
-          mass += w[i]
+    if (topK === 0 && topP >= 1) return draw(w, V, rng.nextFloat() * total, best)
+    const kept: number[] = []
+    let mass = 0
+    let done = false
+    const byWeight = (a: number, b: number) => w[b] - w[a] || a - b
+    for (let hi = Infinity, tau = 1e-2; !done; hi = tau, tau = tau > 1e-300 ? tau * 1e-2 : 0) {
+      const band: number[] = []
+      for (let i = 0; i < V; i++) if (w[i] >= tau && w[i] < hi) band.push(i)
+      band.sort(byWeight)
+      for (const i of band) {
+        kept.push(i)
+        mass += w[i]
+        if ((topK > 0 && kept.length >= topK) || (topK === 0 && mass >= topP * total)) {
+          done = true
+          break
         }
       }
-      if (tau === 0 || (topK > 0 ? kept.length >= topK : mass >= topP * total)) break
+      if (tau === 0) done = true
     }
-    kept.sort((a, b) => w[b] - w[a] || a - b)
-    if (topK > 0 && kept.length > topK) kept.length = topK
-    let mass = 0
-    for (const i of kept) mass += w[i]
-    if (topP < 1) {
+    if (topK > 0 && topP < 1) {
+      // nucleus of the top-k set, on its renormalised mass
       let acc = 0
       let n = 0
       while (n < kept.length && acc < topP * mass) acc += w[kept[n++]]
@@ -84,4 +93,13 @@ export function plainSampler(options: SamplingOptions, rng: Rng): NextTokenSampl
     }
     return kept[kept.length - 1]
   }
+}
+
+/** Index where the running sum of w passes u (fallback: `fallback`, for rounding at the very end). */
+function draw(w: Float64Array, V: number, u: number, fallback: number): number {
+  for (let i = 0; i < V; i++) {
+    u -= w[i]
+    if (u < 0) return i
+  }
+  return fallback
 }

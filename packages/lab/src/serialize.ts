@@ -1,6 +1,6 @@
 /**
  * Save / load a trained n-gram model as MessagePack (`@msgpack/msgpack`): a map with the format tag, version,
- * order, vocabSize, an optional tokenizer name, and per order the count tables of `NGramTables` as msgpack
+ * order, vocabSize, training tokens and singletons, an optional tokenizer name, and per order the count tables of `NGramTables` as msgpack
  * `bin` (typed arrays as little-endian bytes), so a Python or Rust decoder reads them with standard tools.
  * Only counts and discounts are stored; alpha/gamma and the unigram vector are re-derived on load by the
  * same code that derives them after training, which is why a round trip gives identical logits.
@@ -35,6 +35,8 @@ export function saveModel(model: NGramModel, options: SaveOptions = {}): Uint8Ar
     version: MODEL_FORMAT_VERSION,
     order: t.order,
     vocabSize: t.vocabSize,
+    tokens: t.tokens,
+    singletons: t.singletons,
     ...(options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {}),
     levels: t.levels.map((lv) => ({
       contextKeys: bytes(lv.contextKeys),
@@ -58,13 +60,16 @@ export function loadModel(data: Uint8Array): LoadedModel {
   const bad = (why: string) => new LabError('E_MODEL_FORMAT', `model file: ${why}; train and save the model again`)
   if (!isRecord(doc) || doc.format !== MODEL_FORMAT) throw bad(`not a ${MODEL_FORMAT} file`)
   if (doc.version !== MODEL_FORMAT_VERSION) throw bad(`unsupported version ${String(doc.version)} (this build reads ${MODEL_FORMAT_VERSION})`)
-  const { order, vocabSize, tokenizer, levels } = doc
+  const { order, vocabSize, tokens, singletons, tokenizer, levels } = doc
   if (typeof order !== 'number' || typeof vocabSize !== 'number') throw bad('order and vocabSize must be numbers')
+  if (typeof tokens !== 'number' || typeof singletons !== 'number') throw bad('tokens and singletons must be numbers')
   if (tokenizer !== undefined && typeof tokenizer !== 'string') throw bad('tokenizer must be a string')
   if (!Array.isArray(levels)) throw bad('levels must be an array')
   const tables: NGramTables = {
     order,
     vocabSize,
+    tokens,
+    singletons,
     levels: levels.map((lv: unknown, i): NGramLevel => {
       if (!isRecord(lv)) throw bad(`level ${i + 1} is not a map`)
       const d = lv.discounts

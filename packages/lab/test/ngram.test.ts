@@ -72,6 +72,30 @@ describe('interpolated modified Kneser–Ney n-gram model', () => {
     expect(Math.abs(other - N * d.backoff)).toBeLessThan(5 * Math.sqrt(N * d.backoff) + 1)
   })
 
+  it('samples every id, seen or not, with its model probability (tiny vocabulary, all orders)', () => {
+    const m = NGramModel.train([Uint32Array.of(1, 2, 3, 1, 2, 4, 1, 2, 3, 5, 5, 7)], { vocabSize: 12, order: 3 })
+    const rng = createRng(3)
+    const N = 40_000
+    for (const ctx of [Uint32Array.of(1, 2), Uint32Array.of(9, 9), new Uint32Array(0)]) {
+      const counts = new Float64Array(12)
+      for (let i = 0; i < N; i++) counts[m.sample(ctx, rng)]++
+      const l = m.logits(ctx)
+      for (let w = 0; w < 12; w++) {
+        const p = Math.exp(l[w])
+        expect(Math.abs(counts[w] - N * p)).toBeLessThan(5 * Math.sqrt(N * p * (1 - p)) + 1)
+      }
+    }
+  })
+
+  it('keeps unseen ids possible but rare: the unknown type gets one share of the base distribution', () => {
+    const { model } = smallByteModel()
+    const l = model.logits(Uint32Array.of(150, 151, 152)) // bytes never seen: back-off to order 1
+    let unseen = 0
+    for (let w = 256; w < V; w++) unseen += Math.exp(l[w])
+    expect(unseen).toBeGreaterThan(0)
+    expect(unseen).toBeLessThan(0.01)
+  })
+
   it('has lower held-out perplexity than an add-one model of the same order and than add-one unigrams', () => {
     const { model, train, heldout } = smallByteModel()
     const kn = model.perplexity(heldout)
