@@ -30,21 +30,32 @@ export function checkSampling(o: SamplingOptions): Required<SamplingOptions> {
   return { temperature, topK, topP }
 }
 
+/** Width of a truncation bucket in units of (logit − max) / T: each bucket spans a factor e^4.6 ≈ 100 in weight. */
+const BUCKET = 4.6
+const BUCKETS = 64
+
 /**
  * An unwatermarked sampler drawing from softmax(logits / T), optionally truncated, with a seeded RNG.
  * One pass computes the weights; runs of equal logits (an n-gram model gives every id it never saw the
- * same one) reuse one `Math.exp`. Truncation sorts only what it must: tokens are taken in bands of
- * falling weight, each band sorted (weight descending, id ascending) only when it is reached.
+ * same one) reuse one `Math.exp`. Truncation buckets the ids by weight in one more pass and sorts only the
+ * bucket where the top-k count or the top-p mass is reached (weight descending, id ascending).
  */
 export function plainSampler(options: SamplingOptions, rng: Rng): NextTokenSampler {
   const { temperature, topK, topP } = checkSampling(options)
   let w = new Float64Array(0)
+  let bucketOf = new Uint8Array(0)
+  let byBucket = new Int32Array(0)
+  const start = new Int32Array(BUCKETS + 1)
   return (logits: Float32Array): number => {
     const V = logits.length
     let best = 0
     for (let i = 1; i < V; i++) if (logits[i] > logits[best]) best = i
     if (temperature === 0) return best
-    if (w.length !== V) w = new Float64Array(V)
+    if (w.length !== V) {
+      w = new Float64Array(V)
+      bucketOf = new Uint8Array(V)
+      byBucket = new Int32Array(V)
+    }
     const max = logits[best]
     const invT = 1 / temperature
     let total = 0
@@ -59,47 +70,68 @@ export function plainSampler(options: SamplingOptions, rng: Rng): NextTokenSampl
       w[i] = lastE
       total += lastE
     }
-    if (topK === 0 && topP >= 1) return draw(w, V, rng.nextFloat() * total, best)
-    const kept: number[] = []
-    let mass = 0
-    let done = false
-    const byWeight = (a: number, b: number) => w[b] - w[a] || a - b
-    for (let hi = Infinity, tau = 1e-2; !done; hi = tau, tau = tau > 1e-300 ? tau * 1e-2 : 0) {
-      const band: number[] = []
-      for (let i = 0; i < V; i++) if (w[i] >= tau && w[i] < hi) band.push(i)
-      band.sort(byWeight)
-      for (const i of band) {
-        kept.push(i)
-        mass += w[i]
-        if ((topK > 0 && kept.length >= topK) || (topK === 0 && mass >= topP * total)) {
-          done = true
-          break
-        }
+    if (topK === 0 && topP >= 1) {
+      let u = rng.nextFloat() * total
+      for (let i = 0; i < V; i++) {
+        u -= w[i]
+        if (u < 0) return i
       }
-      if (tau === 0) done = true
+      return best
     }
+    // Bucket b holds weights in (e^{−4.6(b+1)}, e^{−4.6b}]: every id in a bucket outweighs every id in later ones.
+    start.fill(0)
+    for (let i = 0; i < V; i++) {
+      const b = Math.min(BUCKETS - 1, Math.floor(((max - logits[i]) * invT) / BUCKET))
+      bucketOf[i] = b
+      start[b + 1]++
+    }
+    for (let b = 0; b < BUCKETS; b++) start[b + 1] += start[b]
+    const cursor = start.slice(0, BUCKETS)
+    for (let i = 0; i < V; i++) byBucket[cursor[bucketOf[i]]++] = i // ids ascending within a bucket
+    const byWeight = (a: number, b: number) => w[b] - w[a] || a - b
+    let n = 0 // kept = byBucket[0 .. n)
+    let mass = 0
+    const target = topP * total
+    for (let b = 0; b < BUCKETS; b++) {
+      const lo = start[b]
+      const hi = start[b + 1]
+      if (lo === hi) continue
+      let bucketMass = 0
+      for (let j = lo; j < hi; j++) bucketMass += w[byBucket[j]]
+      const countDone = topK > 0 && n + (hi - lo) >= topK
+      const massDone = topK === 0 && mass + bucketMass >= target
+      if (!countDone && !massDone) {
+        n = hi
+        mass += bucketMass
+        continue
+      }
+      // The boundary bucket: order it (unless all its weights are equal: then ids ascending already are).
+      const bucket = byBucket.subarray(lo, hi)
+      let equal = true
+      for (let j = 1; j < bucket.length && equal; j++) equal = w[bucket[j]] === w[bucket[0]]
+      if (!equal) bucket.sort(byWeight)
+      for (let j = lo; j < hi; j++) {
+        n++
+        mass += w[byBucket[j]]
+        if (topK > 0 ? n >= topK : mass >= target) break
+      }
+      break
+    }
+    let kept = byBucket.subarray(0, n)
     if (topK > 0 && topP < 1) {
       // nucleus of the top-k set, on its renormalised mass
+      kept = kept.slice().sort(byWeight)
       let acc = 0
-      let n = 0
-      while (n < kept.length && acc < topP * mass) acc += w[kept[n++]]
-      kept.length = Math.max(1, n)
+      let m = 0
+      while (m < kept.length && acc < topP * mass) acc += w[kept[m++]]
+      kept = kept.subarray(0, Math.max(1, m))
       mass = acc > 0 ? acc : w[kept[0]]
     }
     let u = rng.nextFloat() * mass
-    for (const i of kept) {
-      u -= w[i]
-      if (u < 0) return i
+    for (let j = 0; j < kept.length; j++) {
+      u -= w[kept[j]]
+      if (u < 0) return kept[j]
     }
     return kept[kept.length - 1]
   }
-}
-
-/** Index where the running sum of w passes u (fallback: `fallback`, for rounding at the very end). */
-function draw(w: Float64Array, V: number, u: number, fallback: number): number {
-  for (let i = 0; i < V; i++) {
-    u -= w[i]
-    if (u < 0) return i
-  }
-  return fallback
 }
