@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decode } from '@msgpack/msgpack'
 import { describe, expect, it } from 'vitest'
-import { LabError, loadModel, loadModelFile, saveModel, saveModelFile } from '@tokenmark/lab'
-import { smallByteModel } from './helpers.js'
+import { LabError, cachedReferenceModel, loadModel, loadModelFile, saveModel, saveModelFile } from '@tokenmark/lab'
+import { byteCodec, smallByteModel } from './helpers.js'
 
 describe('model serialization (MessagePack)', () => {
   it('round-trips to bit-identical logits, log-probs and statistics', () => {
@@ -57,5 +57,22 @@ describe('model serialization (MessagePack)', () => {
     const bytes = saveModel(model)
     const cut = bytes.slice(0, bytes.length - 100)
     expect(err(() => loadModel(cut))).toBe('E_MODEL_FORMAT')
+  })
+
+  it('caches the reference model: trains once, then loads; retrains for another order or a corrupt file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-'))
+    try {
+      const codec = { ...byteCodec(), name: 'bytes' }
+      const path = join(dir, 'cache', 'ref.tmlm')
+      const first = cachedReferenceModel(codec, path, { part: 'prompts', order: 3 })
+      const second = cachedReferenceModel(codec, path, { part: 'prompts', order: 3 })
+      expect([first.source, second.source]).toEqual(['trained', 'cache'])
+      expect(second.model.stats()).toEqual(first.model.stats())
+      expect(cachedReferenceModel(codec, path, { part: 'prompts', order: 2 }).source).toBe('trained')
+      writeFileSync(path, 'garbage')
+      expect(cachedReferenceModel(codec, path, { part: 'prompts', order: 2 }).source).toBe('trained')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
