@@ -10,6 +10,11 @@ import type { PreparedScheme } from './schemes/types.js'
 import { KeyedPrf } from './seeding.js'
 import type { TupleFilter } from './tupleset.js'
 
+/** Membership test over context ids (KeyedPrf.contextId); implemented by EmissionFilter. */
+export interface ContextFilter {
+  hasContext(hi: number, lo: number): boolean
+}
+
 export interface PreparedKey {
   readonly key: WatermarkKey
   readonly scheme: PreparedScheme
@@ -54,8 +59,11 @@ export interface ScoreOptions {
   context?: ArrayLike<number>
   /** Tuples to leave out (e.g. all tuples that occur in the prompts of a corpus). */
   exclude?: TupleFilter
-  /** When set, only tuples in this filter are scored (e.g. a provider's emission filter). */
-  filter?: TupleFilter
+  /**
+   * When set, only tokens whose context is in this filter are scored (a provider's emission filter).
+   * It keys on the context, never on the scored token: see emission.ts for why.
+   */
+  filter?: ContextFilter
   /** Return per-token observations and skip reasons. */
   marks?: boolean
 }
@@ -85,10 +93,13 @@ export function scoreTokens(pk: PreparedKey, ids: ArrayLike<number>, acc: Accumu
       if (marks) marks.reasons[i] = SkipReason.Excluded
       continue
     }
-    if (filter !== undefined && !filter.has(w0, w1)) {
-      acc.skipped.filtered++
-      if (marks) marks.reasons[i] = SkipReason.Filtered
-      continue
+    if (filter !== undefined) {
+      const [hi, lo] = prf.contextId(all, pos)
+      if (!filter.hasContext(hi, lo)) {
+        acc.skipped.filtered++
+        if (marks) marks.reasons[i] = SkipReason.Filtered
+        continue
+      }
     }
     const x = acc.addTuple(w0, w1)
     if (marks) {

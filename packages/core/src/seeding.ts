@@ -176,6 +176,19 @@ export class KeyedPrf {
     return this.seeding.rule !== 'selfhash'
   }
 
+  /**
+   * Context id of the position last passed to `setContext`, as [hi, lo]: a keyed hash of the
+   * previous tokens alone (never the candidate). Emission filters key on it (emission.ts): the
+   * candidate's own PRF value must not decide whether it is scored, or the selection would favour green.
+   * lefthash: the seed itself; selfhash: SipHash of the h−1 previous tokens; none: there is no context.
+   */
+  contextId(tokens: ArrayLike<number>, pos: number): [number, number] {
+    if (this.seeding.rule === 'lefthash') return [this.seedHi, this.seedLo]
+    if (this.seeding.rule === 'none') throw new RangeError('a context-free seeding rule has no context id')
+    sipHashWords(this.key, tokens, pos - this.need, this.need, this.out)
+    return [this.out[0], this.out[1]]
+  }
+
   /** The current shared seed (lefthash / none) as [hi, lo]. */
   seed(): [number, number] {
     return [this.seedHi, this.seedLo]

@@ -1,0 +1,178 @@
+/**
+ * The corpus test for radioactivity and investigations (docs/spec.md#corpus): many texts from one
+ * suspect source, tokenized with the provider's tokenizer, scored with de-duplication across the
+ * whole corpus (not per text), tuples that occur in the prompts excluded (a suspect that copies its
+ * prompt must not be credited or blamed for the prompt's tuples), optionally restricted by an emission
+ * filter. Streams: memory is the de-duplication set plus the exclusion set, whatever the corpus size.
+ *
+ * H0: the suspect's texts were produced without the key's watermark influencing them (no training on
+ * watermarked text, no access to the key). Then distinct scored tuples have iid null observations and
+ * the exact tests of significance.ts hold; the e-value (evalue.ts) is valid at any stopping time.
+ */
+import { Accumulator } from './accumulate.js'
+import type { EmissionFilter } from './emission.js'
+import { eProcess } from './evalue.js'
+import type { WatermarkKey } from './keys.js'
+import { normalizeText, type NormalizeOptions } from './normalize.js'
+import type { SchemeId } from './schemes/types.js'
+import { forEachTuple, prepareKey, scoreTokens, type PreparedKey } from './scoring.js'
+import { tailTest, testAccumulator } from './significance.js'
+import { pFromLog10 } from './stats/pvalue.js'
+import { getTokenizer } from './tokenizers/registry.js'
+import type { Tokenizer } from './tokenizers/types.js'
+import { TupleSet } from './tupleset.js'
+
+export interface CorpusOptions {
+  tokenizer?: Tokenizer
+  dedup?: boolean
+  normalize?: boolean | NormalizeOptions
+  /** Prompts whose tuples are excluded from scoring (more can be added with excludePrompt). */
+  prompts?: readonly string[]
+  filter?: EmissionFilter
+  /** Significance level for `detected` (default 1e-6). */
+  alpha?: number
+}
+
+export interface CorpusResult {
+  detected: boolean
+  alpha: number
+  pValue: number
+  log10P: number
+  zScore: number
+  eValue: number
+  log10E: number
+  texts: number
+  tokensSeen: number
+  tokensScored: number
+  tokensExcluded: number
+  tokensFiltered: number
+  tokensDuplicate: number
+  tokensNoContext: number
+  scheme: SchemeId
+  keyId: string
+  statistic: string
+  value: number
+  dedup: boolean
+  filter: boolean
+  /**
+   * Scored tokens needed for p < 1e-6 if the observed per-token effect holds; null when the
+   * observed effect is not positive.
+   */
+  tokensNeeded: number | null
+}
+
+const TARGET_LOG10P = -6
+
+/**
+ * Scored tuples needed to reach p < 1e-6 at the observed mean effect: the smallest n with
+ * tail(n, n·mean) ≤ 1e-6, found by doubling then bisection on the exact tail.
+ */
+export function tokensNeeded(acc: Accumulator): number | null {
+  const n0 = acc.tokensScored
+  if (n0 === 0) return null
+  const mean = acc.sum / n0
+  const model = acc.nullModel
+  const nullMean = model.kind === 'binomial' ? model.p * model.trialsPerToken : 1
+  if (!(mean > nullMean)) return null
+  const ok = (n: number) => tailTest(model, n, mean * n).log10P <= TARGET_LOG10P
+  let hi = 1
+  while (!ok(hi)) {
+    hi *= 2
+    if (hi > 1e13) return null
+  }
+  let lo = Math.floor(hi / 2)
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2)
+    if (ok(mid)) hi = mid
+    else lo = mid
+  }
+  return hi
+}
+
+export class CorpusScanner {
+  readonly key: WatermarkKey
+  readonly accumulator: Accumulator
+  readonly tokenizer: Tokenizer
+  private readonly pk: PreparedKey
+  private readonly excluded = new TupleSet()
+  private readonly opts: CorpusOptions
+  private texts = 0
+
+  constructor(key: WatermarkKey, opts: CorpusOptions = {}) {
+    this.key = key
+    this.opts = opts
+    this.pk = prepareKey(key)
+    this.tokenizer = opts.tokenizer ?? getTokenizer(key.config.tokenizer)
+    this.accumulator = new Accumulator(this.pk, { dedup: opts.dedup ?? true })
+    for (const p of opts.prompts ?? []) this.excludePrompt(p)
+  }
+
+  private prepare(text: string): string {
+    if (this.opts.normalize === false) return text
+    return normalizeText(text, typeof this.opts.normalize === 'object' ? this.opts.normalize : undefined).text
+  }
+
+  /** Excludes every tuple of a prompt from scoring (from now on). */
+  excludePrompt(prompt: string): void {
+    forEachTuple(this.pk, this.tokenizer.encode(this.prepare(prompt)), (w0, w1) => {
+      this.excluded.add(w0, w1)
+    })
+  }
+
+  /** Scores one text; its prompt, when given, is context for its first tokens and is excluded too. */
+  add(text: string, opts: { prompt?: string } = {}): void {
+    let context: Uint32Array | undefined
+    if (opts.prompt !== undefined) {
+      this.excludePrompt(opts.prompt)
+      context = this.tokenizer.encode(this.prepare(opts.prompt))
+    }
+    this.addTokens(this.tokenizer.encode(this.prepare(text)), context)
+  }
+
+  /** Scores pre-tokenized ids (with optional prompt ids as context). */
+  addTokens(ids: ArrayLike<number>, context?: ArrayLike<number>): void {
+    scoreTokens(this.pk, ids, this.accumulator, {
+      context,
+      exclude: this.excluded.size > 0 ? this.excluded : undefined,
+      filter: this.opts.filter,
+    })
+    this.texts++
+  }
+
+  /** Adds another scanner's evidence (a shard of the same corpus and key). */
+  merge(other: CorpusScanner): this {
+    this.accumulator.merge(other.accumulator)
+    this.texts += other.texts
+    return this
+  }
+
+  result(): CorpusResult {
+    const acc = this.accumulator
+    const t = testAccumulator(acc)
+    const e = eProcess(acc)
+    const alpha = this.opts.alpha ?? 1e-6
+    return {
+      detected: t.log10P <= Math.log10(alpha),
+      alpha,
+      pValue: pFromLog10(t.log10P),
+      log10P: t.log10P,
+      zScore: t.zScore,
+      eValue: e.eValue,
+      log10E: e.log10E,
+      texts: this.texts,
+      tokensSeen: acc.tokensTotal,
+      tokensScored: acc.tokensScored,
+      tokensExcluded: acc.skipped.excluded,
+      tokensFiltered: acc.skipped.filtered,
+      tokensDuplicate: acc.skipped.duplicate,
+      tokensNoContext: acc.skipped.noContext,
+      scheme: this.key.scheme,
+      keyId: this.key.keyId,
+      statistic: acc.statistic,
+      value: acc.sum,
+      dedup: acc.dedup,
+      filter: this.opts.filter !== undefined,
+      tokensNeeded: tokensNeeded(acc),
+    }
+  }
+}
