@@ -280,11 +280,30 @@ function lookAlikeTable(): Map<number, LookAlike> {
 }
 
 const WORD = /[\p{L}\p{M}\p{N}]+/gu
-const LATIN = /\p{Script=Latin}/u
-const CASED_LETTER = /[\p{Ll}\p{Lu}\p{Lt}]/u
 const LETTER = /\p{L}/u
+
+const NOT_LETTER = 0
+const OTHER_LETTER = 1
+const LATIN_UNCASED = 2 // Latin-script modifier and other letters: ⁿ, ʰ, ª
+const LATIN_CASED = 3
+const letterKinds = new Map<number, number>()
+
+function letterKind(cp: number): number {
+  if (cp < 0x80) return (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a) ? LATIN_CASED : NOT_LETTER
+  let kind = letterKinds.get(cp)
+  if (kind === undefined) {
+    const ch = String.fromCodePoint(cp)
+    if (!LETTER.test(ch)) kind = NOT_LETTER
+    else if (!/\p{Script=Latin}/u.test(ch)) kind = OTHER_LETTER
+    else kind = /[\p{Ll}\p{Lu}\p{Lt}]/u.test(ch) ? LATIN_CASED : LATIN_UNCASED
+    letterKinds.set(cp, kind)
+  }
+  return kind
+}
 /** No-break and typographic spaces (not U+3000, which is ordinary in CJK text). */
 const ODD_SPACE = /[\u00a0\u2000-\u200a\u202f\u205f]/g
+const ODD_SPACE_CHAR = /^[\u00a0\u2000-\u200a\u202f\u205f]$/
+const NON_ASCII = /[^\x00-\x7f]/gu
 
 interface Edit {
   from: number
@@ -294,6 +313,15 @@ interface Edit {
 
 function homoglyphStage(text: string, withMap: boolean): Stage {
   const table = lookAlikeTable()
+  // Most non-ASCII text (typographic punctuation, accents, other scripts) has no look-alike at all.
+  let any = false
+  for (const m of text.matchAll(NON_ASCII)) {
+    if (table.has(m[0].codePointAt(0)!) || ODD_SPACE_CHAR.test(m[0])) {
+      any = true
+      break
+    }
+  }
+  if (!any) return { text, src: undefined, count: 0 }
   const edits: Edit[] = []
   const wholeWords: [number, number, LookAlike, boolean][][] = []
   let letters = 0
@@ -313,17 +341,17 @@ function homoglyphStage(text: string, withMap: boolean): Stage {
     for (let i = 0; i < word.length; ) {
       const cp = word.codePointAt(i)!
       const len = cp > 0xffff ? 2 : 1
-      const ch = word.slice(i, i + len)
       const hit = table.get(cp)
-      const letter = LETTER.test(ch)
+      const kind = letterKind(cp)
       chars++
-      if (hit !== undefined) found.push([m.index + i, len, hit, letter])
-      else if (letter) {
+      if (hit !== undefined) found.push([m.index + i, len, hit, kind !== NOT_LETTER])
+      else if (kind !== NOT_LETTER) {
         letters++
-        if (LATIN.test(ch)) {
+        if (kind === OTHER_LETTER) otherLetters++
+        else {
           latin++
-          if (CASED_LETTER.test(ch)) ordinaryLatin++
-        } else otherLetters++
+          if (kind === LATIN_CASED) ordinaryLatin++
+        }
       }
       i += len
     }

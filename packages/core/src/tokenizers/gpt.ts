@@ -77,34 +77,46 @@ interface ByteTable {
 
 function buildByteTable(spec: EncodingSpec): ByteTable {
   const { ranks, special, vocabSize } = spec
-  const utf8 = new TextEncoder()
-  const parts: Uint8Array[] = new Array(vocabSize)
-  let total = 0
-  for (let id = 0; id < ranks.length; id++) {
-    const entry = ranks[id]
-    if (entry === undefined) continue // holes: ids the encoding does not use
-    const b = typeof entry === 'string' ? utf8.encode(entry) : Uint8Array.from(entry)
-    parts[id] = b
-    total += b.length
-  }
-  for (const [text, id] of special) {
-    const b = utf8.encode(text)
-    parts[id] = b
-    total += b.length
-  }
-  const bytes = new Uint8Array(total)
+  const entries: (string | number[] | undefined)[] = new Array(vocabSize)
+  for (let id = 0; id < ranks.length; id++) entries[id] = ranks[id] // holes stay undefined: unused ids
+  for (const [text, id] of special) entries[id] = text
+  let capacity = 0
+  for (const e of entries) if (e !== undefined) capacity += typeof e === 'string' ? 3 * e.length : e.length
+  const bytes = new Uint8Array(capacity)
   const start = new Uint32Array(vocabSize + 1)
   let at = 0
   for (let id = 0; id < vocabSize; id++) {
     start[id] = at
-    const b = parts[id]
-    if (b !== undefined) {
-      bytes.set(b, at)
-      at += b.length
-    }
+    const e = entries[id]
+    if (e === undefined) continue
+    if (typeof e === 'string') at = writeUtf8(e, bytes, at)
+    else for (const b of e) bytes[at++] = b
   }
   start[vocabSize] = at
-  return { bytes, start }
+  return { bytes: bytes.subarray(0, at), start }
+}
+
+/** UTF-8 of a well-formed string (the merge table's strings are decoded UTF-8), written at `at`. */
+function writeUtf8(s: string, out: Uint8Array, at: number): number {
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i)
+    if (c < 0x80) out[at++] = c
+    else if (c < 0x800) {
+      out[at++] = 0xc0 | (c >> 6)
+      out[at++] = 0x80 | (c & 63)
+    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00)
+      out[at++] = 0xf0 | (c >> 18)
+      out[at++] = 0x80 | ((c >> 12) & 63)
+      out[at++] = 0x80 | ((c >> 6) & 63)
+      out[at++] = 0x80 | (c & 63)
+    } else {
+      out[at++] = 0xe0 | (c >> 12)
+      out[at++] = 0x80 | ((c >> 6) & 63)
+      out[at++] = 0x80 | (c & 63)
+    }
+  }
+  return at
 }
 
 class GptTokenizer implements Tokenizer {
