@@ -13,8 +13,10 @@
  * - `decode` and `offsets` use our own id → bytes table, not gpt-tokenizer's `decode`, which keeps
  *   incomplete UTF-8 in a module-level streaming `TextDecoder` that leaks into the next call. Invalid UTF-8
  *   (a token sequence cut inside a character) decodes to U+FFFD.
- * - Lazy: the merge table module is imported with the package, but building the encoder (rank maps, ~70 ms
- *   and tens of MB for o200k_base) and our byte table waits until the first encode/decode/offsets call.
+ * - Lazy where a synchronous interface allows: building the encoder (rank maps, ~0.1-0.2 s and tens of MB
+ *   for o200k_base) waits for the first `encode`, our byte table for the first `decode`/`offsets`. The
+ *   merge tables themselves are JS modules (2.4 + 1.2 MB) evaluated when this module is imported (~0.3 s
+ *   in Node); deferring that too needs a dynamic `import()`, i.e. an async `getTokenizer`.
  */
 import { GptEncoding } from 'gpt-tokenizer/GptEncoding'
 import o200kRanks from 'gpt-tokenizer/bpeRanks/o200k_base'
