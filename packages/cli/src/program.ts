@@ -1,7 +1,11 @@
 import { Command } from 'commander'
 import { VERSION } from '@tokenmark/core'
+import { registerDemo } from './commands/demo.js'
 import { registerDetect } from './commands/detect.js'
 import { registerKeygen } from './commands/keygen.js'
+import { registerReport } from './commands/report.js'
+import { registerVerify } from './commands/verify.js'
+import { registerServe } from './commands/serve.js'
 
 /** The `tokenmark` command tree; every command registers itself here. */
 export function buildProgram(): Command {
@@ -17,7 +21,11 @@ export function buildProgram(): Command {
     })
     .showSuggestionAfterError(true)
   registerKeygen(program)
+  registerDemo(program)
   registerDetect(program)
+  registerReport(program)
+  registerVerify(program)
+  registerServe(program)
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput())
   return program
 }

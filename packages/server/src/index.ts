@@ -1,1 +1,22 @@
-export {}
+// The public surface of @tokenmark/server.
+export { buildServer, errorReply, REDACT_PATHS, type BuildServerOptions, type RateLimitOptions, type ServerLimits } from './app.js'
+export { startServer, bootstrap, type StartOptions, type RunningServer, type BootstrapResult } from './serve.js'
+export { Store, SCHEMA_VERSION, type StoreOptions, type CaseRow, type SampleRow, type KeyRow, type TokenRow, type TenantRow } from './store.js'
+export { KeyStore, type StoredKeyInfo } from './keystore.js'
+export { Auth, SCOPES, TENANT_ADMIN_SCOPES, type Scope, type AuthContext, type TokenInfo, type CreatedToken } from './auth.js'
+export {
+  CaseService,
+  caseResult,
+  DEFAULT_CASE_ALPHA,
+  type CaseInfo,
+  type CaseResult,
+  type SampleInput,
+  type SampleInfo,
+  type SampleOutcome,
+  type AddSamplesResult,
+  type CreateCaseInput,
+} from './cases.js'
+export { ServerError, type ServerErrorCode, type ErrorBody } from './errors.js'
+export { loadMasterSecret, parseMasterSecret, type MasterSecretSource } from './crypto.js'
+export { routePlugins, type RoutePlugin } from './routes/index.js'
+export * as schemas from './schemas.js'

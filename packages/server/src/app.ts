@@ -1,0 +1,258 @@
+/**
+ * buildServer: the fastify application. A tree of encapsulated plugins; the root instance is decorated
+ * with the store, the key store, the case service and the access control, so any route plugin added to
+ * routes/index.ts can use them (see README, "Adding a route").
+ */
+import { randomUUID } from 'node:crypto'
+import type { Writable } from 'node:stream'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import { TokenmarkError, VERSION } from '@tokenmark/core'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import { Auth, type AuthContext, type Scope } from './auth.js'
+import { CaseService } from './cases.js'
+import { loadMasterSecret } from './crypto.js'
+import { ServerError, statusForCoreError, type ErrorBody } from './errors.js'
+import { KeyStore } from './keystore.js'
+import { routePlugins, type RoutePlugin } from './routes/index.js'
+import { Store } from './store.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The SQLite store (closed in onClose). */
+    store: Store
+    /** The tenants' watermark keys, sealed at rest. */
+    keyStore: KeyStore
+    /** Cases, samples and their merged accumulators. */
+    cases: CaseService
+    /** Tenants and API tokens. */
+    access: Auth
+    /** onRequest hook: authenticates the bearer token and requires every scope given. */
+    requireScope: (...scopes: Scope[]) => (req: FastifyRequest) => Promise<void>
+    /** Server limits (body size, batch sizes) as configured. */
+    limits: ServerLimits
+  }
+  interface FastifyRequest {
+    /** Set by requireScope; null on routes without authentication. */
+    auth: AuthContext | null
+  }
+}
+
+export interface ServerLimits {
+  /** Maximum request body in bytes (default 2 MB). */
+  bodyLimit: number
+  /** Texts per /v1/detect request (default 64). */
+  detectBatch: number
+  /** Samples per /v1/cases/:id/samples request (default 1000). */
+  samplesBatch: number
+}
+
+export interface RateLimitOptions {
+  /** Requests per token per window (default 600). */
+  max: number
+  /** Window in milliseconds (default 60 s). */
+  windowMs: number
+}
+
+export interface BuildServerOptions {
+  /** Database file, or ":memory:" (default). Ignored when `store` is given. */
+  db?: string
+  /** An open store to use (the server closes it on close). */
+  store?: Store
+  /**
+   * Master secret for the key store (32 bytes, or text as in TOKENMARK_MASTER_SECRET). Default: the
+   * environment, else `<db>.master` next to a file database (generated on first start).
+   */
+  masterSecret?: string | Uint8Array
+  /** Environment to read TOKENMARK_* settings from (default process.env). */
+  env?: NodeJS.ProcessEnv
+  /** false, true (info level to stdout) or a level; `logStream` redirects log lines (tests). */
+  logger?: boolean | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
+  logStream?: Writable
+  limits?: Partial<ServerLimits>
+  /** false disables rate limiting (benchmarks of raw throughput only). */
+  rateLimit?: Partial<RateLimitOptions> | false
+  /** Extra route plugins, registered after the built-in ones. */
+  plugins?: RoutePlugin[]
+  /** Trust X-Forwarded-* (behind a proxy). Default false. */
+  trustProxy?: boolean
+}
+
+/** Paths of log fields that may hold secrets; pino replaces them with "[redacted]". */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'headers.authorization',
+  'authorization',
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+  'masterSecret',
+  '*.masterSecret',
+  'keyFile',
+  '*.keyFile',
+]
+
+export async function buildServer(opts: BuildServerOptions = {}): Promise<FastifyInstance> {
+  const env = opts.env ?? process.env
+  const limits: ServerLimits = { bodyLimit: 2 * 1024 * 1024, detectBatch: 64, samplesBatch: 1000, ...opts.limits }
+  const store = opts.store ?? new Store({ path: opts.db ?? ':memory:' })
+  const fileDb = store.path !== ':memory:' && store.path !== ''
+  let keyStore: KeyStore
+  let masterOrigin: { origin: string; path?: string }
+  try {
+    const master = loadMasterSecret({
+      secret: opts.masterSecret,
+      env,
+      defaultPath: fileDb ? `${store.path}.master` : undefined,
+    })
+    masterOrigin = { origin: master.origin, path: master.path }
+    keyStore = new KeyStore(store, master.secret)
+    master.secret.fill(0)
+  } catch (e) {
+    if (opts.store === undefined) store.close()
+    throw e
+  }
+
+  const logger: FastifyServerOptions['logger'] =
+    opts.logger === false || (opts.logger === undefined && opts.logStream === undefined)
+      ? false
+      : {
+          level: typeof opts.logger === 'string' ? opts.logger : 'info',
+          redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+          ...(opts.logStream ? { stream: opts.logStream } : {}),
+        }
+
+  const app = Fastify({
+    logger,
+    bodyLimit: limits.bodyLimit,
+    genReqId: () => randomUUID(),
+    trustProxy: opts.trustProxy ?? false,
+    // Bodies are strict: no type coercion ("5" is not 5), unknown fields rejected, not stripped.
+    // Query strings are strings too; routes parse their numbers (routes/query.ts).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // Answer in-flight requests on close, but drop idle keep-alive sockets at once.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  })
+
+  if (masterOrigin.origin === 'generated') {
+    app.log.warn({ path: masterOrigin.path }, 'generated a new master secret for the key store; back this file up (without it stored keys cannot be decrypted)')
+  } else {
+    app.log.info({ origin: masterOrigin.origin, path: masterOrigin.path }, 'master secret loaded')
+  }
+
+  // JSON only: without this, fastify would parse text/plain bodies and answer 400 instead of 415.
+  app.removeContentTypeParser('text/plain')
+
+  const access = new Auth(store)
+  const cases = new CaseService(store, keyStore)
+  app.decorate('store', store)
+  app.decorate('keyStore', keyStore)
+  app.decorate('cases', cases)
+  app.decorate('access', access)
+  app.decorate('limits', limits)
+  app.decorateRequest('auth', null)
+  app.decorate('requireScope', (...scopes: Scope[]) => {
+    return async (req: FastifyRequest) => {
+      const ctx = access.authenticate(req.headers.authorization)
+      req.auth = ctx
+      for (const s of scopes) {
+        if (!ctx.scopes.has(s)) throw new ServerError('E_FORBIDDEN', `this token lacks the "${s}" scope`)
+      }
+    }
+  })
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id)
+    if (req.auth) reply.header('cache-control', 'no-store')
+  })
+  app.addHook('onClose', async () => {
+    store.close()
+  })
+
+  app.setErrorHandler((err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
+    const { status, body } = errorReply(err)
+    if (status >= 500) req.log.error({ err }, 'request failed')
+    else req.log.info({ code: body.error.code, status }, 'request rejected')
+    return reply.status(status).send(body)
+  })
+  app.setNotFoundHandler((req, reply) => {
+    const body: ErrorBody = { error: { code: 'E_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}` } }
+    return reply.status(404).send(body)
+  })
+
+  await app.register(helmet, { global: true })
+  if (opts.rateLimit !== false) {
+    const rl = { max: 600, windowMs: 60_000, ...opts.rateLimit }
+    await app.register(rateLimit, {
+      global: true,
+      max: rl.max,
+      timeWindow: rl.windowMs,
+      // After authentication (onRequest), so the limit is per API token; unauthenticated
+      // requests never reach it (they end with a cheap 401).
+      hook: 'preHandler',
+      keyGenerator: (req) => (req.auth ? `token:${req.auth.tokenId}` : `ip:${req.ip}`),
+      errorResponseBuilder: (_req, ctx) => new ServerError('E_RATE_LIMITED', `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this token; retry after ${ctx.after}`),
+    })
+  }
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'tokenmark verification service',
+        version: VERSION,
+        description:
+          'Tests text for statistical token-level watermarks against keys held by the server, and keeps investigation cases whose running result is an exact p-value and an anytime-valid e-value. Keys never leave the server.',
+        license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
+      },
+      servers: [{ url: 'http://127.0.0.1:8787', description: 'tokenmark serve (default address)' }],
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'API token (tmt_…)' } } },
+      security: [{ bearerAuth: [] }],
+      tags: [
+        { name: 'health', description: 'Liveness, readiness and this document' },
+        { name: 'detect', description: 'Watermark detection of single texts' },
+        { name: 'cases', description: 'Investigations of a suspect source, sample by sample' },
+        { name: 'keys', description: 'The tenant’s watermark keys (ids and commitments only)' },
+        { name: 'admin', description: 'Tenants and API tokens' },
+      ],
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list' } })
+
+  for (const plugin of [...routePlugins, ...(opts.plugins ?? [])]) await app.register(plugin)
+  await app.ready()
+  return app
+}
+
+/** Maps any error to a status and the public error body; 5xx bodies never carry the error's text. */
+export function errorReply(err: FastifyError | Error): { status: number; body: ErrorBody } {
+  const mk = (status: number, code: string, message: string) => ({ status, body: { error: { code, message } } })
+  if (err instanceof ServerError) {
+    return err.statusCode >= 500 ? mk(err.statusCode, err.code, 'internal error; see the server log') : mk(err.statusCode, err.code, err.message)
+  }
+  if (err instanceof TokenmarkError) {
+    const status = statusForCoreError(err)
+    return status >= 500 ? mk(status, 'E_INTERNAL', 'internal error; see the server log') : mk(status, err.code, err.message)
+  }
+  const fe = err as FastifyError
+  if (fe.validation) return mk(400, 'E_VALIDATION', fe.message)
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return mk(413, 'E_BODY_TOO_LARGE', 'request body is larger than the server accepts; split it into smaller batches')
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return mk(415, 'E_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json')
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return mk(400, 'E_VALIDATION', 'body must not be empty when Content-Type is application/json')
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    if (fe.statusCode === 429) return mk(429, 'E_RATE_LIMITED', 'rate limit exceeded; retry later')
+    // JSON syntax errors and similar client faults: fastify's message names the problem.
+    return mk(fe.statusCode, fe.statusCode === 400 ? 'E_VALIDATION' : 'E_BAD_REQUEST', fe.message.slice(0, 300))
+  }
+  return mk(500, 'E_INTERNAL', 'internal error; see the server log')
+}

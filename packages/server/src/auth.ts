@@ -1,0 +1,106 @@
+/**
+ * Tenants, API tokens and scopes. A token belongs to one tenant and carries scopes; it is random,
+ * shown once when created, stored as SHA-256 of its secret part and compared in constant time.
+ */
+import { hashTokenSecret, newToken, parseToken, randomId, tokenMatches } from './crypto.js'
+import { ServerError } from './errors.js'
+import type { Store, TokenRow } from './store.js'
+
+export const SCOPES = ['detect', 'detail', 'cases:read', 'cases:write', 'keys:admin', 'tokens:admin', 'tenants:admin'] as const
+export type Scope = (typeof SCOPES)[number]
+
+/** What a tenant's own administrator may hold: everything but creating other tenants. */
+export const TENANT_ADMIN_SCOPES: Scope[] = ['detect', 'detail', 'cases:read', 'cases:write', 'keys:admin', 'tokens:admin']
+
+export interface AuthContext {
+  tenantId: string
+  tokenId: string
+  scopes: ReadonlySet<Scope>
+}
+
+export interface TokenInfo {
+  id: string
+  tenantId: string
+  name: string
+  scopes: Scope[]
+  createdAt: string
+  revoked: boolean
+}
+
+export interface CreatedToken extends TokenInfo {
+  /** The bearer token; returned once, never stored or logged. */
+  token: string
+}
+
+export class Auth {
+  readonly #store: Store
+  /** Tokens by id: a verified token skips the database on later requests. */
+  readonly #cache = new Map<string, TokenRow>()
+
+  constructor(store: Store) {
+    this.#store = store
+  }
+
+  createTenant(name: string): { id: string; name: string; createdAt: string } {
+    const row = { id: randomId('ten_'), name, created_at: new Date().toISOString() }
+    this.#store.insertTenant(row)
+    return { id: row.id, name: row.name, createdAt: row.created_at }
+  }
+
+  tenantExists(id: string): boolean {
+    return this.#store.getTenant(id) !== undefined
+  }
+
+  createToken(tenantId: string, name: string, scopes: readonly Scope[]): CreatedToken {
+    const t = newToken()
+    const row = { id: t.id, tenant_id: tenantId, name, scopes: JSON.stringify([...new Set(scopes)]), hash: t.hash, created_at: new Date().toISOString() }
+    this.#store.insertToken(row)
+    return { ...tokenInfo({ ...row, revoked: 0 }), token: t.token }
+  }
+
+  /**
+   * Registers a token chosen by the operator (TOKENMARK_ADMIN_TOKEN), e.g. for automation. It must have
+   * the shape of a generated token so that it carries the same 256 bits of entropy.
+   */
+  adoptToken(tenantId: string, name: string, token: string, scopes: readonly Scope[]): TokenInfo {
+    const p = parseToken(token)
+    if (!p) throw new ServerError('E_VALIDATION', 'TOKENMARK_ADMIN_TOKEN must look like a generated token: tmt_<12 letters or digits>_<43 base64url characters>')
+    const existing = this.#store.getToken(p.id)
+    if (existing) {
+      if (existing.tenant_id !== tenantId || !tokenMatches(p.secret, existing.hash)) throw new ServerError('E_CONFLICT', 'a different token with that id exists')
+      return tokenInfo(existing)
+    }
+    const row = { id: p.id, tenant_id: tenantId, name, scopes: JSON.stringify([...new Set(scopes)]), hash: hashTokenSecret(p.secret), created_at: new Date().toISOString() }
+    this.#store.insertToken(row)
+    return tokenInfo({ ...row, revoked: 0 })
+  }
+
+  listTokens(tenantId: string): TokenInfo[] {
+    return this.#store.listTokens(tenantId).map(tokenInfo)
+  }
+
+  revokeToken(tenantId: string, id: string): boolean {
+    this.#cache.delete(id)
+    return this.#store.revokeToken(tenantId, id)
+  }
+
+  /** Resolves an Authorization header value; 401 for anything that is not a live token. */
+  authenticate(header: string | undefined): AuthContext {
+    if (header === undefined || header === '') throw new ServerError('E_UNAUTHORIZED', 'missing API token: send "Authorization: Bearer <token>"')
+    const m = /^Bearer ([^\s]+)$/i.exec(header)
+    if (!m) throw new ServerError('E_UNAUTHORIZED', 'the Authorization header must be "Bearer <token>"')
+    const p = parseToken(m[1])
+    if (!p) throw new ServerError('E_UNAUTHORIZED', 'invalid API token')
+    let row = this.#cache.get(p.id)
+    if (!row) {
+      row = this.#store.getToken(p.id)
+      if (row && !row.revoked) this.#cache.set(p.id, row)
+    }
+    if (!row || row.revoked || !tokenMatches(p.secret, row.hash)) throw new ServerError('E_UNAUTHORIZED', 'invalid API token')
+    return { tenantId: row.tenant_id, tokenId: row.id, scopes: new Set(JSON.parse(row.scopes) as Scope[]) }
+  }
+}
+
+function tokenInfo(row: TokenRow): TokenInfo {
+  return { id: row.id, tenantId: row.tenant_id, name: row.name, scopes: JSON.parse(row.scopes) as Scope[], createdAt: row.created_at, revoked: row.revoked === 1 }
+}

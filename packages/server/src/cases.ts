@@ -1,0 +1,394 @@
+/**
+ * Investigation cases: samples from one suspect source, tested against one key as a corpus
+ * (docs/spec.md#corpus) — de-duplication across the whole case, tuples of every prompt seen so far
+ * excluded, each prompt used as context for its sample's first tokens.
+ *
+ * A case's running result comes from its persisted merged accumulator, never from rescoring: each
+ * batch is scored into the case's accumulator and the accumulator's bytes are written in the same
+ * SQLite transaction as the batch's samples, so an acknowledged batch and its evidence commit
+ * together or not at all.
+ *
+ * H0 (per case): the suspect's texts were produced without the key's watermark influencing them.
+ * Limitation: a prompt excludes its tuples from samples scored after it arrives, not from samples
+ * already scored (the accumulator cannot un-score a tuple). Send prompts with or before the samples
+ * they belong to.
+ */
+import {
+  Accumulator,
+  eProcess,
+  forEachTuple,
+  getTokenizer,
+  normalizeText,
+  prepareKey,
+  scoreTokens,
+  testAccumulator,
+  tokensNeeded,
+  TupleSet,
+  type PreparedKey,
+  type SchemeId,
+  type WatermarkKey,
+} from '@tokenmark/core'
+import { randomId, sha256Hex } from './crypto.js'
+import { ServerError } from './errors.js'
+import type { KeyStore } from './keystore.js'
+import type { CaseRow, SampleRow, Store } from './store.js'
+
+export const DEFAULT_CASE_ALPHA = 1e-6
+
+export interface CaseResult {
+  detected: boolean
+  alpha: number
+  pValue: number
+  log10P: number
+  zScore: number
+  /** Anytime-valid e-value; capped at the largest double when it overflows (still valid: smaller). */
+  eValue: number
+  log10E: number
+  texts: number
+  tokensSeen: number
+  tokensScored: number
+  tokensExcluded: number
+  tokensFiltered: number
+  tokensDuplicate: number
+  tokensNoContext: number
+  scheme: SchemeId
+  keyId: string
+  statistic: string
+  value: number
+  dedup: boolean
+  tokensNeeded: number | null
+}
+
+export interface CaseInfo {
+  id: string
+  name: string
+  description: string | null
+  keyId: string
+  scheme: SchemeId
+  tokenizer: string
+  dedup: boolean
+  normalize: boolean
+  samples: number
+  tokensSeen: number
+  tokensScored: number
+  createdAt: string
+  updatedAt: string
+  result: CaseResult
+}
+
+export interface SampleInput {
+  text: string
+  prompt?: string
+  source?: Record<string, unknown>
+  idempotencyKey?: string
+}
+
+export interface SampleInfo {
+  id: string
+  seq: number
+  idempotencyKey: string | null
+  text: string
+  prompt: string | null
+  source: Record<string, unknown> | null
+  tokens: number
+  createdAt: string
+}
+
+export interface SampleOutcome {
+  index: number
+  id: string
+  seq: number
+  status: 'created' | 'duplicate'
+}
+
+export interface AddSamplesResult {
+  accepted: number
+  duplicates: number
+  samples: SampleOutcome[]
+  case: CaseInfo
+}
+
+export interface CreateCaseInput {
+  name: string
+  description?: string
+  keyId: string
+  dedup?: boolean
+  normalize?: boolean
+}
+
+/** A case's in-memory evidence: the merged accumulator and the prompt-exclusion set. */
+interface CaseState {
+  pk: PreparedKey
+  acc: Accumulator
+  excl: TupleSet
+  samples: number
+}
+
+const CACHE_LIMIT = 64
+
+export class CaseService {
+  readonly #store: Store
+  readonly #keys: KeyStore
+  /** Decoded states of recently used cases (insertion order = LRU order). */
+  readonly #cache = new Map<string, CaseState>()
+
+  constructor(store: Store, keys: KeyStore) {
+    this.#store = store
+    this.#keys = keys
+  }
+
+  create(tenantId: string, input: CreateCaseInput): CaseInfo {
+    const key = this.#keys.require(tenantId, input.keyId)
+    const pk = prepareKey(key)
+    const acc = new Accumulator(pk, { dedup: input.dedup ?? true })
+    const now = new Date().toISOString()
+    const row: CaseRow = {
+      id: randomId('case_'),
+      tenant_id: tenantId,
+      name: input.name,
+      description: input.description ?? null,
+      key_id: key.keyId,
+      dedup: acc.dedup ? 1 : 0,
+      normalize: input.normalize === false ? 0 : 1,
+      samples: 0,
+      acc: Buffer.from(acc.toBytes()),
+      excl: Buffer.alloc(0),
+      created_at: now,
+      updated_at: now,
+    }
+    this.#store.insertCase(row)
+    return this.#info(row, key, { pk, acc, excl: new TupleSet(), samples: 0 })
+  }
+
+  /** The case row of this tenant, or a 404 that reads the same for another tenant's case. */
+  row(tenantId: string, id: string): CaseRow {
+    const row = this.#store.getCase(tenantId, id)
+    if (!row) throw new ServerError('E_NOT_FOUND', `no case ${id.slice(0, 80)}`)
+    return row
+  }
+
+  get(tenantId: string, id: string): CaseInfo {
+    const row = this.row(tenantId, id)
+    const key = this.#keys.require(tenantId, row.key_id)
+    return this.#info(row, key, this.#state(row, key))
+  }
+
+  list(tenantId: string, limit: number, cursor?: string): { cases: CaseInfo[]; next: string | null } {
+    let before: { created_at: string; id: string } | undefined
+    if (cursor !== undefined) {
+      const i = cursor.indexOf('|')
+      if (i < 0) throw new ServerError('E_VALIDATION', 'querystring/cursor is not a cursor this server returned')
+      before = { created_at: cursor.slice(0, i), id: cursor.slice(i + 1) }
+    }
+    const rows = this.#store.listCases(tenantId, limit + 1, before)
+    const page = rows.slice(0, limit)
+    const cases = page.map((r) => {
+      const key = this.#keys.require(tenantId, r.key_id)
+      return this.#info(r, key, this.#state(r, key))
+    })
+    const last = page[page.length - 1]
+    return { cases, next: rows.length > limit && last ? `${last.created_at}|${last.id}` : null }
+  }
+
+  result(tenantId: string, id: string, alpha = DEFAULT_CASE_ALPHA): CaseResult {
+    const row = this.row(tenantId, id)
+    const key = this.#keys.require(tenantId, row.key_id)
+    return caseResult(this.#state(row, key), key, alpha)
+  }
+
+  /**
+   * The key and a copy of the merged accumulator of a case (for reports and bundles); the copy may be
+   * changed freely.
+   */
+  evidence(tenantId: string, id: string): { key: WatermarkKey; accumulator: Accumulator; samples: number } {
+    const row = this.row(tenantId, id)
+    const key = this.#keys.require(tenantId, row.key_id)
+    const st = this.#state(row, key)
+    return { key, accumulator: Accumulator.fromBytes(st.acc.toBytes(), st.pk), samples: st.samples }
+  }
+
+  samples(tenantId: string, id: string, after: number, limit: number): { samples: SampleInfo[]; next: number | null } {
+    this.row(tenantId, id)
+    const rows = this.#store.listSamples(id, after, limit + 1)
+    const page = rows.slice(0, limit).map(sampleInfo)
+    return { samples: page, next: rows.length > limit ? page[page.length - 1].seq : null }
+  }
+
+  /** Every sample of a case, in order (streams from the database). */
+  *allSamples(tenantId: string, id: string): IterableIterator<SampleInfo> {
+    this.row(tenantId, id)
+    for (const r of this.#store.iterateSamples(id)) yield sampleInfo(r)
+  }
+
+  /**
+   * Appends a batch. Samples whose idempotency key the case already holds (with the same content)
+   * are reported as duplicates and not scored again; the same key with different content is a 409
+   * and rejects the whole batch. Everything commits in one transaction before this returns.
+   */
+  addSamples(tenantId: string, id: string, batch: readonly SampleInput[]): AddSamplesResult {
+    const row = this.row(tenantId, id)
+    const key = this.#keys.require(tenantId, row.key_id)
+    const tokenizer = getTokenizer(key.config.tokenizer)
+    const prep = (s: string) => (row.normalize ? normalizeText(s).text : s)
+    const outcomes: SampleOutcome[] = []
+    let accepted = 0
+    try {
+      this.#store.transaction(() => {
+        // Read the row inside the transaction: #state reloads the accumulator when another
+        // process sharing the database file has added samples since it was cached.
+        const st = this.#state(this.row(tenantId, id), key)
+        const seenInBatch = new Map<string, { hash: string; outcome: SampleOutcome }>()
+        const now = new Date().toISOString()
+        let seq = st.samples
+        const pending: { input: SampleInput; index: number; hash: string; outcome: SampleOutcome }[] = []
+        batch.forEach((input, index) => {
+          const hash = contentHash(input)
+          const ik = input.idempotencyKey
+          if (ik !== undefined) {
+            const prior = seenInBatch.get(ik)
+            const stored = prior ? undefined : this.#store.getSampleByIdem(id, ik)
+            const priorHash = prior?.hash ?? stored?.content_hash
+            if (priorHash !== undefined) {
+              if (priorHash !== hash) {
+                throw new ServerError('E_IDEMPOTENCY_CONFLICT', `samples/${index}: idempotency key "${ik.slice(0, 80)}" was already used for a different sample in this case`)
+              }
+              const o = prior ? prior.outcome : { index, id: stored!.id, seq: stored!.seq, status: 'duplicate' as const }
+              outcomes.push({ ...o, index, status: 'duplicate' })
+              return
+            }
+          }
+          const outcome: SampleOutcome = { index, id: randomId('smp_'), seq: ++seq, status: 'created' }
+          outcomes.push(outcome)
+          pending.push({ input, index, hash, outcome })
+          if (ik !== undefined) seenInBatch.set(ik, { hash, outcome })
+        })
+        // Prompts first, so a batch's prompts are excluded from all of its samples.
+        const prompts = pending.map((p) => (p.input.prompt !== undefined ? tokenizer.encode(prep(p.input.prompt)) : undefined))
+        for (const ids of prompts) if (ids) forEachTuple(st.pk, ids, (w0, w1) => void st.excl.add(w0, w1))
+        pending.forEach((p, i) => {
+          const ids = tokenizer.encode(prep(p.input.text))
+          scoreTokens(st.pk, ids, st.acc, { context: prompts[i], exclude: st.excl.size > 0 ? st.excl : undefined })
+          this.#store.insertSample({
+            case_id: id,
+            seq: p.outcome.seq,
+            id: p.outcome.id,
+            idem_key: p.input.idempotencyKey ?? null,
+            text: p.input.text,
+            prompt: p.input.prompt ?? null,
+            source: p.input.source !== undefined ? JSON.stringify(p.input.source) : null,
+            content_hash: p.hash,
+            tokens: ids.length,
+            created_at: now,
+          })
+        })
+        accepted = pending.length
+        if (accepted > 0) {
+          st.samples = seq
+          this.#store.updateCaseState(id, seq, st.acc.toBytes(), wordsToBytes(st.excl.toWords()), now)
+        }
+      })
+    } catch (e) {
+      // The in-memory state may hold part of a batch that was rolled back: reload it next time.
+      this.#cache.delete(id)
+      throw e
+    }
+    return { accepted, duplicates: batch.length - accepted, samples: outcomes, case: this.get(tenantId, id) }
+  }
+
+  #state(row: CaseRow, key: WatermarkKey): CaseState {
+    const hit = this.#cache.get(row.id)
+    if (hit && hit.samples === row.samples) {
+      this.#cache.delete(row.id)
+      this.#cache.set(row.id, hit)
+      return hit
+    }
+    const pk = prepareKey(key)
+    const st: CaseState = {
+      pk,
+      acc: Accumulator.fromBytes(new Uint8Array(row.acc.buffer, row.acc.byteOffset, row.acc.byteLength), pk),
+      excl: TupleSet.fromWords(bytesToWords(row.excl)),
+      samples: row.samples,
+    }
+    this.#cache.set(row.id, st)
+    if (this.#cache.size > CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string)
+    return st
+  }
+
+  #info(row: CaseRow, key: WatermarkKey, st: CaseState): CaseInfo {
+    const result = caseResult(st, key, DEFAULT_CASE_ALPHA)
+    return {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      keyId: key.keyId,
+      scheme: key.scheme,
+      tokenizer: key.config.tokenizer,
+      dedup: row.dedup === 1,
+      normalize: row.normalize === 1,
+      samples: st.samples,
+      tokensSeen: st.acc.tokensTotal,
+      tokensScored: st.acc.tokensScored,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      result,
+    }
+  }
+}
+
+/** The corpus test on a case's merged accumulator (same fields as core's CorpusScanner.result()). */
+export function caseResult(st: { acc: Accumulator; samples: number }, key: WatermarkKey, alpha: number): CaseResult {
+  const acc = st.acc
+  const t = testAccumulator(acc)
+  const e = eProcess(acc)
+  return {
+    detected: t.log10P <= Math.log10(alpha),
+    alpha,
+    pValue: t.pValue,
+    log10P: t.log10P,
+    zScore: t.zScore,
+    eValue: Number.isFinite(e.eValue) ? e.eValue : Number.MAX_VALUE,
+    log10E: e.log10E,
+    texts: st.samples,
+    tokensSeen: acc.tokensTotal,
+    tokensScored: acc.tokensScored,
+    tokensExcluded: acc.skipped.excluded,
+    tokensFiltered: acc.skipped.filtered,
+    tokensDuplicate: acc.skipped.duplicate,
+    tokensNoContext: acc.skipped.noContext,
+    scheme: key.scheme,
+    keyId: key.keyId,
+    statistic: acc.statistic,
+    value: acc.sum,
+    dedup: acc.dedup,
+    tokensNeeded: tokensNeeded(acc),
+  }
+}
+
+function contentHash(s: SampleInput): string {
+  return sha256Hex(JSON.stringify([s.text, s.prompt ?? null, s.source ?? null]))
+}
+
+function sampleInfo(r: SampleRow): SampleInfo {
+  return {
+    id: r.id,
+    seq: r.seq,
+    idempotencyKey: r.idem_key,
+    text: r.text,
+    prompt: r.prompt,
+    source: r.source === null ? null : (JSON.parse(r.source) as Record<string, unknown>),
+    tokens: r.tokens,
+    createdAt: r.created_at,
+  }
+}
+
+function wordsToBytes(w: Uint32Array): Buffer {
+  const b = Buffer.alloc(w.length * 4)
+  for (let i = 0; i < w.length; i++) b.writeUInt32LE(w[i], i * 4)
+  return b
+}
+
+function bytesToWords(b: Buffer): Uint32Array {
+  const w = new Uint32Array(b.length >>> 2)
+  for (let i = 0; i < w.length; i++) w[i] = b.readUInt32LE(i * 4)
+  return w
+}

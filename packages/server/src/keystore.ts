@@ -1,0 +1,135 @@
+/**
+ * The key store: a tenant's watermark keys, sealed at rest with the master secret (crypto.ts).
+ * Keys leave this module only as `WatermarkKey` objects (secret in a private field) for scoring, or
+ * as public info (id, commitment, scheme, params, tokenizer). A key of another tenant is reported as
+ * absent, exactly like a key that does not exist.
+ */
+import { generateKey, parseKeyFile, type WatermarkKey, type KeyConfigInput, type PublicKeyInfo, type SchemeParams } from '@tokenmark/core'
+import { SecretBox } from './crypto.js'
+import { ServerError } from './errors.js'
+import type { KeyRow, Store } from './store.js'
+
+export interface StoredKeyInfo extends PublicKeyInfo {
+  name: string | null
+  origin: 'generated' | 'imported'
+  createdAt: string
+}
+
+const CHECK_PLAIN = Buffer.from('tokenmark/server/master-check/v1')
+
+export class KeyStore {
+  readonly #box: SecretBox
+  readonly #store: Store
+  /** Decrypted keys by tenant and id; WatermarkKey keeps its secret in a private field. */
+  readonly #cache = new Map<string, WatermarkKey>()
+
+  constructor(store: Store, master: Uint8Array) {
+    this.#store = store
+    this.#box = new SecretBox(master)
+    // A sealed constant tells a wrong master secret apart at start-up instead of at first use.
+    const check = store.getMeta('master_check')
+    if (check === undefined) store.setMeta('master_check', this.#box.seal(CHECK_PLAIN, 'master-check'))
+    else {
+      let ok = false
+      try {
+        ok = this.#box.open(check, 'master-check').equals(CHECK_PLAIN)
+      } catch {
+        ok = false
+      }
+      if (!ok) throw new ServerError('E_MASTER_SECRET', 'the master secret does not match this database (set the one it was created with)')
+    }
+  }
+
+  /** Generates a key server-side; the secret is never returned. */
+  generate(tenantId: string, config: KeyConfigInput, name?: string): StoredKeyInfo {
+    return this.#insert(tenantId, generateKey(config), 'generated', name)
+  }
+
+  /** Imports a key file (JSON text, checked against its commitment by core). */
+  importKeyFile(tenantId: string, keyFile: string, name?: string): StoredKeyInfo {
+    return this.#insert(tenantId, parseKeyFile(keyFile), 'imported', name)
+  }
+
+  #insert(tenantId: string, key: WatermarkKey, origin: 'generated' | 'imported', name?: string): StoredKeyInfo {
+    if (this.#store.getKey(tenantId, key.keyId)) throw new ServerError('E_CONFLICT', `key ${key.keyId} is already in this tenant's key store`)
+    // The key file is the one serialisation core offers that carries the secret; seal it whole.
+    const file = key.toKeyFile()
+    const row: KeyRow = {
+      tenant_id: tenantId,
+      key_id: key.keyId,
+      commitment: key.commitment,
+      scheme: key.scheme,
+      params: JSON.stringify(key.config.params),
+      tokenizer: key.config.tokenizer,
+      sealed: this.#box.seal(Buffer.from(file, 'utf8'), aad(tenantId, key.keyId)),
+      origin,
+      name: name ?? null,
+      created_at: new Date().toISOString(),
+    }
+    this.#store.insertKey(row)
+    this.#cache.set(cacheKey(tenantId, key.keyId), key)
+    return info(row)
+  }
+
+  list(tenantId: string): StoredKeyInfo[] {
+    return this.#store.listKeys(tenantId).map(info)
+  }
+
+  info(tenantId: string, keyId: string): StoredKeyInfo | undefined {
+    const row = this.#store.getKey(tenantId, keyId)
+    return row ? info(row) : undefined
+  }
+
+  /** The tenant's key, or undefined (also for another tenant's key). */
+  get(tenantId: string, keyId: string): WatermarkKey | undefined {
+    const ck = cacheKey(tenantId, keyId)
+    const hit = this.#cache.get(ck)
+    if (hit) return hit
+    const row = this.#store.getKey(tenantId, keyId)
+    if (!row) return undefined
+    const file = this.#box.open(row.sealed, aad(tenantId, keyId))
+    try {
+      const key = parseKeyFile(file.toString('utf8'))
+      this.#cache.set(ck, key)
+      return key
+    } finally {
+      file.fill(0)
+    }
+  }
+
+  /** The tenant's key, or a 404 that reads the same whether the key is absent or another tenant's. */
+  require(tenantId: string, keyId: string): WatermarkKey {
+    const k = this.get(tenantId, keyId)
+    if (!k) throw new ServerError('E_NOT_FOUND', `no key ${keyId.slice(0, 80)} in this tenant's key store`)
+    return k
+  }
+
+  /** Every key of the tenant (its key ring). */
+  ring(tenantId: string): WatermarkKey[] {
+    return this.#store.listKeys(tenantId).map((r) => this.require(tenantId, r.key_id))
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return 'KeyStore(…)'
+  }
+}
+
+function aad(tenantId: string, keyId: string): string {
+  return `key\0${tenantId}\0${keyId}`
+}
+function cacheKey(tenantId: string, keyId: string): string {
+  return `${tenantId}\0${keyId}`
+}
+
+function info(row: KeyRow): StoredKeyInfo {
+  return {
+    keyId: row.key_id,
+    commitment: row.commitment,
+    scheme: row.scheme as StoredKeyInfo['scheme'],
+    params: JSON.parse(row.params) as SchemeParams,
+    tokenizer: row.tokenizer,
+    name: row.name,
+    origin: row.origin as StoredKeyInfo['origin'],
+    createdAt: row.created_at,
+  }
+}

@@ -1,0 +1,174 @@
+/** Investigation cases: create, list, read, append samples in idempotent batches, read the result. */
+import type { FastifyInstance } from 'fastify'
+import type { SampleInput } from '../cases.js'
+import { alphaParam, intParam, intQuery, numberQuery } from './query.js'
+import { AUTH_ERRORS, BODY_ERRORS, caseResultSchema, caseSchema, errors, idParams, keyIdSchema, sampleSchema } from '../schemas.js'
+
+interface IdParams {
+  id: string
+}
+
+export default async function caseRoutes(app: FastifyInstance): Promise<void> {
+  const read = app.requireScope('cases:read')
+  const write = app.requireScope('cases:write')
+  const tags = ['cases']
+
+  app.post<{ Body: { name: string; description?: string; keyId: string; dedup?: boolean; normalize?: boolean } }>(
+    '/v1/cases',
+    {
+      onRequest: write,
+      schema: {
+        tags,
+        operationId: 'createCase',
+        summary: 'Open a case: samples from one suspect source, tested against one key',
+        body: {
+          type: 'object',
+          required: ['name', 'keyId'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 200 },
+            description: { type: 'string', maxLength: 5000 },
+            keyId: keyIdSchema,
+            dedup: { type: 'boolean', default: true, description: 'Score each (context, token) tuple once across the case (default on)' },
+            normalize: { type: 'boolean', default: true },
+          },
+        },
+        response: { 201: { ...caseSchema, description: 'The new case' }, ...errors(...AUTH_ERRORS, 404, ...BODY_ERRORS) },
+      },
+    },
+    async (req, reply) => reply.status(201).send(app.cases.create(req.auth!.tenantId, req.body)),
+  )
+
+  app.get<{ Querystring: { limit?: string; cursor?: string } }>(
+    '/v1/cases',
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        operationId: 'listCases',
+        summary: 'The tenant’s cases, newest first',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { limit: intQuery('Page size, 1..200 (default 50)'), cursor: { type: 'string', maxLength: 200, description: 'The `next` of the previous page' } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['cases', 'next'],
+            properties: { cases: { type: 'array', items: caseSchema }, next: { type: ['string', 'null'], description: 'Cursor of the next page' } },
+          },
+          ...errors(...AUTH_ERRORS),
+        },
+      },
+    },
+    async (req) => app.cases.list(req.auth!.tenantId, intParam('limit', req.query.limit, 50, 1, 200), req.query.cursor),
+  )
+
+  app.get<{ Params: IdParams }>(
+    '/v1/cases/:id',
+    {
+      onRequest: read,
+      schema: { tags, operationId: 'getCase', summary: 'A case with its running result', params: idParams, response: { 200: caseSchema, ...errors(...AUTH_ERRORS, 404) } },
+    },
+    async (req) => app.cases.get(req.auth!.tenantId, req.params.id),
+  )
+
+  app.get<{ Params: IdParams; Querystring: { alpha?: string } }>(
+    '/v1/cases/:id/result',
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        operationId: 'getCaseResult',
+        summary: 'The corpus test on the case’s merged evidence (p-value, e-value, tokens)',
+        params: idParams,
+        querystring: { type: 'object', additionalProperties: false, properties: { alpha: numberQuery('Significance level for `detected`, in (0, 1) (default 1e-6)') } },
+        response: { 200: caseResultSchema, ...errors(...AUTH_ERRORS, 404) },
+      },
+    },
+    async (req) => app.cases.result(req.auth!.tenantId, req.params.id, alphaParam(req.query.alpha, 1e-6)),
+  )
+
+  app.post<{ Params: IdParams; Body: { samples: SampleInput[] } }>(
+    '/v1/cases/:id/samples',
+    {
+      onRequest: write,
+      schema: {
+        tags,
+        operationId: 'addSamples',
+        summary: 'Append a batch of samples; idempotent per sample idempotencyKey',
+        description:
+          'The batch commits as a whole before the reply. A sample whose idempotencyKey the case already holds with the same content is reported as a duplicate and not counted again; the same key with different content rejects the batch with 409.',
+        params: idParams,
+        body: {
+          type: 'object',
+          required: ['samples'],
+          additionalProperties: false,
+          properties: {
+            samples: {
+              type: 'array',
+              minItems: 1,
+              maxItems: app.limits.samplesBatch,
+              items: {
+                type: 'object',
+                required: ['text'],
+                additionalProperties: false,
+                properties: {
+                  text: { type: 'string', maxLength: app.limits.bodyLimit },
+                  prompt: { type: 'string', maxLength: app.limits.bodyLimit, description: 'The prompt the text answered: context for its first tokens, its tuples excluded from scoring' },
+                  source: { type: 'object', additionalProperties: true, description: 'Free metadata (where and when the sample was collected)' },
+                  idempotencyKey: { type: 'string', minLength: 1, maxLength: 200 },
+                },
+              },
+            },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['accepted', 'duplicates', 'samples', 'case'],
+            properties: {
+              accepted: { type: 'integer' },
+              duplicates: { type: 'integer' },
+              samples: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['index', 'id', 'seq', 'status'],
+                  properties: { index: { type: 'integer' }, id: { type: 'string' }, seq: { type: 'integer' }, status: { type: 'string', enum: ['created', 'duplicate'] } },
+                },
+              },
+              case: caseSchema,
+            },
+          },
+          ...errors(...AUTH_ERRORS, 404, 409, ...BODY_ERRORS),
+        },
+      },
+    },
+    async (req) => app.cases.addSamples(req.auth!.tenantId, req.params.id, req.body.samples),
+  )
+
+  app.get<{ Params: IdParams; Querystring: { after?: string; limit?: string } }>(
+    '/v1/cases/:id/samples',
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        operationId: 'listSamples',
+        summary: 'The case’s samples in the order they were added',
+        params: idParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { after: intQuery('Return samples with seq greater than this (default 0)'), limit: intQuery('Page size, 1..1000 (default 100)') },
+        },
+        response: {
+          200: { type: 'object', required: ['samples', 'next'], properties: { samples: { type: 'array', items: sampleSchema }, next: { type: ['integer', 'null'] } } },
+          ...errors(...AUTH_ERRORS, 404),
+        },
+      },
+    },
+    async (req) => app.cases.samples(req.auth!.tenantId, req.params.id, intParam('after', req.query.after, 0, 0, 2 ** 31), intParam('limit', req.query.limit, 100, 1, 1000)),
+  )
+}

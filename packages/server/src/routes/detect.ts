@@ -1,0 +1,81 @@
+/**
+ * POST /v1/detect: one text or a batch against one key, several, or the tenant's whole key ring.
+ * A detection endpoint is an oracle an attacker could use to scrub a watermark token by token, so
+ * per-token marks need the `detail` scope, batches are bounded and every call is rate limited.
+ */
+import { detect, type DetectionResult, type WatermarkKey } from '@tokenmark/core'
+import type { FastifyInstance } from 'fastify'
+import { ServerError } from '../errors.js'
+import { AUTH_ERRORS, BODY_ERRORS, detectionSchema, errors, keyIdSchema } from '../schemas.js'
+
+export interface DetectBody {
+  text?: string
+  texts?: string[]
+  keyId?: string
+  keyIds?: string[]
+  alpha?: number
+  window?: boolean
+  dedup?: boolean
+  normalize?: boolean
+  marks?: boolean
+}
+
+export default async function detectRoutes(app: FastifyInstance): Promise<void> {
+  const bodySchema = {
+    type: 'object',
+    additionalProperties: false,
+    description: 'Give `text` or `texts`; `keyId`, `keyIds` or neither (the whole key ring, p-value corrected for its size).',
+    properties: {
+      text: { type: 'string', maxLength: app.limits.bodyLimit },
+      texts: { type: 'array', minItems: 1, maxItems: app.limits.detectBatch, items: { type: 'string', maxLength: app.limits.bodyLimit } },
+      keyId: keyIdSchema,
+      keyIds: { type: 'array', minItems: 1, maxItems: 64, items: keyIdSchema },
+      alpha: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 1e-6 },
+      window: { type: 'boolean', description: 'Also report the most significant span (corrected for every window examined)' },
+      dedup: { type: 'boolean', default: true },
+      normalize: { type: 'boolean', default: true },
+      marks: { type: 'boolean', description: 'Per-token marks (needs the detail scope)' },
+    },
+  } as const
+
+  app.post<{ Body: DetectBody }>(
+    '/v1/detect',
+    {
+      onRequest: app.requireScope('detect'),
+      schema: {
+        tags: ['detect'],
+        operationId: 'detect',
+        summary: 'Test one text or a batch for the watermark of the tenant’s keys',
+        body: bodySchema,
+        response: {
+          // One object schema rather than anyOf: fast-json-stringify serialises it without trying
+          // branches, and the document still says which fields each form carries.
+          200: {
+            type: 'object',
+            description: 'For `text`: one detection result (the fields of `tokenmark detect --json`). For `texts`: `{ results }` in input order.',
+            properties: { ...detectionSchema.properties, results: { type: 'array', items: detectionSchema } },
+          },
+          ...errors(...AUTH_ERRORS, 404, ...BODY_ERRORS),
+        },
+      },
+    },
+    async (req) => {
+      const b = req.body
+      const auth = req.auth!
+      if ((b.text === undefined) === (b.texts === undefined)) throw new ServerError('E_VALIDATION', 'body must have exactly one of "text" or "texts"')
+      if (b.keyId !== undefined && b.keyIds !== undefined) throw new ServerError('E_VALIDATION', 'body may have "keyId" or "keyIds", not both')
+      if (b.marks && !auth.scopes.has('detail')) throw new ServerError('E_FORBIDDEN', 'per-token marks need the "detail" scope')
+      let keys: WatermarkKey[]
+      if (b.keyId !== undefined) keys = [app.keyStore.require(auth.tenantId, b.keyId)]
+      else if (b.keyIds !== undefined) keys = [...new Set(b.keyIds)].map((id) => app.keyStore.require(auth.tenantId, id))
+      else {
+        keys = app.keyStore.ring(auth.tenantId)
+        if (keys.length === 0) throw new ServerError('E_NOT_FOUND', 'this tenant has no keys yet; add one with POST /v1/keys')
+      }
+      const run = (text: string): DetectionResult =>
+        detect({ text, keys, alpha: b.alpha, window: b.window, dedup: b.dedup, normalize: b.normalize, marks: b.marks === true })
+      if (b.text !== undefined) return run(b.text)
+      return { results: (b.texts as string[]).map(run) }
+    },
+  )
+}

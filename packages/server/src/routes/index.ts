@@ -1,0 +1,14 @@
+/**
+ * Route plugins, registered in this order by buildServer. To add routes, write one file in this
+ * folder exporting a fastify plugin (see detect.ts for the pattern) and list it here.
+ */
+import type { FastifyPluginAsync } from 'fastify'
+import adminRoutes from './admin.js'
+import caseRoutes from './cases.js'
+import detectRoutes from './detect.js'
+import healthRoutes from './health.js'
+import keyRoutes from './keys.js'
+
+export type RoutePlugin = FastifyPluginAsync
+
+export const routePlugins: RoutePlugin[] = [healthRoutes, detectRoutes, caseRoutes, keyRoutes, adminRoutes]

@@ -1,0 +1,233 @@
+/**
+ * JSON schemas shared by the routes: request validation, reply serialisation and the OpenAPI document
+ * all come from these declarations. Reply schemas list every field on purpose: fastify serialises
+ * replies from them and drops anything they do not name, so no unlisted field (say, a secret a future
+ * change put on an object) can leak.
+ */
+
+export const errorSchema = {
+  type: 'object',
+  description: 'Every error: a stable code and a message that says what to do next.',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string', examples: ['E_VALIDATION'] }, message: { type: 'string' } },
+    },
+  },
+} as const
+
+/** Error replies for the given statuses. */
+type ErrorReply = Omit<typeof errorSchema, 'description'> & { description: string }
+
+export function errors(...statuses: number[]): Record<string, ErrorReply> {
+  const text: Record<number, string> = {
+    400: 'Invalid request (the message names the field)',
+    401: 'Missing or invalid API token',
+    403: 'The token lacks a scope this request needs',
+    404: 'Not found (also for another tenant’s resources)',
+    409: 'Conflict with existing state',
+    413: 'Request body larger than the configured limit',
+    415: 'Content-Type is not application/json',
+    429: 'Rate limit for this token exceeded; see Retry-After',
+  }
+  const out: Record<string, ErrorReply> = {}
+  for (const s of statuses) out[String(s)] = { ...errorSchema, description: text[s] ?? 'Error' }
+  return out
+}
+
+/** Errors every authenticated JSON route can return. */
+export const AUTH_ERRORS = [400, 401, 403, 429]
+export const BODY_ERRORS = [413, 415]
+
+export const keyIdSchema = { type: 'string', minLength: 1, maxLength: 100, description: 'Key id (tmk_…)' } as const
+
+const paramsSchema = { type: 'object', description: 'Scheme parameters', additionalProperties: true } as const
+
+export const keyInfoSchema = {
+  type: 'object',
+  required: ['keyId', 'commitment', 'scheme', 'params', 'tokenizer', 'origin', 'createdAt'],
+  properties: {
+    keyId: { type: 'string' },
+    commitment: { type: 'string', description: 'SHA-256 commitment to the secret and configuration (public)' },
+    scheme: { type: 'string' },
+    params: paramsSchema,
+    tokenizer: { type: 'string' },
+    name: { type: ['string', 'null'] },
+    origin: { type: 'string', enum: ['generated', 'imported'] },
+    createdAt: { type: 'string', format: 'date-time' },
+  },
+} as const
+
+const skippedSchema = {
+  type: 'object',
+  required: ['total', 'noContext', 'duplicate', 'excluded', 'filtered'],
+  properties: {
+    total: { type: 'integer' },
+    noContext: { type: 'integer' },
+    duplicate: { type: 'integer' },
+    excluded: { type: 'integer' },
+    filtered: { type: 'integer' },
+  },
+} as const
+
+/** The fields of `tokenmark detect --json` (core's DetectionResult). */
+export const detectionSchema = {
+  type: 'object',
+  required: ['detected', 'alpha', 'pValue', 'log10P', 'zScore', 'scheme', 'params', 'keyId', 'tokenizer', 'tokensTotal', 'tokensScored', 'tokensSkipped', 'dedup', 'statistic', 'keysTested'],
+  properties: {
+    detected: { type: 'boolean' },
+    alpha: { type: 'number' },
+    pValue: { type: 'number', description: 'Exact p-value, corrected for the number of keys tested' },
+    log10P: { type: 'number', description: 'log10 of the p-value (finite where pValue underflows to 0)' },
+    zScore: { type: 'number' },
+    scheme: { type: 'string' },
+    params: paramsSchema,
+    keyId: { type: 'string' },
+    tokenizer: { type: 'string' },
+    tokensTotal: { type: 'integer' },
+    tokensScored: { type: 'integer' },
+    tokensSkipped: skippedSchema,
+    dedup: { type: 'boolean' },
+    statistic: { type: 'string' },
+    greenCount: { type: 'number' },
+    gSum: { type: 'number' },
+    layers: { type: 'number' },
+    scoreSum: { type: 'number' },
+    normalization: {
+      type: 'object',
+      properties: {
+        applied: { type: 'array', items: { type: 'string' } },
+        changes: { type: 'object', additionalProperties: { type: 'number' } },
+      },
+    },
+    keysTested: { type: 'integer' },
+    keys: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          keyId: { type: 'string' },
+          scheme: { type: 'string' },
+          pValue: { type: 'number' },
+          log10P: { type: 'number' },
+          zScore: { type: 'number' },
+          tokensScored: { type: 'integer' },
+        },
+      },
+    },
+    window: {
+      type: 'object',
+      properties: {
+        startToken: { type: 'integer' },
+        endToken: { type: 'integer' },
+        startChar: { type: 'integer' },
+        endChar: { type: 'integer' },
+        pValue: { type: 'number' },
+        log10P: { type: 'number' },
+        log10PUncorrected: { type: 'number' },
+        windowsExamined: { type: 'integer' },
+        tokensScored: { type: 'integer' },
+      },
+    },
+    marks: {
+      type: 'array',
+      description: 'Per-token detail; only for tokens with the detail scope',
+      items: {
+        type: 'object',
+        properties: {
+          token: { type: 'integer' },
+          start: { type: 'integer' },
+          end: { type: 'integer' },
+          value: { type: ['number', 'null'] },
+          reason: { type: 'string', enum: ['scored', 'no-context', 'duplicate', 'excluded', 'filtered'] },
+        },
+      },
+    },
+  },
+} as const
+
+/** The corpus test of a case (core's CorpusResult fields). */
+export const caseResultSchema = {
+  type: 'object',
+  required: ['detected', 'alpha', 'pValue', 'log10P', 'zScore', 'eValue', 'log10E', 'texts', 'tokensSeen', 'tokensScored', 'scheme', 'keyId'],
+  properties: {
+    detected: { type: 'boolean' },
+    alpha: { type: 'number' },
+    pValue: { type: 'number' },
+    log10P: { type: 'number' },
+    zScore: { type: 'number' },
+    eValue: { type: 'number', description: 'Anytime-valid e-value (capped at the largest double; see log10E)' },
+    log10E: { type: 'number' },
+    texts: { type: 'integer' },
+    tokensSeen: { type: 'integer' },
+    tokensScored: { type: 'integer' },
+    tokensExcluded: { type: 'integer' },
+    tokensFiltered: { type: 'integer' },
+    tokensDuplicate: { type: 'integer' },
+    tokensNoContext: { type: 'integer' },
+    scheme: { type: 'string' },
+    keyId: { type: 'string' },
+    statistic: { type: 'string' },
+    value: { type: 'number' },
+    dedup: { type: 'boolean' },
+    tokensNeeded: { type: ['integer', 'null'] },
+  },
+} as const
+
+export const caseSchema = {
+  type: 'object',
+  required: ['id', 'name', 'keyId', 'scheme', 'samples', 'tokensScored', 'result'],
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    description: { type: ['string', 'null'] },
+    keyId: { type: 'string' },
+    scheme: { type: 'string' },
+    tokenizer: { type: 'string' },
+    dedup: { type: 'boolean' },
+    normalize: { type: 'boolean' },
+    samples: { type: 'integer', description: 'Number of samples in the case' },
+    tokensSeen: { type: 'integer' },
+    tokensScored: { type: 'integer' },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+    result: caseResultSchema,
+  },
+} as const
+
+export const sampleSchema = {
+  type: 'object',
+  required: ['id', 'seq', 'text', 'tokens', 'createdAt'],
+  properties: {
+    id: { type: 'string' },
+    seq: { type: 'integer' },
+    idempotencyKey: { type: ['string', 'null'] },
+    text: { type: 'string' },
+    prompt: { type: ['string', 'null'] },
+    source: { type: ['object', 'null'], additionalProperties: true },
+    tokens: { type: 'integer' },
+    createdAt: { type: 'string', format: 'date-time' },
+  },
+} as const
+
+export const tokenInfoSchema = {
+  type: 'object',
+  required: ['id', 'tenantId', 'name', 'scopes', 'createdAt', 'revoked'],
+  properties: {
+    id: { type: 'string' },
+    tenantId: { type: 'string' },
+    name: { type: 'string' },
+    scopes: { type: 'array', items: { type: 'string' } },
+    createdAt: { type: 'string', format: 'date-time' },
+    revoked: { type: 'boolean' },
+  },
+} as const
+
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  additionalProperties: false,
+  properties: { id: { type: 'string', minLength: 1, maxLength: 100 } },
+} as const

@@ -1,0 +1,233 @@
+/**
+ * The embedded store: one SQLite database (better-sqlite3, WAL, synchronous=FULL) holding tenants,
+ * API tokens (hashes only), sealed watermark keys, cases, their samples and each case's merged
+ * accumulator. Calls are synchronous, so a write has committed before the caller sends its reply.
+ * Every query that reads tenant data takes the tenant id: there is no query by bare id.
+ */
+import Database from 'better-sqlite3'
+
+export const SCHEMA_VERSION = 1
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL,
+  scopes TEXT NOT NULL, hash BLOB NOT NULL, created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS keys (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id), key_id TEXT NOT NULL, commitment TEXT NOT NULL,
+  scheme TEXT NOT NULL, params TEXT NOT NULL, tokenizer TEXT NOT NULL, sealed BLOB NOT NULL,
+  origin TEXT NOT NULL, name TEXT, created_at TEXT NOT NULL, PRIMARY KEY (tenant_id, key_id)
+);
+CREATE TABLE IF NOT EXISTS cases (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL,
+  description TEXT, key_id TEXT NOT NULL, dedup INTEGER NOT NULL, normalize INTEGER NOT NULL,
+  samples INTEGER NOT NULL DEFAULT 0, acc BLOB NOT NULL, excl BLOB NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cases_tenant ON cases (tenant_id, created_at);
+CREATE TABLE IF NOT EXISTS samples (
+  case_id TEXT NOT NULL REFERENCES cases(id), seq INTEGER NOT NULL, id TEXT NOT NULL,
+  idem_key TEXT, text TEXT NOT NULL, prompt TEXT, source TEXT, content_hash TEXT NOT NULL,
+  tokens INTEGER NOT NULL, created_at TEXT NOT NULL,
+  PRIMARY KEY (case_id, seq), UNIQUE (case_id, idem_key)
+);
+`
+
+export interface TenantRow {
+  id: string
+  name: string
+  created_at: string
+}
+export interface TokenRow {
+  id: string
+  tenant_id: string
+  name: string
+  scopes: string
+  hash: Buffer
+  created_at: string
+  revoked: number
+}
+export interface KeyRow {
+  tenant_id: string
+  key_id: string
+  commitment: string
+  scheme: string
+  params: string
+  tokenizer: string
+  sealed: Buffer
+  origin: string
+  name: string | null
+  created_at: string
+}
+export interface CaseRow {
+  id: string
+  tenant_id: string
+  name: string
+  description: string | null
+  key_id: string
+  dedup: number
+  normalize: number
+  samples: number
+  acc: Buffer
+  excl: Buffer
+  created_at: string
+  updated_at: string
+}
+export interface SampleRow {
+  case_id: string
+  seq: number
+  id: string
+  idem_key: string | null
+  text: string
+  prompt: string | null
+  source: string | null
+  content_hash: string
+  tokens: number
+  created_at: string
+}
+
+export interface StoreOptions {
+  /** Database file, or ":memory:" (tests). */
+  path: string
+}
+
+export class Store {
+  readonly db: Database.Database
+  readonly path: string
+  #closed = false
+
+  constructor(opts: StoreOptions) {
+    this.path = opts.path
+    this.db = new Database(opts.path)
+    this.db.pragma('journal_mode = WAL')
+    // FULL: a commit is on disk (WAL fsynced) before the statement returns, so an acknowledged
+    // sample survives a power loss as well as a process crash.
+    this.db.pragma('synchronous = FULL')
+    this.db.pragma('foreign_keys = ON')
+    this.db.pragma('busy_timeout = 5000')
+    this.db.exec(SCHEMA)
+    const v = this.getMeta('schema_version')
+    if (v === undefined) this.setMeta('schema_version', Buffer.from(String(SCHEMA_VERSION)))
+    else if (v.toString() !== String(SCHEMA_VERSION)) {
+      throw new Error(`database schema version ${v.toString()} is not supported by this build (expects ${SCHEMA_VERSION})`)
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.db.close()
+  }
+
+  /** Runs fn in one IMMEDIATE transaction (committed, or rolled back when fn throws). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate()
+  }
+
+  readonly #stmts = new Map<string, Database.Statement>()
+  /** Prepared statements are compiled once per SQL text. */
+  private stmt(sql: string): Database.Statement {
+    let s = this.#stmts.get(sql)
+    if (!s) {
+      s = this.db.prepare(sql)
+      this.#stmts.set(sql, s)
+    }
+    return s
+  }
+
+  getMeta(k: string): Buffer | undefined {
+    const row = this.db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: Buffer } | undefined
+    return row?.v
+  }
+  setMeta(k: string, v: Buffer): void {
+    this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v').run(k, v)
+  }
+
+  // tenants
+  insertTenant(row: TenantRow): void {
+    this.stmt('INSERT INTO tenants (id, name, created_at) VALUES (@id, @name, @created_at)').run(row)
+  }
+  getTenant(id: string): TenantRow | undefined {
+    return this.stmt('SELECT * FROM tenants WHERE id = ?').get(id) as TenantRow | undefined
+  }
+  countTenants(): number {
+    return (this.stmt('SELECT count(*) AS n FROM tenants').get() as { n: number }).n
+  }
+
+  // tokens
+  insertToken(row: Omit<TokenRow, 'revoked'>): void {
+    this.stmt('INSERT INTO tokens (id, tenant_id, name, scopes, hash, created_at) VALUES (@id, @tenant_id, @name, @scopes, @hash, @created_at)').run(row)
+  }
+  getToken(id: string): TokenRow | undefined {
+    return this.stmt('SELECT * FROM tokens WHERE id = ?').get(id) as TokenRow | undefined
+  }
+  listTokens(tenantId: string): TokenRow[] {
+    return this.stmt('SELECT * FROM tokens WHERE tenant_id = ? ORDER BY created_at, id').all(tenantId) as TokenRow[]
+  }
+  revokeToken(tenantId: string, id: string): boolean {
+    return this.stmt('UPDATE tokens SET revoked = 1 WHERE tenant_id = ? AND id = ? AND revoked = 0').run(tenantId, id).changes === 1
+  }
+
+  // keys
+  insertKey(row: KeyRow): void {
+    this.stmt(
+        'INSERT INTO keys (tenant_id, key_id, commitment, scheme, params, tokenizer, sealed, origin, name, created_at) VALUES (@tenant_id, @key_id, @commitment, @scheme, @params, @tokenizer, @sealed, @origin, @name, @created_at)',
+      )
+      .run(row)
+  }
+  getKey(tenantId: string, keyId: string): KeyRow | undefined {
+    return this.stmt('SELECT * FROM keys WHERE tenant_id = ? AND key_id = ?').get(tenantId, keyId) as KeyRow | undefined
+  }
+  listKeys(tenantId: string): KeyRow[] {
+    return this.stmt('SELECT * FROM keys WHERE tenant_id = ? ORDER BY created_at, key_id').all(tenantId) as KeyRow[]
+  }
+
+  // cases
+  insertCase(row: CaseRow): void {
+    this.stmt(
+        'INSERT INTO cases (id, tenant_id, name, description, key_id, dedup, normalize, samples, acc, excl, created_at, updated_at) VALUES (@id, @tenant_id, @name, @description, @key_id, @dedup, @normalize, @samples, @acc, @excl, @created_at, @updated_at)',
+      )
+      .run(row)
+  }
+  getCase(tenantId: string, id: string): CaseRow | undefined {
+    return this.stmt('SELECT * FROM cases WHERE tenant_id = ? AND id = ?').get(tenantId, id) as CaseRow | undefined
+  }
+  /** Cases of a tenant, newest first, keyset-paginated by (created_at, id). */
+  listCases(tenantId: string, limit: number, before?: { created_at: string; id: string }): CaseRow[] {
+    if (before) {
+      return this.stmt('SELECT * FROM cases WHERE tenant_id = ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?').all(tenantId, before.created_at, before.id, limit) as CaseRow[]
+    }
+    return this.stmt('SELECT * FROM cases WHERE tenant_id = ? ORDER BY created_at DESC, id DESC LIMIT ?').all(tenantId, limit) as CaseRow[]
+  }
+  updateCaseState(id: string, samples: number, acc: Uint8Array, excl: Uint8Array, updatedAt: string): void {
+    this.stmt('UPDATE cases SET samples = ?, acc = ?, excl = ?, updated_at = ? WHERE id = ?').run(samples, acc, excl, updatedAt, id)
+  }
+
+  // samples
+  insertSample(row: SampleRow): void {
+    this.stmt(
+        'INSERT INTO samples (case_id, seq, id, idem_key, text, prompt, source, content_hash, tokens, created_at) VALUES (@case_id, @seq, @id, @idem_key, @text, @prompt, @source, @content_hash, @tokens, @created_at)',
+      )
+      .run(row)
+  }
+  getSampleByIdem(caseId: string, idemKey: string): Pick<SampleRow, 'seq' | 'id' | 'content_hash'> | undefined {
+    return this.stmt('SELECT seq, id, content_hash FROM samples WHERE case_id = ? AND idem_key = ?').get(caseId, idemKey) as
+      | Pick<SampleRow, 'seq' | 'id' | 'content_hash'>
+      | undefined
+  }
+  listSamples(caseId: string, afterSeq: number, limit: number): SampleRow[] {
+    return this.stmt('SELECT * FROM samples WHERE case_id = ? AND seq > ? ORDER BY seq LIMIT ?').all(caseId, afterSeq, limit) as SampleRow[]
+  }
+  /** Every sample of a case in order (for reports and bundles). */
+  *iterateSamples(caseId: string): IterableIterator<SampleRow> {
+    yield* this.db.prepare('SELECT * FROM samples WHERE case_id = ? ORDER BY seq').iterate(caseId) as IterableIterator<SampleRow>
+  }
+}
