@@ -42,7 +42,7 @@ export function loadMasterSecret(opts: { secret?: string | Uint8Array; env?: Nod
   }
   const env = opts.env ?? process.env
   if (env.TOKENMARK_MASTER_SECRET) return { secret: parseMasterSecret(env.TOKENMARK_MASTER_SECRET), origin: 'env' }
-  const path = env.TOKENMARK_MASTER_SECRET_FILE ?? opts.defaultPath
+  const path = env.TOKENMARK_MASTER_SECRET_FILE || opts.defaultPath
   if (path === undefined) {
     throw new ServerError('E_MASTER_SECRET', 'no master secret: set TOKENMARK_MASTER_SECRET or TOKENMARK_MASTER_SECRET_FILE')
   }
