@@ -2,6 +2,7 @@ import { generateKey, getScheme, schemeIds, TokenmarkError } from '@tokenmark/co
 import type { Command } from 'commander'
 import { CliError } from '../errors.js'
 import { parseNumber, writeSecretFile } from '../io.js'
+import { signingKeygen } from './signing-keygen.js'
 
 interface KeygenOptions {
   scheme: string
@@ -15,6 +16,7 @@ interface KeygenOptions {
   out?: string
   force?: boolean
   json?: boolean
+  signing?: boolean
 }
 
 export function registerKeygen(program: Command): void {
@@ -32,7 +34,9 @@ export function registerKeygen(program: Command): void {
     .option('--out <file>', 'key file to write (required)')
     .option('--force', 'overwrite an existing key file')
     .option('--json', 'print {keyId, commitment, scheme, params, file} as JSON')
+    .option('--signing', 'make an Ed25519 signing key for evidence bundles instead (secret to --out, public key to --out.pub)')
     .action((o: KeygenOptions) => {
+      if (o.signing) return signingKeygen(o)
       if (!o.out) throw new CliError('keygen needs --out FILE (the key is a secret and is never printed)')
       const params: Record<string, unknown> = {}
       const num = (flag: string, name: string, v: string | undefined) => {

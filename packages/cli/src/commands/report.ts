@@ -1,0 +1,192 @@
+/**
+ * `tokenmark report --key FILE --signing-key FILE [--prompts FILE] [--filter FILE] --out report.html
+ *  [--bundle out.tmev] [--format html|md|json] CORPUS...`: analyses a corpus from a suspect source,
+ * seals a signed evidence bundle and renders the attribution report from it.
+ * A corpus file is JSON lines with a `text` field (and optional `id`, `prompt`), or plain text (one
+ * text per file).
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { basename } from 'node:path'
+import { EmissionFilter, TokenmarkError } from '@tokenmark/core'
+import {
+  createBundle,
+  EvidenceError,
+  openBundle,
+  parseSigningKeyFile,
+  renderReport,
+  REPORT_FORMATS,
+  type CorpusText,
+  type ReportFormat,
+  type SigningKey,
+} from '@tokenmark/evidence'
+import type { Command } from 'commander'
+import { CliError } from '../errors.js'
+import { formatP, oneIn } from '../format.js'
+import { loadKey, parseNumber, readInput } from '../io.js'
+
+interface ReportCliOptions {
+  key: string
+  signingKey: string
+  prompts?: string
+  filter?: string
+  out: string
+  bundle?: string
+  format?: string
+  title?: string
+  description?: string
+  notes?: string
+  inputs: boolean
+  dedup: boolean
+  normalize: boolean
+  alpha: string
+}
+
+const isJsonLines = (path: string, text: string) => /\.jsonl$/i.test(path) || /^\s*\{/.test(text)
+
+/** Texts of one corpus file: JSON lines with `text`, or the whole file as one text. */
+export function readCorpusFile(path: string): CorpusText[] {
+  const content = readInput(path)
+  if (!isJsonLines(path, content)) {
+    if (content.trim() === '') throw new CliError(`${path}: the file is empty`)
+    return [{ text: content, id: basename(path) }]
+  }
+  const out: CorpusText[] = []
+  content.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return
+    let obj: unknown
+    try {
+      obj = JSON.parse(line)
+    } catch {
+      throw new CliError(`${path}:${i + 1}: not valid JSON (a corpus file holds one JSON object per line, with a "text" field)`)
+    }
+    const o = obj as Record<string, unknown>
+    if (obj === null || typeof obj !== 'object' || typeof o.text !== 'string') throw new CliError(`${path}:${i + 1}: needs a string field "text"`)
+    if (o.prompt !== undefined && typeof o.prompt !== 'string') throw new CliError(`${path}:${i + 1}: field "prompt" must be a string`)
+    const id = typeof o.id === 'string' || typeof o.id === 'number' ? String(o.id) : `${basename(path)}:${i + 1}`
+    out.push({ text: o.text, id, ...(typeof o.prompt === 'string' ? { prompt: o.prompt } : {}) })
+  })
+  if (out.length === 0) throw new CliError(`${path}: no texts in the file`)
+  return out
+}
+
+/** Prompts to exclude: JSON lines with `prompt` (or `text`), or a plain file with one prompt per line. */
+function readPrompts(path: string): string[] {
+  const content = readInput(path)
+  if (!isJsonLines(path, content)) return content.split('\n').filter((l) => l.trim() !== '')
+  return content
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l, i) => {
+      let o: Record<string, unknown>
+      try {
+        o = JSON.parse(l) as Record<string, unknown>
+      } catch {
+        throw new CliError(`${path}:${i + 1}: not valid JSON`)
+      }
+      const p = o?.prompt ?? o?.text
+      if (typeof p !== 'string') throw new CliError(`${path}:${i + 1}: needs a string field "prompt" or "text"`)
+      return p
+    })
+}
+
+function loadSigningKey(path: string): SigningKey {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (e) {
+    throw new CliError(`cannot read signing key ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+  }
+  try {
+    return parseSigningKeyFile(text)
+  } catch (e) {
+    if (e instanceof EvidenceError) throw new CliError(`${path}: ${e.message}`)
+    throw e
+  }
+}
+
+function loadFilter(path: string): EmissionFilter {
+  let bytes: Uint8Array
+  try {
+    bytes = new Uint8Array(readFileSync(path))
+  } catch (e) {
+    throw new CliError(`cannot read emission filter ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+  }
+  try {
+    return EmissionFilter.fromBytes(bytes)
+  } catch (e) {
+    if (e instanceof TokenmarkError) throw new CliError(`${path}: ${e.message}`)
+    throw e
+  }
+}
+
+function formatOf(o: ReportCliOptions): ReportFormat {
+  const f = o.format ?? (/\.md$/i.test(o.out) ? 'md' : /\.json$/i.test(o.out) ? 'json' : 'html')
+  if (!(REPORT_FORMATS as readonly string[]).includes(f)) throw new CliError(`--format must be one of ${REPORT_FORMATS.join(', ')}, got "${f.slice(0, 20)}"`)
+  return f as ReportFormat
+}
+
+function write(path: string, data: string | Uint8Array): void {
+  try {
+    writeFileSync(path, data)
+  } catch (e) {
+    throw new CliError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
+  }
+}
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('analyse a corpus, seal a signed evidence bundle, and write the attribution report')
+    .argument('<corpus...>', 'corpus files: JSON lines with a "text" field (optional "id", "prompt"), or plain text files (one text each)')
+    .requiredOption('--key <file>', 'watermark key file')
+    .requiredOption('--signing-key <file>', 'Ed25519 signing key (tokenmark keygen --signing)')
+    .option('--prompts <file>', 'prompts given to the suspect model: their (context, token) pairs are excluded')
+    .option('--filter <file>', "the provider's emission filter: only tokens whose context it served are scored")
+    .requiredOption('--out <file>', 'report file to write')
+    .option('--bundle <file>', 'also write the signed evidence bundle (.tmev)')
+    .option('--format <f>', 'html, md or json (default: from --out, else html)')
+    .option('--title <text>', 'case title shown at the top of the report')
+    .option('--description <text>', 'case description')
+    .option('--notes <text>', "analyst's free-text notes, recorded and signed")
+    .option('--no-inputs', 'leave the texts out of the bundle (only their SHA-256); the analysis then cannot be rerun from it')
+    .option('--no-dedup', 'score repeated (context, token) pairs every time (recorded in the bundle)')
+    .option('--no-normalize', 'skip Unicode normalisation')
+    .option('--alpha <a>', 'significance level of the verdict', '1e-6')
+    .action((corpusPaths: string[], o: ReportCliOptions) => {
+      const format = formatOf(o)
+      const alpha = parseNumber('--alpha', o.alpha)
+      if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
+      const key = loadKey(o.key)
+      const signer = loadSigningKey(o.signingKey)
+      const prompts = o.prompts ? readPrompts(o.prompts) : undefined
+      const filter = o.filter ? loadFilter(o.filter) : undefined
+      const texts = corpusPaths.flatMap(readCorpusFile)
+      process.stderr.write(`tokenmark: scoring ${texts.length} texts from ${corpusPaths.length} file(s)…\n`)
+      let bundle: Uint8Array
+      try {
+        bundle = createBundle(key, texts, signer, {
+          case: { title: o.title, description: o.description },
+          notes: o.notes,
+          includeInputs: o.inputs,
+          dedup: o.dedup,
+          normalize: o.normalize,
+          alpha,
+          prompts,
+          filter,
+          filterDescription: o.filter ? `emission filter ${basename(o.filter)}` : undefined,
+        })
+      } catch (e) {
+        if (e instanceof EvidenceError || e instanceof TokenmarkError) throw new CliError(e.message)
+        throw e
+      }
+      const bundleName = o.bundle ? basename(o.bundle) : undefined
+      if (o.bundle) write(o.bundle, bundle)
+      const out = renderReport(bundle, { format, publicKey: signer.publicKey, bundleName })
+      write(o.out, out)
+      const { result, statistics } = openBundle(bundle).body
+      process.stdout.write(
+        `${result.detected ? 'WATERMARK DETECTED' : 'no significant evidence'}: p = ${formatP(result.log10P)} (${oneIn(result.log10P)}), ${statistics.tokensScored} tokens scored in ${texts.length} texts\n` +
+          `  report ${o.out} (${format})${o.bundle ? `\n  bundle ${o.bundle} (signed by ${signer.signerId})` : ''}\n`,
+      )
+    })
+}
