@@ -116,7 +116,8 @@ describe('attribution report renderings', () => {
 
       const spans = page.locator('.excerpt span')
       expect(await spans.count()).toBeGreaterThan(50)
-      const colours = await spans.evaluateAll((els) => [...new Set(els.map((e) => getComputedStyle(e).backgroundColor))])
+      // runs in the page: getComputedStyle is the browser's
+      const colours = await spans.evaluateAll((els) => [...new Set(els.map((e) => (globalThis as unknown as { getComputedStyle(x: unknown): { backgroundColor: string } }).getComputedStyle(e).backgroundColor))])
       expect(colours).toEqual(expect.arrayContaining(['rgb(140, 212, 150)', 'rgb(242, 166, 166)']))
       expect(await page.locator('.legend').isVisible()).toBe(true)
       // quoted markup stays text
