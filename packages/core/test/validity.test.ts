@@ -50,7 +50,7 @@ describe('validity on human text', () => {
     expect(Math.floor(ids.length / 200) * 5).toBeGreaterThanOrEqual(2000)
   })
 
-  test.each(schemeIds())('%s: count of p < 0.01 over 5 keys × disjoint 200-token windows stays under the binomial 99.9%% bound', (scheme) => {
+  test.each(schemeIds())('%s: count of p < 0.01 over 5 keys × disjoint 200-token windows stays under the binomial 99.9 percent bound', (scheme) => {
     let n = 0
     let hits = 0
     let minLog10P = 0
