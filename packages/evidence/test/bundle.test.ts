@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { keyFromSecret } from '@tokenmark/core'
+import { EmissionFilter, getTokenizer, keyFromSecret, prepareKey, schemeIds } from '@tokenmark/core'
 import {
   createBundle,
   createEvidence,
@@ -12,6 +12,8 @@ import {
   sealBundle,
   SigningKey,
   verify,
+  renderReport,
+  buildReport,
   type Canonical,
 } from '@tokenmark/evidence'
 import { corpus, otherKey, otherSigner, secret, signer, watermarkKey } from './fixtures.js'
@@ -118,6 +120,34 @@ describe('evidence bundles', () => {
     expect(r.valid).toBe(true)
     expect(r.body!.statistics.excluded).toBeGreaterThan(5)
     expect(r.body!.prompts.items[0].text).toBe(prompts[0])
+  })
+
+  it.each(schemeIds().filter((id) => id !== 'kgw'))('works for the %s scheme: detected, fully verified, report renders', (scheme) => {
+    const key = keyFromSecret(secret(5), { scheme, tokenizer: 'o200k_base' })
+    const texts = corpus(4, 60, 51, key).map((text) => ({ text }))
+    const b = createBundle(key, texts, signer, { created })
+    const r = verify(b, { publicKey: signer.publicKey, watermarkKey: key })
+    expect(statuses(r)).toMatchObject({ signature: 'pass', commitment: 'pass', recompute: 'pass' })
+    // unigram has no context: with de-duplication each distinct token of this 60-word vocabulary counts once
+    if (scheme === 'unigram') expect(r.body!.statistics.tokensScored).toBeLessThanOrEqual(60)
+    else expect(r.body!.result.log10P).toBeLessThan(-6)
+    expect(renderReport(b, { format: 'html' })).toContain('id="plot-cumulative"')
+    expect(buildReport(b).legend.kind).toBe(scheme === 'unigram' ? 'bits' : 'scale')
+  })
+
+  it('records the emission filter, recomputes with it from the bundle, and a bundle without inputs asks for it', () => {
+    const filter = new EmissionFilter({ capacity: 2000 })
+    const tk = getTokenizer('o200k_base')
+    // the provider served only the first half of the suspect texts
+    for (const m of marked.slice(0, 4)) filter.recordResponse(prepareKey(watermarkKey), tk.encode(m.text))
+    const b = createBundle(watermarkKey, marked, signer, { created, filter, filterDescription: 'served 2026-10' })
+    const r = verify(b, { publicKey: signer.publicKey, watermarkKey })
+    expect(statuses(r)).toMatchObject({ inputs: 'pass', recompute: 'pass' })
+    // with a 60-word vocabulary and one token of context, half the texts already cover most contexts
+    expect(r.body!.statistics.filtered).toBeGreaterThan(0)
+    expect(r.body!.filter).toMatchObject({ description: 'served 2026-10', contexts: filter.added })
+    const without = createBundle(watermarkKey, marked, signer, { created, filter, includeInputs: false })
+    expect(verify(without, { publicKey: signer.publicKey, watermarkKey }).checks.find((c) => c.id === 'recompute')!.status).toBe('skip')
   })
 
   it('rejects a body field that is not part of the format, and a wrong type, naming the field', () => {

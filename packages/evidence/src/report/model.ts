@@ -74,7 +74,7 @@ export function reportModel(body: EvidenceBody, opts: { bundleSha256: string; ve
       return undefined
     }
   })()
-  const schemeName = scheme ? `${scheme.title} (${body.key.scheme})` : body.key.scheme
+  const schemeName = scheme ? `${scheme.title} (tokenmark scheme "${body.key.scheme}")` : `tokenmark scheme "${body.key.scheme}"`
   const n = body.inputs.items.length
   const texts = `${int(n)} text${n === 1 ? '' : 's'}`
   const pText = pow10Text(r.log10P)
@@ -114,10 +114,12 @@ export function reportModel(body: EvidenceBody, opts: { bundleSha256: string; ve
 
   const testName =
     m.nullModel.kind === 'binomial'
-      ? `an exact binomial test: under the null hypothesis each scored token is "green" (or each g-value is 1) independently with probability ${m.nullModel.p}, so the count follows a binomial distribution and its upper tail is computed exactly`
+      ? m.nullModel.trialsPerToken === 1
+        ? `an exact binomial test: under the null hypothesis each scored token is "green" independently with probability ${m.nullModel.p}, so the number of green tokens follows a binomial distribution and its upper tail is computed exactly`
+        : `an exact binomial test: under the null hypothesis each of the ${m.nullModel.trialsPerToken} g-values of a scored token is 1 independently with probability ${m.nullModel.p}, so their sum follows a binomial distribution and its upper tail is computed exactly`
       : 'an exact Gamma test: under the null hypothesis each scored token\'s score is an independent Exp(1) variable, so their sum follows a Gamma distribution whose upper tail is computed exactly'
   const paragraphs = [
-    `The key holder embedded a statistical watermark with the ${schemeName} scheme: at each step of generation, a secret key and the preceding tokens decide which next tokens are slightly preferred. Text written without the key prefers them only by chance.`,
+    `The key holder embedded a statistical watermark using ${schemeName}: at each step of generation, a secret key and the preceding tokens decide which next tokens are slightly preferred. Text written without the key prefers them only by chance.`,
     `Each text was ${m.normalize ? 'normalised (Unicode NFC, invisible and look-alike characters) and ' : ''}split into tokens with the ${body.tokenizer.name} tokenizer (version ${body.tokenizer.version}). Every (context, token) pair was scored against the key${m.dedup ? ' once across the whole corpus: repeated pairs are not counted again, because repetition would break the independence the test relies on' : ' — de-duplication was turned OFF for this analysis, so repeated pairs were counted every time, which can overstate the evidence'}.`,
     `The p-value comes from ${testName}. A z-score (${r.zScore.toFixed(2)}) is shown for orientation only. The e-value (${pow10Text(r.log10E)}) is an anytime-valid measure: it stays valid even if collection stopped when the results looked good.`,
     body.prompts.items.length > 0 || body.inputs.items.some((i) => i.promptSha256 !== undefined)

@@ -32,6 +32,7 @@ export function pow10E(x: number, digits = 2): string {
 export function oneIn(log10P: number): string {
   if (log10P >= -0.0001) return '1 in 1 (no evidence)'
   const n = -log10P
+  if (n < 2) return `1 in ${Number((10 ** n).toPrecision(2))}`
   if (n < 6) return `1 in ${Math.round(10 ** n).toLocaleString('en-US')}`
   return `1 in ${pow10Text(n)}`
 }
