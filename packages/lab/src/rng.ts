@@ -7,11 +7,10 @@
  */
 import { checkInt } from './errors.js'
 
-export interface Rng {
-  /** Next uniform 32-bit unsigned integer. */
-  nextU32(): number
-  /** Next uniform double in [0, 1) with 53 random bits. */
-  nextFloat(): number
+import type { Rng as CoreRng } from '@tokenmark/core'
+
+/** Core's RNG interface (nextU32, nextFloat) plus unbiased integers; the stream equals core's `seededRng`. */
+export interface Rng extends CoreRng {
   /** Uniform integer in [0, n), n ≤ 2^32, without modulo bias. */
   nextInt(n: number): number
 }

@@ -5,11 +5,12 @@
  * plugs in unchanged. The plain sampler here applies temperature, then top-k, then top-p (nucleus; Holtzman
  * et al. 2020) on the top-k-renormalised distribution — the order Hugging Face `generate` uses.
  */
+import type { NextTokenSampler } from '@tokenmark/core'
 import { checkInt, checkRange } from './errors.js'
 import type { Rng } from './rng.js'
 
-/** Picks the next token from the logits (length vocabSize) and the context tokens so far. */
-export type NextTokenSampler = (logits: Float32Array, context: Uint32Array) => number
+/** Picks the next token from the logits (length vocabSize) and the context tokens so far: core's type. */
+export type { NextTokenSampler }
 
 export interface SamplingOptions {
   /** Softmax temperature; 0 = greedy (argmax, lowest id on ties). Default 1. */
@@ -40,7 +41,7 @@ const BUCKETS = 64
  * same one) reuse one `Math.exp`. Truncation buckets the ids by weight in one more pass and sorts only the
  * bucket where the top-k count or the top-p mass is reached (weight descending, id ascending).
  */
-export function plainSampler(options: SamplingOptions, rng: Rng): NextTokenSampler {
+export function plainSampler(options: SamplingOptions, rng: Pick<Rng, 'nextFloat'>): NextTokenSampler {
   const { temperature, topK, topP } = checkSampling(options)
   let w = new Float64Array(0)
   let bucketOf = new Uint8Array(0)
