@@ -26,79 +26,53 @@ export function sipKeyFromBytes(bytes: Uint8Array): SipKey {
   return k
 }
 
-// SipHash state v0..v3 as (lo, hi) pairs: s[0]=v0lo s[1]=v0hi s[2]=v1lo ... s[7]=v3hi.
-const s = new Int32Array(8)
+/**
+ * SipHash-2-4 over `nblocks` 64-bit blocks packed as (lo, hi) pairs in `m`, the last of which
+ * carries the length byte. All state lives in locals: this runs once per scored context, so it is
+ * written for speed (SipHash paper §2, Fig. 2.1; one copy of the round code).
+ */
+let blocks = new Int32Array(64)
 
-function init(k: SipKey): void {
+function sip24(key: SipKey, m: Int32Array, nblocks: number, out: Uint32Array, at: number): void {
   // v0 = k0 ^ "somepseu", v1 = k1 ^ "dorandom", v2 = k0 ^ "lygenera", v3 = k1 ^ "tedbytes"
-  s[0] = k[0] ^ 0x70736575
-  s[1] = k[1] ^ 0x736f6d65
-  s[2] = k[2] ^ 0x6e646f6d
-  s[3] = k[3] ^ 0x646f7261
-  s[4] = k[0] ^ 0x6e657261
-  s[5] = k[1] ^ 0x6c796765
-  s[6] = k[2] ^ 0x79746573
-  s[7] = k[3] ^ 0x74656462
-}
-
-/** `rounds` SipRounds on the module state (SipHash paper, §2, Fig. 2.1). */
-function sipRounds(rounds: number): void {
-  let v0l = s[0], v0h = s[1], v1l = s[2], v1h = s[3], v2l = s[4], v2h = s[5], v3l = s[6], v3h = s[7]
+  let v0l = key[0] ^ 0x70736575, v0h = key[1] ^ 0x736f6d65
+  let v1l = key[2] ^ 0x6e646f6d, v1h = key[3] ^ 0x646f7261
+  let v2l = key[0] ^ 0x6e657261, v2h = key[1] ^ 0x6c796765
+  let v3l = key[2] ^ 0x79746573, v3h = key[3] ^ 0x74656462
   let t: number, l: number
-  for (let r = 0; r < rounds; r++) {
-    // v0 += v1
-    l = (v0l + v1l) | 0
-    v0h = (v0h + v1h + ((l >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0
-    v0l = l
-    // v1 = rotl(v1, 13) ^ v0
-    t = (v1l << 13) | (v1h >>> 19)
-    v1h = ((v1h << 13) | (v1l >>> 19)) ^ v0h
-    v1l = t ^ v0l
-    // v0 = rotl(v0, 32)
-    t = v0l; v0l = v0h; v0h = t
-    // v2 += v3
-    l = (v2l + v3l) | 0
-    v2h = (v2h + v3h + ((l >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0
-    v2l = l
-    // v3 = rotl(v3, 16) ^ v2
-    t = (v3l << 16) | (v3h >>> 16)
-    v3h = ((v3h << 16) | (v3l >>> 16)) ^ v2h
-    v3l = t ^ v2l
-    // v0 += v3
-    l = (v0l + v3l) | 0
-    v0h = (v0h + v3h + ((l >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0
-    v0l = l
-    // v3 = rotl(v3, 21) ^ v0
-    t = (v3l << 21) | (v3h >>> 11)
-    v3h = ((v3h << 21) | (v3l >>> 11)) ^ v0h
-    v3l = t ^ v0l
-    // v2 += v1
-    l = (v2l + v1l) | 0
-    v2h = (v2h + v1h + ((l >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0
-    v2l = l
-    // v1 = rotl(v1, 17) ^ v2
-    t = (v1l << 17) | (v1h >>> 15)
-    v1h = ((v1h << 17) | (v1l >>> 15)) ^ v2h
-    v1l = t ^ v2l
-    // v2 = rotl(v2, 32)
-    t = v2l; v2l = v2h; v2h = t
+  for (let phase = 0; phase <= nblocks; phase++) {
+    let ml = 0
+    let mh = 0
+    let rounds: number
+    if (phase < nblocks) {
+      ml = m[2 * phase]
+      mh = m[2 * phase + 1]
+      v3l ^= ml
+      v3h ^= mh
+      rounds = 2
+    } else {
+      v2l ^= 0xff
+      rounds = 4
+    }
+    for (let r = 0; r < rounds; r++) {
+      l = (v0l + v1l) | 0; v0h = (v0h + v1h + ((l >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0; v0l = l
+      t = (v1l << 13) | (v1h >>> 19); v1h = ((v1h << 13) | (v1l >>> 19)) ^ v0h; v1l = t ^ v0l
+      t = v0l; v0l = v0h; v0h = t
+      l = (v2l + v3l) | 0; v2h = (v2h + v3h + ((l >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0; v2l = l
+      t = (v3l << 16) | (v3h >>> 16); v3h = ((v3h << 16) | (v3l >>> 16)) ^ v2h; v3l = t ^ v2l
+      l = (v0l + v3l) | 0; v0h = (v0h + v3h + ((l >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0; v0l = l
+      t = (v3l << 21) | (v3h >>> 11); v3h = ((v3h << 21) | (v3l >>> 11)) ^ v0h; v3l = t ^ v0l
+      l = (v2l + v1l) | 0; v2h = (v2h + v1h + ((l >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0; v2l = l
+      t = (v1l << 17) | (v1h >>> 15); v1h = ((v1h << 17) | (v1l >>> 15)) ^ v2h; v1l = t ^ v2l
+      t = v2l; v2l = v2h; v2h = t
+    }
+    if (phase < nblocks) {
+      v0l ^= ml
+      v0h ^= mh
+    }
   }
-  s[0] = v0l; s[1] = v0h; s[2] = v1l; s[3] = v1h; s[4] = v2l; s[5] = v2h; s[6] = v3l; s[7] = v3h
-}
-
-function absorb(mlo: number, mhi: number): void {
-  s[6] ^= mlo
-  s[7] ^= mhi
-  sipRounds(2)
-  s[0] ^= mlo
-  s[1] ^= mhi
-}
-
-function finish(out: Uint32Array, at: number): void {
-  s[4] ^= 0xff
-  sipRounds(4)
-  out[at] = (s[1] ^ s[3] ^ s[5] ^ s[7]) >>> 0 // hi
-  out[at + 1] = (s[0] ^ s[2] ^ s[4] ^ s[6]) >>> 0 // lo
+  out[at] = (v0h ^ v1h ^ v2h ^ v3h) >>> 0
+  out[at + 1] = (v0l ^ v1l ^ v2l ^ v3l) >>> 0
 }
 
 /**
@@ -106,23 +80,13 @@ function finish(out: Uint32Array, at: number): void {
  * 64-bit tag to out[at], out[at+1]. Used for conformance vectors; the hot path is `sipHashWords`.
  */
 export function sipHashBytes(key: SipKey, msg: Uint8Array, out: Uint32Array, at = 0): void {
-  init(key)
   const n = msg.length
-  const full = n - (n % 8)
-  for (let i = 0; i < full; i += 8) {
-    absorb(
-      msg[i] | (msg[i + 1] << 8) | (msg[i + 2] << 16) | (msg[i + 3] << 24),
-      msg[i + 4] | (msg[i + 5] << 8) | (msg[i + 6] << 16) | (msg[i + 7] << 24),
-    )
-  }
-  let lo = 0
-  let hi = (n & 0xff) << 24
-  for (let i = full, sh = 0; i < n; i++, sh += 8) {
-    if (sh < 32) lo |= msg[i] << sh
-    else hi |= msg[i] << (sh - 32)
-  }
-  absorb(lo, hi)
-  finish(out, at)
+  const nblocks = (n >>> 3) + 1
+  if (blocks.length < 2 * nblocks) blocks = new Int32Array(4 * nblocks)
+  blocks.fill(0, 0, 2 * nblocks)
+  for (let k = 0; k < n; k++) blocks[k >>> 2] |= msg[k] << (8 * (k & 3))
+  blocks[2 * nblocks - 1] |= (n & 0xff) << 24
+  sip24(key, blocks, nblocks, out, at)
 }
 
 /**
@@ -137,14 +101,13 @@ export function sipHashWords(
   out: Uint32Array,
   at = 0,
 ): void {
-  init(key)
-  let i = start
-  const pairsEnd = start + (count & ~1)
-  for (; i < pairsEnd; i += 2) absorb(words[i] | 0, words[i + 1] | 0)
-  const lenByte = ((count * 4) & 0xff) << 24
-  if (count & 1) absorb(words[i] | 0, lenByte)
-  else absorb(0, lenByte)
-  finish(out, at)
+  const nblocks = (count >>> 1) + 1
+  if (blocks.length < 2 * nblocks) blocks = new Int32Array(4 * nblocks)
+  for (let i = 0; i < count; i++) blocks[i] = words[start + i]
+  // final block: the odd word (if any) and the message length in bytes in the top byte
+  if ((count & 1) === 0) blocks[count] = 0
+  blocks[2 * nblocks - 1] = ((count * 4) & 0xff) << 24
+  sip24(key, blocks, nblocks, out, at)
 }
 
 /** The murmur3 32-bit finaliser (Appleby, MurmurHash3 `fmix32`): a bijection with full avalanche. */

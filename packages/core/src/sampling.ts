@@ -15,8 +15,11 @@ export interface SamplingOptions {
   topP?: number
 }
 
-/** Picks the next token from full-vocabulary logits and the context that precedes it. */
-export type NextTokenSampler = (logits: Float32Array, context: Uint32Array) => number
+/**
+ * Picks the next token from logits and the context that precedes it. Logits cover the whole
+ * vocabulary, or, when `ids` is given, the candidate tokens `ids` (logits[i] belongs to ids[i]).
+ */
+export type NextTokenSampler = (logits: Float32Array, context: Uint32Array, ids?: Uint32Array) => number
 
 export interface ResolvedSampling {
   temperature: number
@@ -43,15 +46,20 @@ export class CandidateDistribution {
   n = 0
   full = true
   total = 0
+  /** Largest candidate logit (before temperature). */
+  max = 0
   ids: Uint32Array = new Uint32Array(0)
   weight: Float64Array = new Float64Array(0)
   cdf: Float64Array = new Float64Array(0)
+  /** Candidate logits when not `full` (aligned with `ids`). */
+  private lg: Float64Array = new Float64Array(0)
 
   private ensure(cap: number): void {
     if (this.weight.length < cap) {
       this.ids = new Uint32Array(cap)
       this.weight = new Float64Array(cap)
       this.cdf = new Float64Array(cap)
+      this.lg = new Float64Array(cap)
     }
   }
 
@@ -60,25 +68,41 @@ export class CandidateDistribution {
     return this.full ? i : this.ids[i]
   }
 
-  prepare(logits: Float32Array, s: ResolvedSampling): void {
+  /**
+   * Builds the distribution from logits over the whole vocabulary, or — when `ids` is given — from
+   * logits of a candidate subset (`logits[i]` belongs to token `ids[i]`, e.g. a model's own top-k),
+   * which is exact whenever the tokens left out could not be sampled anyway.
+   */
+  prepare(logits: Float32Array, s: ResolvedSampling, ids?: Uint32Array): void {
     const V = logits.length
     if (V === 0) throw new TokenmarkError('E_BAD_INPUT', 'logits are empty')
+    if (ids !== undefined && ids.length !== V) throw new TokenmarkError('E_BAD_INPUT', 'candidate ids and logits must have the same length')
     const invT = 1 / s.temperature
     if (s.topK > 0 && s.topK < V) {
-      this.selectTopK(logits, s.topK)
+      this.selectTopK(logits, s.topK, ids)
+    } else if (ids !== undefined) {
+      this.ensure(V)
+      this.full = false
+      this.n = V
+      for (let i = 0; i < V; i++) {
+        this.ids[i] = ids[i]
+        this.lg[i] = logits[i]
+      }
     } else {
       this.ensure(V)
       this.full = true
       this.n = V
     }
-    let max = -Infinity
     const n = this.n
+    const lg = this.lg
+    let max = -Infinity
     if (this.full) {
       for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i]
     } else {
-      for (let i = 0; i < n; i++) if (logits[this.ids[i]] > max) max = logits[this.ids[i]]
+      for (let i = 0; i < n; i++) if (lg[i] > max) max = lg[i]
     }
     if (!Number.isFinite(max)) throw new TokenmarkError('E_BAD_INPUT', 'logits must contain a finite maximum')
+    this.max = max
     const w = this.weight
     const c = this.cdf
     let sum = 0
@@ -91,7 +115,7 @@ export class CandidateDistribution {
       }
     } else {
       for (let i = 0; i < n; i++) {
-        const x = Math.exp((logits[this.ids[i]] - max) * invT)
+        const x = Math.exp((lg[i] - max) * invT)
         w[i] = x
         sum += x
         c[i] = sum
@@ -121,12 +145,12 @@ export class CandidateDistribution {
     return this.id(this.draw(rng.nextFloat()))
   }
 
-  private selectTopK(logits: Float32Array, k: number): void {
+  private selectTopK(logits: Float32Array, k: number, src?: Uint32Array): void {
     this.ensure(k)
     this.full = false
     const ids = this.ids
-    const vals = new Float64Array(k)
-    // Sorted-descending insertion list of size k: one pass, O(V + k·inserts).
+    const vals = this.lg
+    // Sorted-descending insertion list of size k: one pass, O(V + k·inserts); ties keep the lower index.
     let n = 0
     const V = logits.length
     for (let i = 0; i < V; i++) {
@@ -139,7 +163,7 @@ export class CandidateDistribution {
         j--
       }
       vals[j] = x
-      ids[j] = i
+      ids[j] = src === undefined ? i : src[i]
     }
     this.n = n
   }
@@ -180,8 +204,8 @@ export class CandidateDistribution {
 export function plainSampler(sampling: SamplingOptions, rng: Rng): NextTokenSampler {
   const s = resolveSampling(sampling)
   const dist = new CandidateDistribution()
-  return (logits) => {
-    dist.prepare(logits, s)
+  return (logits, _context, ids) => {
+    dist.prepare(logits, s, ids)
     return dist.sample(rng)
   }
 }

@@ -77,6 +77,7 @@ export function scoreTokens(pk: PreparedKey, ids: ArrayLike<number>, acc: Accumu
   const need = prf.need
   const { exclude, filter } = opts
   acc.tokensTotal += n
+  acc.seen?.reserve(acc.seen.size + n)
   for (let i = 0; i < n; i++) {
     const pos = i + offset
     if (pos < need) {

@@ -29,7 +29,7 @@ export function contextNeeded(seeding: Seeding): number {
   }
 }
 
-const CACHE_BITS = 12
+const CACHE_BITS = 16
 
 /**
  * A keyed PRF bound to one seeding rule. Call `setContext` for a position, then `lane0` / `words`

@@ -32,7 +32,7 @@ export class TupleSet implements TupleFilter {
   add(w0: number, w1: number): boolean {
     w1 = TupleSet.canon(w0, w1)
     const t = this.table
-    let i = (w1 ^ Math.imul(w0, 0x9e3779b1)) & this.mask
+    let i = w1 & this.mask // w1 is already a uniform PRF word
     for (;;) {
       const a = t[2 * i]
       const b = t[2 * i + 1]
@@ -50,7 +50,7 @@ export class TupleSet implements TupleFilter {
   has(w0: number, w1: number): boolean {
     w1 = TupleSet.canon(w0, w1)
     const t = this.table
-    let i = (w1 ^ Math.imul(w0, 0x9e3779b1)) & this.mask
+    let i = w1 & this.mask // w1 is already a uniform PRF word
     for (;;) {
       const a = t[2 * i]
       const b = t[2 * i + 1]
@@ -58,6 +58,11 @@ export class TupleSet implements TupleFilter {
       if (a === w0 && b === w1) return true
       i = (i + 1) & this.mask
     }
+  }
+
+  /** Grows the table once so that `n` tuples fit without further rehashing. */
+  reserve(n: number): void {
+    while ((this.mask + 1) * 0.75 < n) this.grow()
   }
 
   forEach(fn: (w0: number, w1: number) => void): void {

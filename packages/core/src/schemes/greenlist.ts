@@ -24,8 +24,8 @@ export function prepareGreenList(seeding: Seeding, gamma: number, delta: number)
 
     embedder(prf: KeyedPrf, sampling: ResolvedSampling, rng: Rng): NextTokenSampler {
       const dist = new CandidateDistribution()
-      return (logits, context) => {
-        dist.prepare(logits, sampling)
+      return (logits, context, ids) => {
+        dist.prepare(logits, sampling, ids)
         if (context.length < prf.need) return dist.sample(rng)
         prf.setContext(context, context.length)
         // Exact sampling from p'(x) ∝ p(x)·e^{δ·green(x)} by rejection: propose x ~ p, accept a green

@@ -14,6 +14,52 @@ import type { Scheme, SchemeParams } from './types.js'
 
 const TWO_POW_M20 = 2 ** -20
 
+/**
+ * The exponential race over the whole vocabulary without computing a single softmax weight for
+ * candidates that cannot win. Candidate i wins only if E_i·e^{−(l_i−max)/τ} < best. With c the
+ * number of leading one bits of lane 0 (c ≤ 19), r < 1 − 2^−(c+1), so E_i ≥ 1 − r > 2^−(c+1); the
+ * candidate is skipped when 2^−(c+1)·e^{−(l_i−max)/τ} ≥ best, i.e. l_i ≤ max − τ·((c+1)·ln 2 + ln best).
+ * Those 20 thresholds change only when `best` improves. Same winner as the weighted loop, exactly.
+ */
+function raceOverLogits(prf: KeyedPrf, logits: Float32Array, temperature: number): number {
+  const V = logits.length
+  let max = -Infinity
+  let argmax = 0
+  for (let i = 0; i < V; i++) {
+    if (logits[i] > max) {
+      max = logits[i]
+      argmax = i
+    }
+  }
+  const invT = 1 / temperature
+  const score = (tok: number): number => {
+    prf.words(tok)
+    return -Math.log(uniformFromWords(prf.w0, prf.w1)) / Math.exp((logits[tok] - max) * invT)
+  }
+  let best = score(argmax)
+  let bestId = argmax
+  const thr = new Float64Array(20)
+  const setThresholds = () => {
+    // A margin of 1e-9 nats keeps rounding from skipping a true winner.
+    for (let c = 0; c < 20; c++) thr[c] = max - temperature * ((c + 1) * Math.LN2 + Math.log(best)) - 1e-9
+  }
+  setThresholds()
+  for (let i = 0; i < V; i++) {
+    if (i === argmax) continue
+    const l = logits[i]
+    if (l === -Infinity) continue
+    const c = Math.clz32(~prf.lane0(i))
+    if (c < 20 && l <= thr[c]) continue
+    const v = score(i)
+    if (v < best || (v === best && i < bestId)) {
+      best = v
+      bestId = i
+      setThresholds()
+    }
+  }
+  return bestId
+}
+
 export const gumbel: Scheme = {
   id: 'gumbel',
   title: 'Gumbel-max / exponential watermark (distortion-free)',
@@ -34,10 +80,15 @@ export const gumbel: Scheme = {
       observe: (w0, w1) => -Math.log1p(-uniformFromWords(w0, w1)),
       embedder(prf: KeyedPrf, sampling: ResolvedSampling, rng: Rng): NextTokenSampler {
         const dist = new CandidateDistribution()
-        return (logits, context) => {
-          dist.prepare(logits, sampling)
-          if (context.length < prf.need) return dist.sample(rng)
+        const untruncated = sampling.topK === 0 && sampling.topP === 1
+        return (logits, context, ids) => {
+          if (context.length < prf.need) {
+            dist.prepare(logits, sampling, ids)
+            return dist.sample(rng)
+          }
           prf.setContext(context, context.length)
+          if (untruncated && ids === undefined) return raceOverLogits(prf, logits, sampling.temperature)
+          dist.prepare(logits, sampling, ids)
           const w = dist.weight
           const n = dist.n
           let best = Infinity // min over candidates of E_i / w_i (w unnormalised: same argmin)

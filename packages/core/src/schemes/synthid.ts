@@ -48,8 +48,8 @@ export const synthid: Scheme = {
         const s: ResolvedSampling = { ...sampling, topK: sampling.topK > 0 ? Math.min(sampling.topK, topK) : topK }
         let g = new Uint32Array(0)
         let q = new Float64Array(0)
-        return (logits, context) => {
-          dist.prepare(logits, s)
+        return (logits, context, ids) => {
+          dist.prepare(logits, s, ids)
           if (context.length < prf.need) return dist.sample(rng)
           prf.setContext(context, context.length)
           const n = dist.n
