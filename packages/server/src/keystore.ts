@@ -4,7 +4,7 @@
  * as public info (id, commitment, scheme, params, tokenizer). A key of another tenant is reported as
  * absent, exactly like a key that does not exist.
  */
-import { generateKey, parseKeyFile, type WatermarkKey, type KeyConfigInput, type PublicKeyInfo, type SchemeParams } from '@tokenmark/core'
+import { generateKey, getTokenizer, parseKeyFile, type WatermarkKey, type KeyConfigInput, type PublicKeyInfo, type SchemeParams } from '@tokenmark/core'
 import { SecretBox } from './crypto.js'
 import { ServerError } from './errors.js'
 import type { KeyRow, Store } from './store.js'
@@ -51,6 +51,9 @@ export class KeyStore {
   }
 
   #insert(tenantId: string, key: WatermarkKey, origin: 'generated' | 'imported', name?: string): StoredKeyInfo {
+    // A key whose tokenizer this server does not have could never score anything: refuse it now
+    // (core throws E_UNKNOWN_TOKENIZER, a 400 naming the available tokenizers).
+    getTokenizer(key.config.tokenizer)
     if (this.#store.getKey(tenantId, key.keyId)) throw new ServerError('E_CONFLICT', `key ${key.keyId} is already in this tenant's key store`)
     // The key file is the one serialisation core offers that carries the secret; seal it whole.
     const file = key.toKeyFile()

@@ -144,6 +144,7 @@ describe('keys', () => {
       { keyFile: 'not json' },
       { scheme: 'nope' },
       { scheme: 'kgw', params: { gamma: 2 } },
+      { scheme: 'kgw', tokenizer: 'no-such-tokenizer' },
       { scheme: 'kgw', keyFile: key.toKeyFile() },
       {},
     ]

@@ -1,0 +1,142 @@
+// Benchmark of @tokenmark/server (issue 4): autocannon on loopback, 32 connections, POST /v1/detect
+// with ~2 KB watermarked texts against a bare fastify echo of the same body in the same run; then a
+// 60-second soak (zero errors, RSS growth < 10 %), then 10,000 fuzzed request bodies per route.
+//
+//   node packages/server/bench/server.mjs                 (after `tsc -b`)
+//   node bench/run.mjs ../packages/server/bench/server    (through the root runner)
+// Env: BENCH_SECONDS (default 10 per measurement), SOAK_SECONDS (60), FUZZ_RUNS (10000; 0 skips).
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { getTokenizer, keyFromSecret, seededRng, watermarkSampler } from '../../core/dist/index.js'
+import { fmt, machine, printTable, row } from '../../../bench/lib.mjs'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const root = resolve(here, '../../..')
+const ADMIN = 'tmt_BenchAdmin01_' + 'b'.repeat(43)
+
+function start(script, args, env) {
+  const proc = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  proc.stderr.on('data', (d) => (err += d))
+  return new Promise((res, rej) => {
+    proc.stdout.on('data', (d) => {
+      out += d
+      const m = /\{"listening":"([^"]+)"\}/.exec(out)
+      if (m) res({ proc, url: m[1] })
+    })
+    proc.on('exit', (code) => rej(new Error(`${script} exited ${code}: ${err}`)))
+  })
+}
+
+function rssOf(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m ? Number(m[1]) * 1024 : NaN
+}
+
+/** ~2 KB of text carrying key's KGW watermark: common words drawn by the watermark sampler. */
+function watermarked2k(key, seed) {
+  const tk = getTokenizer('o200k_base')
+  const words = [...new Set('the of and to in a is that for it as was with be by on not he this are or his from at which but have an they you were her she there been one all we their has would when if so no will more can out up into do than only other new some could time sea ship whale boat water captain deep white'.split(' ').map((w) => tk.encode(' ' + w)).filter((ids) => ids.length === 1).map((ids) => ids[0]))]
+  const logits = new Float32Array(tk.vocabSize).fill(-1e9)
+  for (const t of words) logits[t] = 0
+  const sample = watermarkSampler(key, { temperature: 1 }, seededRng(seed))
+  const ids = [words[0]]
+  let text = ''
+  while (text.length < 2000) {
+    ids.push(sample(logits, Uint32Array.from(ids)))
+    text = tk.decode(ids.slice(1))
+  }
+  return text
+}
+
+function cannon(opts) {
+  return new Promise((res, rej) => {
+    const inst = autocannon({ connections: 32, pipelining: 1, ...opts }, (err, r) => (err ? rej(err) : res(r)))
+    autocannon.track(inst, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false })
+  })
+}
+
+export async function run() {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+  const soakSeconds = Number(process.env.SOAK_SECONDS ?? 60)
+  const fuzzRuns = Number(process.env.FUZZ_RUNS ?? 10_000)
+  const dir = mkdtempSync(join(tmpdir(), 'tokenmark-bench-'))
+  const key = keyFromSecret(Uint8Array.from({ length: 32 }, (_, i) => i + 11), { scheme: 'kgw' })
+  const texts = [1, 2, 3, 4].map((s) => watermarked2k(key, s))
+  const bodies = texts.map((text) => JSON.stringify({ text, keyId: key.keyId }))
+  const server = await start(resolve(here, '../dist/bin.js'), ['--port', '0', '--db', join(dir, 'bench.db')], {
+    TOKENMARK_MASTER_SECRET: 'e'.repeat(64),
+    TOKENMARK_ADMIN_TOKEN: ADMIN,
+    // Rate limiting stays on (its hook runs on every request) with a limit the benchmark cannot reach.
+    TOKENMARK_RATE_LIMIT: '1000000000',
+    TOKENMARK_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+  })
+  const echo = await start(resolve(here, 'echo.mjs'), [], {})
+  const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }
+  try {
+    const imp = await fetch(`${server.url}/v1/keys`, { method: 'POST', headers: auth, body: JSON.stringify({ keyFile: key.toKeyFile() }) })
+    if (imp.status !== 201) throw new Error(`key import failed: ${imp.status} ${await imp.text()}`)
+    const check = await (await fetch(`${server.url}/v1/detect`, { method: 'POST', headers: auth, body: bodies[0] })).json()
+    if (!check.detected) throw new Error('benchmark text is not detected')
+
+    const requests = bodies.map((body) => ({ method: 'POST', path: '/v1/detect', headers: auth, body }))
+    const echoRequests = bodies.map((body) => ({ method: 'POST', path: '/echo', headers: { 'content-type': 'application/json' }, body }))
+    // warm both, then alternate detect / echo twice and keep each one's better run
+    await cannon({ url: server.url, requests, duration: 3 })
+    await cannon({ url: echo.url, requests: echoRequests, duration: 3 })
+    const d = []
+    const e = []
+    for (let i = 0; i < 2; i++) {
+      d.push(await cannon({ url: server.url, requests, duration: seconds }))
+      e.push(await cannon({ url: echo.url, requests: echoRequests, duration: seconds }))
+    }
+    const best = (rs) => rs.reduce((a, b) => (b.requests.average > a.requests.average ? b : a))
+    const det = best(d)
+    const ech = best(e)
+    const ratio = det.requests.average / ech.requests.average
+    const errors = (r) => r.errors + r.timeouts + r.non2xx
+
+    const rss0 = rssOf(server.proc.pid)
+    const soak = await cannon({ url: server.url, requests, duration: soakSeconds })
+    const rss1 = rssOf(server.proc.pid)
+    const growth = (rss1 - rss0) / rss0
+
+    const rows = [
+      row('/v1/detect, 2 KB text (req/s)', fmt(det.requests.average), '', undefined),
+      row('bare fastify echo, same body (req/s)', fmt(ech.requests.average), '', undefined),
+      row('detect / echo', fmt(ratio, 2), '≥ 0.5', ratio >= 0.5),
+      row('detect p99 latency (ms)', fmt(det.latency.p99), '≤ 20', det.latency.p99 <= 20),
+      row('detect p50 latency (ms)', fmt(det.latency.p50), '', undefined),
+      row(`soak ${soakSeconds} s: requests`, fmt(soak.requests.total), '', undefined),
+      row(`soak ${soakSeconds} s: errors + non-2xx`, String(errors(soak)), '0', errors(soak) === 0),
+      row('soak RSS growth', `${(growth * 100).toFixed(1)} % (${(rss0 / 2 ** 20).toFixed(0)} → ${(rss1 / 2 ** 20).toFixed(0)} MiB)`, '< 10 %', growth < 0.1),
+      row('soak p99 latency (ms)', fmt(soak.latency.p99), '', undefined),
+    ]
+    if (fuzzRuns > 0) {
+      const t0 = Date.now()
+      const r = spawnSync(process.execPath, [resolve(root, 'node_modules/vitest/vitest.mjs'), 'run', 'packages/server/test/fuzz.test.ts', '--reporter=dot'], {
+        cwd: root,
+        env: { ...process.env, FUZZ_RUNS: String(fuzzRuns) },
+        encoding: 'utf8',
+      })
+      rows.push(row(`fuzzed bodies (/v1/detect + samples)`, `${2 * fuzzRuns} in ${((Date.now() - t0) / 1000).toFixed(0)} s`, 'no 5xx', r.status === 0))
+      if (r.status !== 0) process.stderr.write(r.stdout + r.stderr)
+    }
+    printTable(`server: /v1/detect vs echo, 32 connections, ${seconds} s runs (log level ${process.env.BENCH_LOG_LEVEL ?? 'warn'})`, rows)
+    return { detect: det.requests.average, echo: ech.requests.average, ratio, p99: det.latency.p99, soakErrors: errors(soak), rssGrowth: growth }
+  } finally {
+    server.proc.kill('SIGTERM')
+    echo.proc.kill('SIGTERM')
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  console.log(`machine: ${machine()}`)
+  await run()
+}
