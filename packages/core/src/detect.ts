@@ -103,7 +103,7 @@ const REASONS: TokenMark['reason'][] = ['scored', 'no-context', 'duplicate', 'ex
 interface PerKey {
   key: WatermarkKey
   acc: Accumulator
-  marks: TokenMarks
+  marks: TokenMarks | undefined
   ids: ArrayLike<number>
   text?: string
   tokenizer: string
@@ -137,7 +137,8 @@ export function detect(opts: DetectOptions): DetectionResult {
       }
     }
     const acc = createAccumulator(key, { dedup })
-    const marks = scoreTokens(prepareKey(key), ids, acc, { marks: true }) as TokenMarks
+    // Per-token observations are kept only when a window search or marks need them.
+    const marks = scoreTokens(prepareKey(key), ids, acc, { marks: Boolean(opts.window || opts.marks) })
     return { key, acc, marks, ids, text, tokenizer: tkName }
   })
 
@@ -192,7 +193,7 @@ export function detect(opts: DetectOptions): DetectionResult {
     const minTokens = typeof opts.window === 'object' ? opts.window.minTokens : undefined
     const scoredPos: number[] = []
     const values: number[] = []
-    const m = run.marks
+    const m = run.marks as TokenMarks
     for (let i = 0; i < m.reasons.length; i++) {
       if (m.reasons[i] === SkipReason.Scored) {
         scoredPos.push(i)
@@ -222,7 +223,7 @@ export function detect(opts: DetectOptions): DetectionResult {
 
   if (opts.marks) {
     const off = tokOffsets()
-    const m = run.marks
+    const m = run.marks as TokenMarks
     result.marks = Array.from(m.reasons, (reason, i) => ({
       token: run.ids[i],
       ...(off ? { start: off[i], end: off[i + 1] } : {}),

@@ -129,9 +129,19 @@ export function fmix32(h: number): number {
  * For a fixed seed and lane the map token → word is a bijection, so distinct candidates never share a word.
  */
 export function word(seedHi: number, seedLo: number, token: number, lane: number): number {
+  return mixLane(mixToken(seedLo, token), seedHi, seedLo, lane)
+}
+
+/** First mixer round, a = fmix32(lo ^ imul(token, 0x9E3779B1)); shared by every lane of a candidate. */
+export function mixToken(seedLo: number, token: number): number {
   let h = (seedLo ^ Math.imul(token, 0x9e3779b1)) | 0
   h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35); h ^= h >>> 16
-  h = h ^ seedHi ^ Math.imul(lane + 1, 0x85ebca77)
+  return h
+}
+
+/** Remaining rounds for one lane: fmix32(fmix32(a ^ hi ^ imul(lane + 1, 0x85EBCA77)) + lo). */
+export function mixLane(a: number, seedHi: number, seedLo: number, lane: number): number {
+  let h = a ^ seedHi ^ Math.imul(lane + 1, 0x85ebca77)
   h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35); h ^= h >>> 16
   h = (h + seedLo) | 0
   h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35); h ^= h >>> 16

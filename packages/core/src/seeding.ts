@@ -7,7 +7,7 @@
  * - `none` (Zhao et al. 2024, unigram): seed = SipHash(k, []) for every position: one fixed green list.
  * The embed side and the score side of every scheme call this one class, so they cannot disagree.
  */
-import { sipHashWords, word, type SipKey } from './prf.js'
+import { mixLane, mixToken, sipHashWords, word, type SipKey } from './prf.js'
 
 export type SeedingRule = 'lefthash' | 'selfhash' | 'none'
 
@@ -38,6 +38,7 @@ const CACHE_BITS = 16
  */
 export class KeyedPrf {
   readonly need: number
+  private readonly single: boolean
   w0 = 0
   w1 = 0
   private seedHi = 0
@@ -64,6 +65,7 @@ export class KeyedPrf {
     if (seeding.rule === 'selfhash' && seeding.context < 2) throw new RangeError('selfhash needs a context width of at least 2')
     if (seeding.rule === 'lefthash' && seeding.context < 1) throw new RangeError('lefthash needs a context width of at least 1')
     this.need = contextNeeded(seeding)
+    this.single = seeding.rule === 'lefthash' && seeding.context === 1
     const size = 1 << CACHE_BITS
     const h = seeding.rule === 'lefthash' ? seeding.context : 0
     this.cacheTags = new Uint32Array(h > 0 && h <= 4 ? size * h : 0)
@@ -80,6 +82,16 @@ export class KeyedPrf {
   setContext(tokens: ArrayLike<number>, pos: number): void {
     const need = this.need
     if (pos < need) throw new RangeError('not enough context tokens for this seeding rule')
+    if (this.single) {
+      // lefthash with h = 1, the most common configuration: one tag compare on a cache hit.
+      const t = tokens[pos - 1]
+      const slot = (t ^ (t >>> CACHE_BITS)) & ((1 << CACHE_BITS) - 1)
+      if (this.cacheTags[slot] === t && this.cacheValid[slot] === 1) {
+        this.seedHi = this.cacheSeeds[2 * slot]
+        this.seedLo = this.cacheSeeds[2 * slot + 1]
+        return
+      }
+    }
     switch (this.seeding.rule) {
       case 'none':
         return
@@ -91,9 +103,15 @@ export class KeyedPrf {
           this.seedLo = this.out[1]
           return
         }
-        let hh = 0
-        for (let i = 0; i < need; i++) hh = Math.imul(hh ^ tokens[start + i], 0x9e3779b1) + i
-        const slot = (hh >>> (32 - CACHE_BITS)) & ((1 << CACHE_BITS) - 1)
+        let slot: number
+        if (need === 1) {
+          const t = tokens[start]
+          slot = (t ^ (t >>> CACHE_BITS)) & ((1 << CACHE_BITS) - 1)
+        } else {
+          let hh = 0
+          for (let i = 0; i < need; i++) hh = Math.imul(hh ^ tokens[start + i], 0x9e3779b1) + i
+          slot = hh >>> (32 - CACHE_BITS)
+        }
         const tagAt = slot * need
         if (this.cacheValid[slot] === 1) {
           let same = true
@@ -164,11 +182,12 @@ export class KeyedPrf {
     return word(this.seedHi, this.seedLo, token, 0)
   }
 
-  /** Lanes 0 and 1 into `w0`, `w1`. */
+  /** Lanes 0 and 1 into `w0`, `w1` (the first mixer round does not depend on the lane: done once). */
   words(token: number): void {
     this.seedFor(token)
-    this.w0 = word(this.seedHi, this.seedLo, token, 0)
-    this.w1 = word(this.seedHi, this.seedLo, token, 1)
+    const a = mixToken(this.seedLo, token)
+    this.w0 = mixLane(a, this.seedHi, this.seedLo, 0)
+    this.w1 = mixLane(a, this.seedHi, this.seedLo, 1)
   }
 
   /** True when the seed does not depend on the candidate, so `seedLane0` may be used in a loop. */

@@ -62,7 +62,9 @@ export class TupleSet implements TupleFilter {
 
   /** Grows the table once so that `n` tuples fit without further rehashing. */
   reserve(n: number): void {
-    while ((this.mask + 1) * 0.75 < n) this.grow()
+    let cap = this.mask + 1
+    while (cap * 0.75 < n) cap *= 2
+    if (cap > this.mask + 1) this.rehash(cap)
   }
 
   forEach(fn: (w0: number, w1: number) => void): void {
@@ -93,8 +95,12 @@ export class TupleSet implements TupleFilter {
   }
 
   private grow(): void {
+    this.rehash(2 * (this.mask + 1))
+  }
+
+  private rehash(cap: number): void {
     const old = this.table
-    this.table = new Uint32Array(old.length * 2)
+    this.table = new Uint32Array(cap * 2)
     this.mask = this.table.length / 2 - 1
     this.size = 0
     for (let i = 0; i < old.length; i += 2) if (old[i] !== 0 || old[i + 1] !== 0) this.add(old[i], old[i + 1])
