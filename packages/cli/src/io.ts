@@ -1,5 +1,5 @@
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs'
-import { parseKeyFile, TokenmarkError, type WatermarkKey } from '@tokenmark/core'
+import { getTokenizer, huggingFaceTokenizer, parseKeyFile, TokenmarkError, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
 import { CliError } from './errors.js'
 
 /** Reads a whole file, or stdin for `-` / no path. */
@@ -46,4 +46,19 @@ export function parseNumber(name: string, value: string): number {
   const n = Number(value)
   if (value.trim() === '' || !Number.isFinite(n)) throw new CliError(`${name} must be a number, got "${value.slice(0, 40)}"`)
   return n
+}
+
+/**
+ * The tokenizer a command was asked for: a built-in name (`--tokenizer`) or a Hugging Face
+ * `tokenizer.json` file (`--tokenizer-file`, named `huggingface:<fingerprint>`); undefined for the key's own.
+ */
+export function resolveTokenizer(name: string | undefined, file: string | undefined): Tokenizer | undefined {
+  if (name !== undefined && file !== undefined) throw new CliError('use either --tokenizer or --tokenizer-file')
+  try {
+    if (file !== undefined) return huggingFaceTokenizer(readInput(file))
+    return name === undefined ? undefined : getTokenizer(name)
+  } catch (e) {
+    if (e instanceof TokenmarkError) throw new CliError(e.message)
+    throw e
+  }
 }

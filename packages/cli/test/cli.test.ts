@@ -144,3 +144,40 @@ describe('tokenmark demo', () => {
     expect(lines.find((l) => l.includes('unwatermarked text, provider key'))).toMatch(/not detected/)
   })
 })
+
+describe('Hugging Face tokenizer files', () => {
+  /** GPT-2's byte → printable-character map, so a byte-level BPE with no merges is a valid tokenizer.json. */
+  function byteLevelTokenizerJson(): string {
+    const bs: number[] = []
+    for (let b = 33; b <= 126; b++) bs.push(b)
+    for (let b = 161; b <= 172; b++) bs.push(b)
+    for (let b = 174; b <= 255; b++) bs.push(b)
+    const cs = [...bs]
+    let n = 0
+    for (let b = 0; b < 256; b++) if (!bs.includes(b)) (bs.push(b), cs.push(256 + n++))
+    const vocab: Record<string, number> = {}
+    bs.forEach((b, i) => (vocab[String.fromCodePoint(cs[i])] = b))
+    return JSON.stringify({
+      version: '1.0', truncation: null, padding: null, added_tokens: [], normalizer: null,
+      pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+      post_processor: null,
+      decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: [] },
+    })
+  }
+
+  test('keygen and detect accept --tokenizer-file; the key records the file fingerprint', () => {
+    const tf = join(dir, 'tokenizer.json')
+    writeFileSync(tf, byteLevelTokenizerJson())
+    const kf = join(dir, 'hf.tmkey')
+    const g = tm(['keygen', '--scheme', 'unigram', '--tokenizer-file', tf, '--out', kf, '--json'])
+    expect(g.code).toBe(0)
+    expect(JSON.parse(g.out).tokenizer).toMatch(/^huggingface:/)
+    const r = tm(['detect', '--key', kf, '--tokenizer-file', tf, '--json'], 'plain bytes here')
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.out).tokensTotal).toBe('plain bytes here'.length)
+    const missing = tm(['detect', '--key', kf], 'plain bytes here')
+    expect(missing.code).toBe(2)
+    expect(missing.err).toMatch(/^tokenmark: .*tokenizer/)
+  })
+})

@@ -1,12 +1,13 @@
-import { detect, getTokenizer, TokenmarkError, type DetectionResult, type WatermarkKey } from '@tokenmark/core'
+import { detect, type DetectionResult, type WatermarkKey } from '@tokenmark/core'
 import type { Command } from 'commander'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
-import { loadKey, parseNumber, readInput } from '../io.js'
+import { loadKey, parseNumber, readInput, resolveTokenizer } from '../io.js'
 
 interface DetectCliOptions {
   key: string[]
   tokenizer?: string
+  tokenizerFile?: string
   alpha: string
   window?: boolean
   dedup: boolean
@@ -53,6 +54,7 @@ export function registerDetect(program: Command): void {
     .argument('[path]', 'text file, or - for stdin', '-')
     .requiredOption('--key <file>', 'key file (repeat for a key ring; the p-value is corrected for the number of keys)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--tokenizer <name>', "tokenizer (default: the key's)")
+    .option('--tokenizer-file <file>', 'a Hugging Face tokenizer.json to tokenize with')
     .option('--alpha <a>', 'significance level for the verdict', '1e-6')
     .option('--window', 'also find the most significant span (corrected for every window examined)')
     .option('--no-dedup', 'score repeated (context, token) tuples every time (reported in the result)')
@@ -65,13 +67,7 @@ export function registerDetect(program: Command): void {
       const alpha = parseNumber('--alpha', o.alpha)
       if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
       const keys: WatermarkKey[] = o.key.map(loadKey)
-      let tokenizer
-      try {
-        tokenizer = o.tokenizer ? getTokenizer(o.tokenizer) : undefined
-      } catch (e) {
-        if (e instanceof TokenmarkError) throw new CliError(e.message)
-        throw e
-      }
+      const tokenizer = resolveTokenizer(o.tokenizer, o.tokenizerFile)
       const input = readInput(path)
       const run = (text: string) =>
         detect({ text, keys, tokenizer, alpha, window: o.window, dedup: o.dedup, normalize: o.normalize, marks: o.marks })

@@ -1,7 +1,7 @@
 import { generateKey, getScheme, schemeIds, TokenmarkError } from '@tokenmark/core'
 import type { Command } from 'commander'
 import { CliError } from '../errors.js'
-import { parseNumber, writeSecretFile } from '../io.js'
+import { parseNumber, resolveTokenizer, writeSecretFile } from '../io.js'
 import { signingKeygen } from './signing-keygen.js'
 
 interface KeygenOptions {
@@ -13,6 +13,7 @@ interface KeygenOptions {
   layers?: string
   topK?: string
   tokenizer?: string
+  tokenizerFile?: string
   out?: string
   force?: boolean
   json?: boolean
@@ -30,7 +31,8 @@ export function registerKeygen(program: Command): void {
     .option('--context <h>', 'context width h')
     .option('--layers <m>', 'tournament layers (synthid)')
     .option('--top-k <k>', 'tournament candidates (synthid)')
-    .option('--tokenizer <name>', 'tokenizer the watermark is embedded with', 'o200k_base')
+    .option('--tokenizer <name>', 'tokenizer the watermark is embedded with (default o200k_base)')
+    .option('--tokenizer-file <file>', 'a Hugging Face tokenizer.json the watermark is embedded with')
     .option('--out <file>', 'key file to write (required)')
     .option('--force', 'overwrite an existing key file')
     .option('--json', 'print {keyId, commitment, scheme, params, file} as JSON')
@@ -51,7 +53,8 @@ export function registerKeygen(program: Command): void {
       let key
       try {
         getScheme(o.scheme)
-        key = generateKey({ scheme: o.scheme, params, tokenizer: o.tokenizer })
+        const tokenizer = resolveTokenizer(o.tokenizer, o.tokenizerFile)?.name ?? 'o200k_base'
+        key = generateKey({ scheme: o.scheme, params, tokenizer })
       } catch (e) {
         if (e instanceof TokenmarkError) throw new CliError(e.message)
         throw e
