@@ -167,9 +167,16 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
     }
   })
 
+  // While closing, replies to requests already in flight end their keep-alive connection, so the
+  // process exits as soon as they are answered instead of after the keep-alive timeout.
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id)
     if (req.auth) reply.header('cache-control', 'no-store')
+    if (closing) reply.header('connection', 'close')
   })
   app.addHook('onClose', async () => {
     store.close()

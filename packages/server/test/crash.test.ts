@@ -61,7 +61,10 @@ test('SIGKILL mid-ingest loses no acknowledged sample and duplicates nothing on 
   }
   const workers = Array.from({ length: 4 }, worker)
   // Kill once a good number of batches is in, while requests are in flight.
-  while (acked.size < 30) await new Promise((r) => setTimeout(r, 10))
+  while (acked.size < 30) {
+    if (first.proc.exitCode !== null) throw new Error(`server exited early\n${first.stderr()}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
   first.proc.kill('SIGKILL')
   stop = true
   await Promise.all(workers)
