@@ -1,13 +1,17 @@
 /**
- * The generation loop: prompt → tokens, one `NextTokenSampler` call per step on the model's full-vocabulary
- * logits, so a watermark sampler from core plugs in unchanged. Without a sampler it samples the model itself
- * with a seeded RNG: at temperature 1 without truncation through `model.sample` (exact, O(candidates) per
- * step), otherwise through `plainSampler` on the full logits. Same inputs and seed → same tokens.
+ * The generation loop: prompt → tokens, one `NextTokenSampler` call per step, so a watermark sampler from
+ * core plugs in unchanged. With `topK` > 0 and a model that has `topCandidates`, the sampler gets the
+ * model's exact top-k as a candidate subset, `(logits, context, ids)`; otherwise the full-vocabulary logits
+ * (a softmax over 200k ids per step dominates then: ~500 tokens/s instead of tens of thousands).
+ * Without a sampler it samples the model itself with a seeded RNG: at temperature 1 without truncation
+ * through `model.sample` (exact, O(candidates) per step), at temperature 0 greedily, otherwise through
+ * core's `plainSampler`. Same inputs and seed → same tokens.
  */
+import { plainSampler } from '@tokenmark/core'
 import { LabError, checkInt } from './errors.js'
 import type { LanguageModel } from './ngram.js'
 import { createRng } from './rng.js'
-import { type NextTokenSampler, type SamplingOptions, checkSampling, plainSampler } from './sampler.js'
+import { type NextTokenSampler, type SamplingOptions, checkSampling } from './sampler.js'
 
 /** Encodes and decodes text; core's `Tokenizer` satisfies it. */
 export interface TextCodec {
@@ -24,7 +28,11 @@ export interface GenerateOptions extends SamplingOptions {
   maxTokens: number
   /** u32 seed of the plain sampler (default 0). Ignored when `sampler` is given: it brings its own randomness. */
   seed?: number
-  /** E.g. a watermark sampler from core; temperature / topK / topP are then the sampler's business. */
+  /**
+   * E.g. a watermark sampler from core; temperature and topP are then the sampler's business. `topK` still
+   * applies: the sampler is handed only the model's k most probable tokens (exact), which changes nothing
+   * for a sampler whose own top-k is at most k, and makes each step cost O(candidates), not O(vocabulary).
+   */
   sampler?: NextTokenSampler
   /**
    * Stop after the token that ends a sentence (`.`, `!` or `?`, closing quotes or brackets allowed after
@@ -64,18 +72,34 @@ export function generateIds(
   if (stopAt !== 'none' && tokenText === undefined) throw new LabError('E_BAD_PARAM', `stopAt '${stopAt}' needs a tokenizer (use generate)`)
   const sampling = checkSampling(options)
   const rng = createRng(seed)
+  const greedy = sampler === undefined && sampling.temperature === 0
   const fast = sampler === undefined && sampling.temperature === 1 && sampling.topK === 0 && sampling.topP === 1
-  const pick: NextTokenSampler = sampler ?? plainSampler(sampling, rng)
+  const pick: NextTokenSampler | undefined = sampler ?? (greedy || fast ? undefined : plainSampler(sampling, rng))
   const V = model.vocabSize
+  // Candidate subsets: top-k, or top-1 for greedy (argmax, lowest id on ties, as over the full logits).
+  const k = greedy ? 1 : sampling.topK
+  const top = k > 0 && model.topCandidates !== undefined ? (ctx: Uint32Array) => (model.topCandidates as NonNullable<LanguageModel['topCandidates']>).call(model, ctx, k) : undefined
   const buf = new Uint32Array(promptIds.length + maxTokens)
   buf.set(promptIds)
   let len = promptIds.length
-  const logits = fast ? undefined : new Float32Array(V)
+  const logits = fast || top !== undefined ? undefined : new Float32Array(V)
   let tail = ''
   let stop: StopReason = 'max-tokens'
+  const step1 = (context: Uint32Array): number => {
+    if (top !== undefined) {
+      const c = top(context)
+      return pick === undefined ? c.ids[0] : pick(c.logits, context, c.ids)
+    }
+    if (logits === undefined) return model.sample(context, rng)
+    model.logits(context, logits)
+    if (pick !== undefined) return pick(logits, context)
+    let best = 0
+    for (let i = 1; i < V; i++) if (logits[i] > logits[best]) best = i
+    return best
+  }
   for (let step = 0; step < maxTokens; step++) {
     const context = buf.subarray(0, len)
-    const next = logits === undefined ? model.sample(context, rng) : pick(model.logits(context, logits), context)
+    const next = step1(context)
     if (!(Number.isInteger(next) && next >= 0 && next < V)) {
       throw new LabError('E_BAD_INPUT', `sampler returned ${String(next)}, not a token id in [0, ${V})`)
     }

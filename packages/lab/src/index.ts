@@ -10,6 +10,7 @@ export {
   type NGramStats,
   type NGramTables,
   type NGramTrainOptions,
+  type Candidates,
   type SparseDistribution,
 } from './ngram.js'
 export {
@@ -34,7 +35,7 @@ export {
   type LoadedModel,
   type SaveOptions,
 } from './serialize.js'
-export { checkSampling, plainSampler, type NextTokenSampler, type SamplingOptions } from './sampler.js'
+export { checkSampling, type NextTokenSampler, type SamplingOptions } from './sampler.js'
 export {
   generate,
   generateIds,

@@ -85,8 +85,19 @@ export interface LanguageModel {
   /** Log-probabilities over the whole vocabulary (length vocabSize); writes into `out` when given. */
   logits(context: Uint32Array, out?: Float32Array): Float32Array
   nextTokenDistribution(context: Uint32Array): SparseDistribution
+  /**
+   * Optional: the k most probable next tokens with their exact log-probabilities, most probable first
+   * (ties by id). Lets generation hand a top-k sampler k candidates instead of the whole vocabulary.
+   */
+  topCandidates?(context: Uint32Array, k: number): Candidates
   /** Draws the next token from the model's own distribution (temperature 1). */
   sample(context: Uint32Array, rng: Pick<Rng, 'nextFloat'>): number
+}
+
+/** A candidate subset of the vocabulary: `logits[i]` is the natural-log probability of `ids[i]`. */
+export interface Candidates {
+  ids: Uint32Array
+  logits: Float32Array
 }
 
 export interface NGramTrainOptions {
@@ -138,6 +149,13 @@ export class NGramModel implements LanguageModel {
   private readonly ctxIdx: Int32Array
   private readonly gAfter: Float64Array
   private readonly scratch: Float64Array
+  /** Ids by P_1 descending (ties by id), computed on the first `topCandidates` call. */
+  private byP1: Uint32Array | undefined
+  /** stamp[w] === stampNow marks w as seen at some matched order ≥ 2 in the current query. */
+  private stamp: Uint32Array | undefined
+  private stampNow = 0
+  /** fin[w]: P(w | context) for the stamped ids of the current `topCandidates` query. */
+  private fin: Float64Array | undefined
 
   /** Builds a model from its count tables (as `train` or `loadModel` produce them). */
   constructor(tables: NGramTables) {
@@ -267,6 +285,84 @@ export class NGramModel implements LanguageModel {
       }
     }
     return out
+  }
+
+  /**
+   * The k most probable next tokens, exactly, without a pass over the vocabulary. An id never seen after
+   * any matched context of order ≥ 2 has probability Γ · P_1(w), Γ the product of the matched back-off
+   * weights — the same factor for all of them — so the best of those are the first ids in P_1 order that
+   * were not seen; the answer is the top k of those k ids plus the ids seen at order 2 (children at
+   * order k ⊂ children at order k − 1, so order 2 holds them all) with their interpolated probabilities.
+   * Cost O(children at order 2 + k log k) per call; sorted by probability descending, ties by id.
+   */
+  topCandidates(context: Uint32Array, k: number): Candidates {
+    checkInt('k', k, 1, this.vocabSize)
+    const V = this.vocabSize
+    if (this.byP1 === undefined) {
+      const p1 = this.p1
+      this.byP1 = Uint32Array.from(Array.from({ length: V }, (_, w) => w).sort((a, b) => p1[b] - p1[a] || a - b))
+      this.stamp = new Uint32Array(V)
+      this.fin = new Float64Array(V)
+    }
+    const m = this.locate(context)
+    const gAfter = this.gAfter
+    gAfter[m] = 1
+    for (let j = m; j >= 2; j--) gAfter[j - 1] = gAfter[j] * this.levels[j - 1].gamma[this.ctxIdx[j]]
+    const G = gAfter[1]
+    const stamp = this.stamp as Uint32Array
+    if (++this.stampNow === 0xffffffff) {
+      stamp.fill(0)
+      this.stampNow = 1
+    }
+    const now = this.stampNow
+    const s = this.scratch
+    const p1 = this.p1
+    // Top k by (probability desc, id asc) in one pass: a sorted insertion list of length k.
+    const topIds = new Uint32Array(k)
+    const topP = new Float64Array(k)
+    let n = 0
+    const offer = (w: number, p: number): void => {
+      if (n === k && !(p > topP[k - 1] || (p === topP[k - 1] && w < topIds[k - 1]))) return
+      let i = n < k ? n++ : k - 1
+      while (i > 0 && (topP[i - 1] < p || (topP[i - 1] === p && topIds[i - 1] > w))) {
+        topP[i] = topP[i - 1]
+        topIds[i] = topIds[i - 1]
+        i--
+      }
+      topP[i] = p
+      topIds[i] = w
+    }
+    const fin = this.fin as Float64Array
+    for (let j = 2; j <= m; j++) {
+      const lv = this.levels[j - 1]
+      const ci = this.ctxIdx[j]
+      const g = lv.gamma[ci]
+      const after = gAfter[j]
+      const words = lv.childWords
+      const alpha = lv.alpha
+      // As in `logits`: children at order j ⊂ children at j − 1, so s[w] holds P_{j−1}(w) for j > 2.
+      for (let c = lv.childStart[ci], end = lv.childStart[ci + 1]; c < end; c++) {
+        const w = words[c]
+        s[w] = alpha[c] + g * (j === 2 ? p1[w] : s[w])
+        fin[w] = s[w] * after
+        stamp[w] = now
+      }
+    }
+    if (m >= 2) {
+      const lv = this.levels[1]
+      const words = lv.childWords
+      for (let c = lv.childStart[this.ctxIdx[2]], end = lv.childStart[this.ctxIdx[2] + 1]; c < end; c++) offer(words[c], fin[words[c]])
+    }
+    const byP1 = this.byP1
+    for (let i = 0, taken = 0; i < V && taken < k; i++) {
+      const w = byP1[i]
+      if (stamp[w] === now) continue
+      offer(w, G * p1[w])
+      taken++
+    }
+    const logits = new Float32Array(n)
+    for (let i = 0; i < n; i++) logits[i] = Math.log(topP[i])
+    return { ids: topIds.slice(0, n), logits }
   }
 
   /**

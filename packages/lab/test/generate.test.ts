@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { LabError, createRng, generate, generateIds, plainSampler, prompts, type NextTokenSampler } from '@tokenmark/lab'
+import { keyFromSecret, plainSampler, seededRng, watermarkSampler } from '@tokenmark/core'
+import { LabError, generate, generateIds, prompts, type NextTokenSampler } from '@tokenmark/lab'
 import { smallByteModel } from './helpers.js'
 import { o200kModel } from './helpers-o200k.js'
 
@@ -64,7 +65,7 @@ describe('generation loop', () => {
     generateIds(model, promptIds, { maxTokens: 2000, seed: 3 })
     const fast = 2000 / ((performance.now() - t0) / 1000)
     t0 = performance.now()
-    generateIds(model, promptIds, { maxTokens: 150, seed: 3, sampler: plainSampler({}, createRng(3)) })
+    generateIds(model, promptIds, { maxTokens: 150, seed: 3, sampler: plainSampler({}, seededRng(3)) })
     const full = 150 / ((performance.now() - t0) / 1000)
     console.log(`generation: ${fast.toFixed(0)} tokens/s (model.sample), ${full.toFixed(0)} tokens/s (full logits + plainSampler)`)
     expect(fast).toBeGreaterThan(full)

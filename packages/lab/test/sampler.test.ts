@@ -1,50 +1,58 @@
 import { describe, expect, it } from 'vitest'
-import { createRng, plainSampler, subSeed, type SamplingOptions } from '@tokenmark/lab'
+import { keyFromSecret, seededRng, watermarkSampler } from '@tokenmark/core'
+import { createRng, generateIds, prompts, subSeed } from '@tokenmark/lab'
+import { o200kModel } from './helpers-o200k.js'
 
-/** Brute-force target distribution: temperature, then top-k, then top-p on the renormalised top-k. */
-function expected(logits: number[], o: Required<SamplingOptions>): number[] {
-  const w = logits.map((l) => Math.exp(l / o.temperature))
-  const order = w.map((_, i) => i).sort((a, b) => w[b] - w[a] || a - b)
-  let kept = o.topK > 0 ? order.slice(0, o.topK) : order
-  const mass = kept.reduce((a, i) => a + w[i], 0)
-  if (o.topP < 1) {
-    let acc = 0
-    let n = 0
-    while (n < kept.length && acc < o.topP * mass) acc += w[kept[n++]]
-    kept = kept.slice(0, n)
-  }
-  const z = kept.reduce((a, i) => a + w[i], 0)
-  return w.map((x, i) => (kept.includes(i) ? x / z : 0))
+/** The k best ids of a full logits vector by (logit desc, id asc), with their logits. */
+function bruteTopK(logits: Float32Array, k: number): { ids: number[]; logits: number[] } {
+  const order = Array.from({ length: logits.length }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b)
+  return { ids: order.slice(0, k), logits: order.slice(0, k).map((i) => logits[i]) }
 }
 
-describe('plain sampler', () => {
-  const logits = [-1, 0.5, -3, -3, -3, 1.2, -0.2, -3, -8]
-  const cases: Required<SamplingOptions>[] = [
-    { temperature: 1, topK: 0, topP: 1 },
-    { temperature: 0.5, topK: 0, topP: 1 },
-    { temperature: 2, topK: 3, topP: 1 },
-    { temperature: 1, topK: 0, topP: 0.8 },
-    { temperature: 1.5, topK: 4, topP: 0.7 },
-  ]
-  for (const o of cases) {
-    it(`draws softmax(l/T) with top-k ${o.topK} and top-p ${o.topP} at T = ${o.temperature} (30,000 draws within 5 sigma)`, () => {
-      const sample = plainSampler(o, createRng(subSeed(1, JSON.stringify(o))))
-      const N = 30_000
-      const counts = new Array<number>(logits.length).fill(0)
-      const l = Float32Array.from(logits)
-      for (let i = 0; i < N; i++) counts[sample(l, new Uint32Array(0))]++
-      expected(Array.from(l), o).forEach((p, i) => {
-        expect(Math.abs(counts[i] - N * p)).toBeLessThanOrEqual(5 * Math.sqrt(N * p * (1 - p)) + (p === 0 ? 0 : 1))
-      })
-    })
-  }
+describe('exact top-k candidates', () => {
+  it('equal the top k of the full-vocabulary logits (o200k model, 40 contexts, k = 1, 50, 400)', () => {
+    const { model, tokenizer } = o200kModel()
+    const text = tokenizer.encode(prompts()[7] + ' ' + prompts()[40])
+    const full = new Float32Array(model.vocabSize)
+    const contexts = [new Uint32Array(0), Uint32Array.of(999_99), ...Array.from({ length: 38 }, (_, i) => text.subarray(0, 1 + ((i * 7) % text.length)))]
+    for (const ctx of contexts) {
+      model.logits(ctx, full)
+      for (const k of [1, 50, 400]) {
+        const c = model.topCandidates(ctx, k)
+        const b = bruteTopK(full, k)
+        expect(c.ids.length).toBe(k)
+        // Same logits position by position (float32 rounding aside); ids equal except inside exact ties.
+        for (let i = 0; i < k; i++) expect(c.logits[i]).toBeCloseTo(b.logits[i], 4)
+        const kth = b.logits[k - 1]
+        const sure = (ids: ArrayLike<number>, lg: ArrayLike<number>) => Array.from(ids).filter((_, i) => lg[i] > kth + 1e-5).sort()
+        expect(sure(c.ids, c.logits)).toEqual(sure(b.ids, b.logits))
+      }
+    }
+  })
 
-  it('is greedy at temperature 0 and deterministic for a seed', () => {
-    const l = Float32Array.from(logits)
-    expect(plainSampler({ temperature: 0 }, createRng(1))(l, new Uint32Array(0))).toBe(5)
-    const a = plainSampler({}, createRng(4))
-    const b = plainSampler({}, createRng(4))
-    for (let i = 0; i < 50; i++) expect(a(l, new Uint32Array(0))).toBe(b(l, new Uint32Array(0)))
+  it('make watermarked generation with top-k 50 run at thousands of tokens/s', () => {
+    const { model, tokenizer } = o200kModel()
+    const key = keyFromSecret(new Uint8Array(32).fill(9), { scheme: 'kgw' })
+    const p = tokenizer.encode(prompts()[3])
+    let t0 = performance.now()
+    generateIds(model, p, { maxTokens: 100, sampler: watermarkSampler(key, { topK: 50 }, seededRng(1)) })
+    const full = 100 / ((performance.now() - t0) / 1000)
+    t0 = performance.now()
+    generateIds(model, p, { maxTokens: 2000, topK: 50, sampler: watermarkSampler(key, { topK: 50 }, seededRng(1)) })
+    const cand = 2000 / ((performance.now() - t0) / 1000)
+    console.log(`kgw generation, top-k 50: ${full.toFixed(0)} tokens/s on full logits, ${cand.toFixed(0)} tokens/s on candidates`)
+    expect(cand).toBeGreaterThan(5 * full)
+  })
+
+  it('is greedy at temperature 0 (top-1 candidate = argmax of the full logits)', () => {
+    const { model, tokenizer } = o200kModel()
+    const p = tokenizer.encode('Call me Ishmael.')
+    const g = generateIds(model, p, { maxTokens: 6, temperature: 0 }).ids
+    const ctx = Array.from(p)
+    for (const id of g) {
+      expect(id).toBe(bruteTopK(model.logits(Uint32Array.from(ctx)), 1).ids[0])
+      ctx.push(id)
+    }
   })
 })
 
