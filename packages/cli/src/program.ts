@@ -6,6 +6,7 @@ import { registerKeygen } from './commands/keygen.js'
 import { registerReport } from './commands/report.js'
 import { registerVerify } from './commands/verify.js'
 import { registerServe } from './commands/serve.js'
+import { registerProbe } from './commands/probe.js'
 
 /** The `tokenmark` command tree; every command registers itself here. */
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerReport(program)
   registerVerify(program)
   registerServe(program)
+  registerProbe(program)
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput())
   return program
 }
