@@ -12,6 +12,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import { TokenmarkError, VERSION } from '@tokenmark/core'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { Auth, type AuthContext, type Scope } from './auth.js'
+import { DetectPool } from './detect-pool.js'
 import { CaseService } from './cases.js'
 import { loadMasterSecret } from './crypto.js'
 import { ServerError, statusForCoreError, type ErrorBody } from './errors.js'
@@ -33,6 +34,8 @@ declare module 'fastify' {
     requireScope: (...scopes: Scope[]) => (req: FastifyRequest) => Promise<void>
     /** Server limits (body size, batch sizes) as configured. */
     limits: ServerLimits
+    /** Detection, inline or on worker threads. */
+    detector: DetectPool
   }
   interface FastifyRequest {
     /** Set by requireScope; null on routes without authentication. */
@@ -76,6 +79,11 @@ export interface BuildServerOptions {
   rateLimit?: Partial<RateLimitOptions> | false
   /** Extra route plugins, registered after the built-in ones. */
   plugins?: RoutePlugin[]
+  /**
+   * Worker threads for /v1/detect (default 0: inline on the event loop). Workers need the built code
+   * (dist); `startServer` uses one fewer than the available cores.
+   */
+  detectWorkers?: number
   /** Trust X-Forwarded-* (behind a proxy). Default false. */
   trustProxy?: boolean
 }
@@ -156,6 +164,8 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
   app.decorate('cases', cases)
   app.decorate('access', access)
   app.decorate('limits', limits)
+  const detector = new DetectPool(opts.detectWorkers ?? 0)
+  app.decorate('detector', detector)
   app.decorateRequest('auth', null)
   app.decorate('requireScope', (...scopes: Scope[]) => {
     return async (req: FastifyRequest) => {
@@ -179,6 +189,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
     if (closing) reply.header('connection', 'close')
   })
   app.addHook('onClose', async () => {
+    await detector.close()
     store.close()
   })
 

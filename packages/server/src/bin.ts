@@ -2,7 +2,8 @@
 /**
  * Stand-alone entry: `node packages/server/dist/bin.js [--host h] [--port p] [--db file]`, the same
  * service as `tokenmark serve`. Settings may also come from TOKENMARK_HOST, TOKENMARK_PORT,
- * TOKENMARK_DB, TOKENMARK_RATE_LIMIT (requests per token per minute; 0 turns it off) and TOKENMARK_LOG_LEVEL.
+ * TOKENMARK_DB, TOKENMARK_RATE_LIMIT (requests per token per minute; 0 turns it off), TOKENMARK_DETECT_WORKERS
+ * (detection threads; 0 = on the event loop; default cores − 1, at least 1) and TOKENMARK_LOG_LEVEL.
  */
 import { parseArgs } from 'node:util'
 import { startServer } from './serve.js'
@@ -17,6 +18,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.stderr.write('tokenmark-server: --port must be an integer in 0..65535\n')
   process.exit(2)
 }
+const workers = env.TOKENMARK_DETECT_WORKERS !== undefined ? Number(env.TOKENMARK_DETECT_WORKERS) : undefined
 const rl = env.TOKENMARK_RATE_LIMIT !== undefined ? Number(env.TOKENMARK_RATE_LIMIT) : undefined
 try {
   const s = await startServer({
@@ -24,6 +26,7 @@ try {
     port,
     db: values.db ?? env.TOKENMARK_DB ?? './tokenmark.db',
     logger: (env.TOKENMARK_LOG_LEVEL as 'info' | undefined) ?? 'info',
+    ...(workers !== undefined && Number.isInteger(workers) && workers >= 0 ? { detectWorkers: workers } : {}),
     rateLimit: rl === 0 ? false : rl !== undefined && rl > 0 ? { max: rl } : undefined,
   })
   // One machine-readable line for supervisors and tests.

@@ -3,6 +3,7 @@
  * SIGINT (stop accepting, finish in-flight requests, close the database). Used by `tokenmark serve`
  * and by the package's own bin.
  */
+import { availableParallelism } from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import { SCOPES } from './auth.js'
 import { buildServer, type BuildServerOptions } from './app.js'
@@ -54,7 +55,7 @@ export interface RunningServer {
 
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const env = opts.env ?? process.env
-  const app = await buildServer({ logger: 'info', ...opts })
+  const app = await buildServer({ logger: 'info', detectWorkers: Math.max(1, availableParallelism() - 1), ...opts })
   let boot: BootstrapResult | undefined
   try {
     boot = bootstrap(app, env)

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { detect } from '@tokenmark/core'
 import { afterAll, expect, test } from 'vitest'
 import { CLI, startChild, type Child } from './child.js'
 import { plainText, testKey } from './helpers.js'
@@ -49,7 +50,10 @@ test('tokenmark serve: admin token shown once, then graceful shutdown on SIGTERM
   const res = await reply
   const t0 = Date.now()
   expect(res.status).toBe(200)
-  expect((JSON.parse(res.body) as { results: unknown[] }).results).toHaveLength(8)
+  const results = (JSON.parse(res.body) as { results: unknown[] }).results
+  expect(results).toHaveLength(8)
+  // detection ran on the worker pool of the served process and agrees with core in this process
+  expect(results[3]).toEqual(JSON.parse(JSON.stringify(detect({ text: plainText(300, 3), keys: key }))))
   expect(await first.exited).toEqual({ code: 0, signal: null })
   // in-flight replies close their keep-alive connection, so exit does not wait for its timeout (5 s)
   expect(Date.now() - t0).toBeLessThan(3000)

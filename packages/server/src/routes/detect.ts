@@ -3,7 +3,7 @@
  * A detection endpoint is an oracle an attacker could use to scrub a watermark token by token, so
  * per-token marks need the `detail` scope, batches are bounded and every call is rate limited.
  */
-import { detect, type DetectionResult, type WatermarkKey } from '@tokenmark/core'
+import type { WatermarkKey } from '@tokenmark/core'
 import type { FastifyInstance } from 'fastify'
 import { ServerError } from '../errors.js'
 import { AUTH_ERRORS, BODY_ERRORS, detectionSchema, errors, keyIdSchema } from '../schemas.js'
@@ -72,10 +72,10 @@ export default async function detectRoutes(app: FastifyInstance): Promise<void> 
         keys = app.keyStore.ring(auth.tenantId)
         if (keys.length === 0) throw new ServerError('E_NOT_FOUND', 'this tenant has no keys yet; add one with POST /v1/keys')
       }
-      const run = (text: string): DetectionResult =>
-        detect({ text, keys, alpha: b.alpha, window: b.window, dedup: b.dedup, normalize: b.normalize, marks: b.marks === true })
-      if (b.text !== undefined) return run(b.text)
-      return { results: (b.texts as string[]).map(run) }
+      const refs = keys.map((key) => ({ ref: `${auth.tenantId}\0${key.keyId}`, key }))
+      const options = { alpha: b.alpha, window: b.window, dedup: b.dedup, normalize: b.normalize, marks: b.marks === true }
+      const results = await app.detector.run(refs, b.text !== undefined ? [b.text] : (b.texts as string[]), options)
+      return b.text !== undefined ? results[0] : { results }
     },
   )
 }

@@ -1,0 +1,99 @@
+/**
+ * A pool of worker threads for detection, so a large batch does not hold the event loop (health checks
+ * and other tenants' requests keep being served) and detection uses more than one core. Size 0 runs
+ * detect() inline (the default for buildServer, and the only mode when running from TypeScript source).
+ */
+import { Worker } from 'node:worker_threads'
+import { detect, TokenmarkError, type DetectionResult, type TokenmarkErrorCode, type WatermarkKey } from '@tokenmark/core'
+
+export interface DetectRunOptions {
+  alpha?: number
+  window?: boolean
+  dedup?: boolean
+  normalize?: boolean
+  marks?: boolean
+}
+
+export interface WorkerRequest {
+  id: number
+  /** ref identifies a key within the server (tenant + key id); file is sent the first time only. */
+  keys: { ref: string; file?: string }[]
+  texts: string[]
+  options: DetectRunOptions
+}
+
+export type WorkerReply =
+  | { id: number; results: DetectionResult[]; error?: undefined }
+  | { id: number; error: { name: string; code?: string; message: string }; results?: undefined }
+
+interface Slot {
+  worker: Worker
+  pending: Map<number, { resolve: (r: DetectionResult[]) => void; reject: (e: Error) => void }>
+  known: Set<string>
+}
+
+export class DetectPool {
+  readonly size: number
+  readonly #slots: Slot[] = []
+  #next = 0
+  #closed = false
+
+  constructor(size: number) {
+    this.size = Math.max(0, Math.floor(size))
+    for (let i = 0; i < this.size; i++) this.#slots.push(this.#spawn())
+  }
+
+  #spawn(): Slot {
+    const worker = new Worker(new URL('./detect-worker.js', import.meta.url))
+    const slot: Slot = { worker, pending: new Map(), known: new Set() }
+    worker.on('message', (m: WorkerReply) => {
+      const p = slot.pending.get(m.id)
+      if (!p) return
+      slot.pending.delete(m.id)
+      if (m.error) {
+        p.reject(m.error.name === 'TokenmarkError' ? new TokenmarkError(m.error.code as TokenmarkErrorCode, m.error.message) : new Error(m.error.message))
+      } else p.resolve(m.results)
+    })
+    const fail = (err: Error) => {
+      for (const p of slot.pending.values()) p.reject(err)
+      slot.pending.clear()
+      if (this.#closed) return
+      // Replace a dead worker so later requests still have one.
+      const i = this.#slots.indexOf(slot)
+      if (i >= 0) this.#slots[i] = this.#spawn()
+    }
+    worker.on('error', fail)
+    worker.on('exit', (code) => fail(new Error(`detection worker exited with code ${code}`)))
+    worker.unref()
+    return slot
+  }
+
+  /** Detects every text against `keys` (refs identify keys across requests). */
+  async run(keys: { ref: string; key: WatermarkKey }[], texts: string[], options: DetectRunOptions): Promise<DetectionResult[]> {
+    if (this.size === 0 || this.#closed) {
+      const ring = keys.map((k) => k.key)
+      return texts.map((text) => detect({ text, keys: ring, ...options }))
+    }
+    // Least pending first; ties in round-robin order.
+    let best = this.#slots[this.#next++ % this.size]
+    for (const s of this.#slots) if (s.pending.size < best.pending.size) best = s
+    const slot = best
+    const id = this.#next++
+    const req: WorkerRequest = {
+      id,
+      keys: keys.map((k) => (slot.known.has(k.ref) ? { ref: k.ref } : { ref: k.ref, file: k.key.toKeyFile() })),
+      texts,
+      options,
+    }
+    for (const k of keys) slot.known.add(k.ref)
+    return new Promise((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject })
+      slot.worker.postMessage(req)
+    })
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    await Promise.all(this.#slots.map((s) => s.worker.terminate()))
+  }
+}
