@@ -22,7 +22,7 @@ import type { NGramModel } from '@tokenmark/lab'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { complete } from './generate.js'
 
-export { candidates, complete, type Candidates, type Completion } from './generate.js'
+export { complete, type Completion } from './generate.js'
 
 export interface ProviderApiOptions {
   model: NGramModel
@@ -95,7 +95,8 @@ export async function buildProviderApi(options: ProviderApiOptions): Promise<Fas
   const pk = prepareKey(key)
   // (1) The watermark sampler. Generation is synchronous, so one sampler and RNG serve every request.
   const rng = seededRng(options.seed ?? randomBytes(4).readUInt32LE(0))
-  const sampler = watermarkSampler(key, { temperature: 1, topK: 40, ...options.sampling }, rng)
+  const sampling = { temperature: 1, topK: 40, ...options.sampling }
+  const sampler = watermarkSampler(key, sampling, rng)
   const state: ProviderState = { filter: new EmissionFilter({ capacity: options.filterCapacity ?? 1_000_000 }), responses: [] }
 
   const app = Fastify({ logger: false })
@@ -111,7 +112,7 @@ export async function buildProviderApi(options: ProviderApiOptions): Promise<Fas
     }
     const prompt = (messages as Message[]).map(messageText).join('\n\n')
     const promptIds = tokenizer.encode(prompt)
-    const out = complete(model, tokenizer, promptIds, sampler, maxTokens as number)
+    const out = complete(model, tokenizer, promptIds, sampler, maxTokens as number, sampling.topK || 1000)
     // (2) Record the contexts this response was sampled in (the prompt is context only).
     state.filter.recordResponse(pk, out.ids, promptIds)
     // (3) Record who received it.
