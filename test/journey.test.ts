@@ -1,0 +1,94 @@
+/**
+ * The investigation, end to end over HTTP on loopback, as the people involved would run it. The story lives
+ * in scripts/demo-distillation.mjs (`pnpm demo:distillation`), so the demo and this test cannot drift apart:
+ * a provider API watermarks (KGW, context width 1) and records accounts; a harvester with 25 account keys
+ * collects N = 1000 responses; a student is trained on ρ = 0.6 of them plus the lab's human `student` text
+ * (≈ 40 % of its training tokens harvested), a control on the human text alone; both are served by the
+ * suspect API; `tokenmark probe` collects 100 held-out prompts' answers from each into a `tokenmark serve`
+ * case; `tokenmark report` seals the bundles and reports. Here we check what it leaves behind, and break it.
+ * Needs the build (`pnpm build`): everything runs from dist, the CLI and the server as child processes.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const CLI = join(ROOT, 'packages/cli/dist/main.js')
+const dir = mkdtempSync(join(tmpdir(), 'tokenmark-journey-'))
+
+interface Summary {
+  parameters: { harvest: number; rho: number; accounts: number; probes: number }
+  training: { harvestedResponses: number; harvestedTokens: number; humanTokens: number; harvestedShare: number }
+  server: Record<'student' | 'control', { caseId: string; pValue: number; log10P: number; tokensScored: number; detected: boolean }>
+  reports: Record<'student' | 'control', { report: string; bundle: string; summary: string }>
+  bundleVerified: boolean
+  seconds: number
+}
+let summary: Summary
+let demo: { code: number | null; err: string; seconds: number }
+
+const tm = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' })
+
+beforeAll(async () => {
+  const t0 = Date.now()
+  demo = await new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'scripts/demo-distillation.mjs'), '--out', dir, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let err = ''
+    child.stderr.on('data', (d) => (err += d))
+    child.on('close', (code) => resolve({ code, err, seconds: (Date.now() - t0) / 1000 }))
+  })
+  if (demo.code === 0) summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary
+}, 170_000)
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('distillation journey: provider → harvester → student → probe → case → signed report', () => {
+  test('the story runs to the end in well under two minutes', () => {
+    expect(demo.err).toBe('')
+    expect(demo.code).toBe(0)
+    expect(demo.seconds).toBeLessThan(120)
+    expect(summary.training.harvestedResponses).toBe(600)
+  })
+
+  test('the provider kept which account received each harvested response', () => {
+    const log = readFileSync(join(dir, 'provider-response-log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { account: string; format: string })
+    expect(log.length).toBe(1000)
+    expect(new Set(log.map((r) => r.account)).size).toBe(25)
+    expect(new Set(log.map((r) => r.format))).toEqual(new Set(['openai', 'anthropic']))
+  })
+
+  test('the harvested student is detected at p < 1e-6; the control is not (p > 1e-3)', () => {
+    expect(summary.server.student.pValue).toBeLessThan(1e-6)
+    expect(summary.server.student.detected).toBe(true)
+    expect(summary.server.control.pValue).toBeGreaterThan(1e-3)
+    expect(summary.server.control.detected).toBe(false)
+    for (const name of ['student', 'control'] as const) expect(summary.server[name].tokensScored).toBeGreaterThan(3000)
+    // 100 probe samples per case, each with its prompt
+    for (const name of ['student', 'control'] as const) expect(readFileSync(join(dir, `${name}-samples.jsonl`), 'utf8').trim().split('\n').length).toBe(100)
+  })
+
+  test('the report names the verdict', () => {
+    const student = readFileSync(summary.reports.student.report, 'utf8')
+    expect(student).toContain('class="verdict detected"')
+    expect(student).toMatch(/id="verdict-sentence">[^<]*watermark/i)
+    expect(readFileSync(summary.reports.control.report, 'utf8')).toContain('class="verdict not-detected"')
+    expect(summary.reports.student.summary).toMatch(/^WATERMARK DETECTED: p = /)
+  })
+
+  test('the bundle verifies with the signer’s public key and the watermark key; one flipped byte fails', () => {
+    expect(summary.bundleVerified).toBe(true)
+    const ok = tm(['verify', summary.reports.student.bundle, '--public-key', join(dir, 'signing.key.pub'), '--key', join(dir, 'provider.tmkey')])
+    expect(ok.status).toBe(0)
+    expect(ok.stdout).toMatch(/^VALID: /)
+    const bytes = readFileSync(summary.reports.student.bundle)
+    const flipped = join(dir, 'flipped.tmev')
+    const i = Math.floor(bytes.length / 2)
+    bytes[i] ^= 0x01
+    writeFileSync(flipped, bytes)
+    const bad = tm(['verify', flipped, '--public-key', join(dir, 'signing.key.pub')])
+    expect(bad.status).toBe(1)
+    expect(bad.stdout).toMatch(/^INVALID: /)
+  })
+})
