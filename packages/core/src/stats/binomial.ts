@@ -37,7 +37,8 @@ function lnPmf(x: number, n: number, p: number, q: number): number {
   if (x === 0) return n * Math.log1p(-p)
   if (x === n) return n * Math.log(p)
   const lc = stirlerr(n) - stirlerr(x) - stirlerr(n - x) - bd0(x, n * p) - bd0(n - x, n * q)
-  const lf = LN_2PI + Math.log(x) + Math.log1p(-x / n)
+  // ln(2π x (n−x)/n); n − x is exact, whereas Loader's log1p(−x/n) loses digits when x is close to n.
+  const lf = LN_2PI + Math.log((x * (n - x)) / n)
   return lc - 0.5 * lf
 }
 
