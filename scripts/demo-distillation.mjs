@@ -31,8 +31,8 @@ const CLI = join(ROOT, 'packages/cli/dist/main.js')
 const { values: a } = parseArgs({
   options: {
     out: { type: 'string' },
-    harvest: { type: 'string', default: '1000' },
-    rho: { type: 'string', default: '0.6' },
+    harvest: { type: 'string', default: '1200' },
+    rho: { type: 'string', default: '0.85' },
     probe: { type: 'string', default: '100' },
     accounts: { type: 'string', default: '25' },
     quiet: { type: 'boolean', default: false },

@@ -2,8 +2,9 @@
  * The investigation, end to end over HTTP on loopback, as the people involved would run it. The story lives
  * in scripts/demo-distillation.mjs (`pnpm demo:distillation`), so the demo and this test cannot drift apart:
  * a provider API watermarks (KGW, context width 1) and records accounts; a harvester with 25 account keys
- * collects N = 1000 responses; a student is trained on ρ = 0.6 of them plus the lab's human `student` text
- * (≈ 40 % of its training tokens harvested), a control on the human text alone; both are served by the
+ * collects N = 1200 responses; a student is trained on ρ = 0.85 of them (1020 responses) plus the lab's human
+ * `student` text (≈ 52 % of its training tokens harvested; at ρ·N = 600, ≈ 40 %, p ranged 1e-5…1e-15 over
+ * keys — too close to the 1e-6 line for a test), a control on the human text alone; both are served by the
  * suspect API; `tokenmark probe` collects 100 held-out prompts' answers from each into a `tokenmark serve`
  * case; `tokenmark report` seals the bundles and reports. Here we check what it leaves behind, and break it.
  * Needs the build (`pnpm build`): everything runs from dist, the CLI and the server as child processes.
@@ -49,12 +50,12 @@ describe('distillation journey: provider → harvester → student → probe →
     expect(demo.err).toBe('')
     expect(demo.code).toBe(0)
     expect(demo.seconds).toBeLessThan(120)
-    expect(summary.training.harvestedResponses).toBe(600)
+    expect(summary.training.harvestedResponses).toBe(1020)
   })
 
   test('the provider kept which account received each harvested response', () => {
     const log = readFileSync(join(dir, 'provider-response-log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { account: string; format: string })
-    expect(log.length).toBe(1000)
+    expect(log.length).toBe(1200)
     expect(new Set(log.map((r) => r.account)).size).toBe(25)
     expect(new Set(log.map((r) => r.format))).toEqual(new Set(['openai', 'anthropic']))
   })
