@@ -6,6 +6,9 @@ import { registerKeygen } from './commands/keygen.js'
 import { registerReport } from './commands/report.js'
 import { registerVerify } from './commands/verify.js'
 import { registerServe } from './commands/serve.js'
+import { registerGenerate } from './commands/generate.js'
+import { registerScan } from './commands/scan.js'
+import { registerLab } from './commands/lab.js'
 import { registerProbe } from './commands/probe.js'
 
 /** The `tokenmark` command tree; every command registers itself here. */
@@ -27,6 +30,9 @@ export function buildProgram(): Command {
   registerReport(program)
   registerVerify(program)
   registerServe(program)
+  registerGenerate(program)
+  registerScan(program)
+  registerLab(program)
   registerProbe(program)
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput())
   return program

@@ -54,3 +54,25 @@ export { copyPaste, type CopyPasteOptions } from './attacks/copy-paste.js'
 export { HOMOGLYPHS, ZERO_WIDTH, changeCase, changeWhitespace, homoglyphs, zeroWidth } from './attacks/text.js'
 export { attackNames, attacks, type Attack, type AttackEnv, type AttackName, type AttackResult } from './attacks/registry.js'
 export { cachedReferenceModel, encodeCorpus, trainReferenceModel, type ReferenceModelOptions } from './reference.js'
+export { kolmogorovTail, ksUniform, type KsResult } from './eval/ks.js'
+export {
+  DISTILL_KEY_CONFIG,
+  DISTILL_RHOS,
+  distillKey,
+  Distillation,
+  mixTrainingSet,
+  partModel,
+  probeStudent,
+  resolveDistillOptions,
+  runDistillation,
+  scanAnswers,
+  serveTeacher,
+  splitPrompts,
+  type DistillOptions,
+  type DistillRow,
+  type DistillSetup,
+  type Exchange,
+  type ServedResponses,
+  type TrainingMix,
+} from './distill/simulate.js'
+export { distillMarkdown, formatRho, pow10Text } from './distill/table.js'

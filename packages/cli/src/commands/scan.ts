@@ -1,0 +1,187 @@
+import { createReadStream, readFileSync, statSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { CorpusScanner, EmissionFilter, TokenmarkError, type CorpusResult } from '@tokenmark/core'
+import type { Command } from 'commander'
+import { CliError } from '../errors.js'
+import { formatP, oneIn } from '../format.js'
+import { loadKey, parseNumber, resolveTokenizer } from '../io.js'
+import { readPromptsJsonl } from './generate.js'
+
+interface ScanCliOptions {
+  key: string
+  prompts?: string
+  filter?: string
+  format: string
+  tokenizer?: string
+  alpha: string
+  dedup: boolean
+  normalize: boolean
+  progress: boolean
+  json?: boolean
+}
+
+/** The fields `scan --json` prints (and `lab distill --json`, with rho). */
+export function scanJson(r: CorpusResult): Record<string, unknown> {
+  return {
+    pValue: r.pValue,
+    log10P: r.log10P,
+    eValue: r.eValue,
+    log10E: r.log10E,
+    tokensSeen: r.tokensSeen,
+    tokensScored: r.tokensScored,
+    tokensExcluded: r.tokensExcluded,
+    tokensFiltered: r.tokensFiltered,
+    tokensDuplicate: r.tokensDuplicate,
+    tokensNeeded: r.tokensNeeded,
+    texts: r.texts,
+    detected: r.detected,
+    alpha: r.alpha,
+    dedup: r.dedup,
+    filter: r.filter,
+    scheme: r.scheme,
+    keyId: r.keyId,
+  }
+}
+
+export function scanSummary(r: CorpusResult): string {
+  return (
+    [
+      `${r.detected ? 'WATERMARK DETECTED' : 'no watermark detected'} in the corpus: p = ${formatP(r.log10P)} (${oneIn(r.log10P)}; log10 p = ${r.log10P.toFixed(2)}; alpha = ${r.alpha})`,
+      `  e-value ${formatP(r.log10E)} (anytime-valid: reject at level a once it exceeds 1/a)`,
+      `  key ${r.keyId} (${r.scheme}); ${r.texts} texts`,
+      `  tokens: ${r.tokensSeen} seen, ${r.tokensScored} scored, ${r.tokensDuplicate} repeated, ${r.tokensExcluded} in prompts, ${r.tokensFiltered} outside the emission filter${r.filter ? '' : ' (no filter)'}`,
+      `  tokens needed for p < 1e-6 at the observed effect: ${r.tokensNeeded ?? '— (no positive effect)'}`,
+    ].join('\n') + '\n'
+  )
+}
+
+/** Streams one corpus file as texts: JSONL lines' `text` fields, or a text file's paragraphs (blank-line separated). */
+async function* readTexts(path: string, format: 'jsonl' | 'text', onBytes: (n: number) => void): AsyncGenerator<string> {
+  const stream = path === '-' ? process.stdin : createReadStream(path)
+  stream.on('data', (chunk: Buffer | string) => onBytes(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length))
+  const lines = createInterface({ input: stream, crlfDelay: Infinity })
+  let para: string[] = []
+  let lineNo = 0
+  try {
+    for await (const line of lines) {
+      lineNo++
+      if (format === 'jsonl') {
+        if (line.trim() === '') continue
+        let rec: unknown
+        try {
+          rec = JSON.parse(line)
+        } catch {
+          throw new CliError(`${path} line ${lineNo}: not valid JSON`)
+        }
+        const t = (rec as { text?: unknown } | null)?.text
+        if (typeof t !== 'string') throw new CliError(`${path} line ${lineNo}: needs a string field "text"`)
+        yield t
+      } else if (line.trim() === '') {
+        if (para.length > 0) yield para.join('\n')
+        para = []
+      } else para.push(line)
+    }
+  } catch (e) {
+    if (e instanceof CliError) throw e
+    throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+  if (para.length > 0) yield para.join('\n')
+}
+
+function progressBar(total: number): { add(bytes: number, tokens: number): void; done(): void } {
+  const tty = process.stderr.isTTY === true
+  let bytes = 0
+  let tokens = 0
+  let last = 0
+  const draw = () => {
+    const frac = total > 0 ? Math.min(1, bytes / total) : 0
+    const w = 30
+    const fill = Math.round(frac * w)
+    process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(w - fill)}] ${(100 * frac).toFixed(0).padStart(3)}%  ${(bytes / 1e6).toFixed(1)} MB  ${tokens.toLocaleString('en-US')} tokens`)
+  }
+  return {
+    add(b, t) {
+      bytes += b
+      tokens += t
+      const now = Date.now()
+      if (tty && now - last > 100) {
+        last = now
+        draw()
+      }
+    },
+    done() {
+      if (tty) {
+        draw()
+        process.stderr.write('\n')
+      }
+    },
+  }
+}
+
+export function registerScan(program: Command): void {
+  program
+    .command('scan')
+    .description('corpus test: score many texts from one suspect source together (de-duplicated across the corpus)')
+    .argument('<corpus...>', 'JSONL files ({"text"} per line) or text files (one text per paragraph); - for stdin')
+    .requiredOption('--key <file>', 'key file')
+    .option('--prompts <file>', 'JSONL prompts the texts answered; their tuples are excluded from scoring')
+    .option('--filter <file>', 'emission filter (tokenmark generate --record-filter, or EmissionFilter.toBytes()): score only contexts the provider served')
+    .option('--format <f>', 'auto (by extension: .jsonl/.ndjson are JSONL), jsonl or text', 'auto')
+    .option('--tokenizer <name>', "tokenizer (default: the key's)")
+    .option('--alpha <a>', 'significance level for the verdict', '1e-6')
+    .option('--no-dedup', 'score repeated (context, token) tuples every time (reported in the result)')
+    .option('--no-normalize', 'skip Unicode normalisation')
+    .option('--no-progress', 'no progress bar on stderr (it is drawn only on a terminal anyway)')
+    .option('--json', 'print the result as one JSON object')
+    .action(async (corpus: string[], o: ScanCliOptions) => {
+      const alpha = parseNumber('--alpha', o.alpha)
+      if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
+      if (!['auto', 'jsonl', 'text'].includes(o.format)) throw new CliError('--format must be auto, jsonl or text')
+      const key = loadKey(o.key)
+      const tokenizer = resolveTokenizer(o.tokenizer, undefined)
+      let filter: EmissionFilter | undefined
+      if (o.filter !== undefined) {
+        let bytes: Uint8Array
+        try {
+          bytes = readFileSync(o.filter)
+        } catch (e) {
+          throw new CliError(`cannot read filter ${o.filter}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+        }
+        try {
+          filter = EmissionFilter.fromBytes(bytes)
+        } catch (e) {
+          if (e instanceof TokenmarkError) throw new CliError(`${o.filter}: ${e.message}`)
+          throw e
+        }
+      }
+      const prompts = o.prompts !== undefined ? readPromptsJsonl(o.prompts).map((p) => p.prompt) : []
+      let scanner: CorpusScanner
+      try {
+        scanner = new CorpusScanner(key, { tokenizer, prompts, filter, alpha, dedup: o.dedup, normalize: o.normalize })
+      } catch (e) {
+        if (e instanceof TokenmarkError) throw new CliError(e.message)
+        throw e
+      }
+      let total = 0
+      for (const p of corpus) {
+        if (p === '-') continue
+        try {
+          total += statSync(p).size
+        } catch (e) {
+          throw new CliError(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+        }
+      }
+      const bar = progressBar(o.progress ? total : 0)
+      for (const p of corpus) {
+        const format = o.format === 'auto' ? (/\.(jsonl|ndjson)$/i.test(p) ? 'jsonl' : 'text') : (o.format as 'jsonl' | 'text')
+        for await (const text of readTexts(p, format, (n) => o.progress && bar.add(n, 0))) {
+          const before = scanner.accumulator.tokensTotal
+          scanner.add(text)
+          if (o.progress) bar.add(0, scanner.accumulator.tokensTotal - before)
+        }
+      }
+      if (o.progress) bar.done()
+      const r = scanner.result()
+      process.stdout.write(o.json ? JSON.stringify(scanJson(r)) + '\n' : scanSummary(r))
+    })
+}
