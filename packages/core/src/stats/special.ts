@@ -144,11 +144,12 @@ export function bd0(x: number, M: number): number {
 
 /**
  * ln(1 − e^a) for a ≤ 0, accurate over the whole range (Mächler 2012): log(−expm1(a)) for a > −ln 2,
- * log1p(−exp(a)) otherwise. Returns −Infinity at a = 0.
+ * log1p(−exp(a)) otherwise. Returns −Infinity at a = 0 and +0 (never −0) once e^a underflows.
  */
 export function log1mExp(a: number): number {
   if (a > 0) throw new TokenmarkError('E_BAD_PARAM', `log1mExp: a must be <= 0, got ${a}`)
-  return a > -LN2 ? Math.log(-Math.expm1(a)) : Math.log1p(-Math.exp(a))
+  if (a > -LN2) return Math.log(-Math.expm1(a))
+  return Math.log1p(-Math.exp(a)) || 0 // || 0: give +0, not −0, when e^a underflows
 }
 
 /** ln(e^a + e^b) without overflow. */
