@@ -4,7 +4,7 @@
  * A long text drives p far below the smallest double (log10 p = −400 or −100000 is an ordinary answer),
  * so log10 p is the primary number and p itself is derived from it.
  *
- * Corrections (both valid for any dependence between the m tests only in the Bonferroni case):
+ * Corrections for reporting the smallest of m p-values (windows, keys, messages, tokenizers searched):
  * - Bonferroni: p_adj = min(1, m·p) — valid for any dependence between the m tests.
  * - Šidák: p_adj = 1 − (1 − p)^m — exact when the m tests are independent (Šidák, JASA 62, 1967).
  */

@@ -2,7 +2,8 @@
  * Special functions for exact tail probabilities in log space.
  *
  * Sources:
- * - Stirling series for ln Γ: DLMF §5.11.1 (Bernoulli-number coefficients B_2k / (2k(2k−1))).
+ * - Stirling series for ln Γ: DLMF §5.11.1 (Bernoulli-number coefficients B_2k / (2k(2k−1))); near the
+ *   roots of ln Γ at 1 and 2, its Taylor series DLMF 5.7.3.
  * - stirlerr and bd0, the saddle-point pieces that keep ln-densities free of cancellation at large n:
  *   C. Loader, "Fast and accurate computation of binomial probabilities" (2000), §2–3; the same
  *   functions R uses in dbinom/dpois.
