@@ -31,7 +31,7 @@ import {
 import { randomId, sha256Hex } from './crypto.js'
 import { ServerError } from './errors.js'
 import type { KeyStore } from './keystore.js'
-import type { CaseRow, SampleRow, Store } from './store.js'
+import type { CaseMeta, CaseRow, SampleRow, Store } from './store.js'
 
 export const DEFAULT_CASE_ALPHA = 1e-6
 
@@ -161,7 +161,7 @@ export class CaseService {
   }
 
   /** The case row of this tenant, or a 404 that reads the same for another tenant's case. */
-  row(tenantId: string, id: string): CaseRow {
+  row(tenantId: string, id: string): CaseMeta {
     const row = this.#store.getCase(tenantId, id)
     if (!row) throw new ServerError('E_NOT_FOUND', `no case ${id.slice(0, 80)}`)
     return row
@@ -295,7 +295,7 @@ export class CaseService {
     return { accepted, duplicates: batch.length - accepted, samples: outcomes, case: this.get(tenantId, id) }
   }
 
-  #state(row: CaseRow, key: WatermarkKey): CaseState {
+  #state(row: CaseMeta, key: WatermarkKey): CaseState {
     const hit = this.#cache.get(row.id)
     if (hit && hit.samples === row.samples) {
       this.#cache.delete(row.id)
@@ -303,18 +303,20 @@ export class CaseService {
       return hit
     }
     const pk = prepareKey(key)
+    const ev = this.#store.getCaseEvidence(row.id)
+    if (!ev) throw new ServerError('E_NOT_FOUND', `no case ${row.id}`)
     const st: CaseState = {
       pk,
-      acc: Accumulator.fromBytes(new Uint8Array(row.acc.buffer, row.acc.byteOffset, row.acc.byteLength), pk),
-      excl: TupleSet.fromWords(bytesToWords(row.excl)),
-      samples: row.samples,
+      acc: Accumulator.fromBytes(new Uint8Array(ev.acc.buffer, ev.acc.byteOffset, ev.acc.byteLength), pk),
+      excl: TupleSet.fromWords(bytesToWords(ev.excl)),
+      samples: ev.samples,
     }
     this.#cache.set(row.id, st)
     if (this.#cache.size > CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string)
     return st
   }
 
-  #info(row: CaseRow, key: WatermarkKey, st: CaseState): CaseInfo {
+  #info(row: CaseMeta, key: WatermarkKey, st: CaseState): CaseInfo {
     const result = caseResult(st, key, DEFAULT_CASE_ALPHA)
     return {
       id: row.id,

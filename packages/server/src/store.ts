@@ -77,6 +77,10 @@ export interface CaseRow {
   created_at: string
   updated_at: string
 }
+/** A case row without its evidence blobs (which can be megabytes for a large case). */
+export type CaseMeta = Omit<CaseRow, 'acc' | 'excl'>
+const CASE_META = 'id, tenant_id, name, description, key_id, dedup, normalize, samples, created_at, updated_at'
+
 export interface SampleRow {
   case_id: string
   seq: number
@@ -197,15 +201,24 @@ export class Store {
       )
       .run(row)
   }
-  getCase(tenantId: string, id: string): CaseRow | undefined {
-    return this.stmt('SELECT * FROM cases WHERE tenant_id = ? AND id = ?').get(tenantId, id) as CaseRow | undefined
+  getCase(tenantId: string, id: string): CaseMeta | undefined {
+    return this.stmt(`SELECT ${CASE_META} FROM cases WHERE tenant_id = ? AND id = ?`).get(tenantId, id) as CaseMeta | undefined
+  }
+  /** The case's serialised accumulator and prompt-exclusion set. */
+  getCaseEvidence(id: string): Pick<CaseRow, 'acc' | 'excl' | 'samples'> | undefined {
+    return this.stmt('SELECT acc, excl, samples FROM cases WHERE id = ?').get(id) as Pick<CaseRow, 'acc' | 'excl' | 'samples'> | undefined
   }
   /** Cases of a tenant, newest first, keyset-paginated by (created_at, id). */
-  listCases(tenantId: string, limit: number, before?: { created_at: string; id: string }): CaseRow[] {
+  listCases(tenantId: string, limit: number, before?: { created_at: string; id: string }): CaseMeta[] {
     if (before) {
-      return this.stmt('SELECT * FROM cases WHERE tenant_id = ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?').all(tenantId, before.created_at, before.id, limit) as CaseRow[]
+      return this.stmt(`SELECT ${CASE_META} FROM cases WHERE tenant_id = ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?`).all(
+        tenantId,
+        before.created_at,
+        before.id,
+        limit,
+      ) as CaseMeta[]
     }
-    return this.stmt('SELECT * FROM cases WHERE tenant_id = ? ORDER BY created_at DESC, id DESC LIMIT ?').all(tenantId, limit) as CaseRow[]
+    return this.stmt(`SELECT ${CASE_META} FROM cases WHERE tenant_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`).all(tenantId, limit) as CaseMeta[]
   }
   updateCaseState(id: string, samples: number, acc: Uint8Array, excl: Uint8Array, updatedAt: string): void {
     this.stmt('UPDATE cases SET samples = ?, acc = ?, excl = ?, updated_at = ? WHERE id = ?').run(samples, acc, excl, updatedAt, id)
