@@ -6,6 +6,12 @@
  * default), every (context, token) tuple counts once across everything merged into the accumulator —
  * Fernandez et al. 2023 ("Three Bricks", §IV) show repeated tuples break the independence the exact
  * tests rely on. merge(a, b) equals scoring a's and b's inputs into one accumulator.
+ *
+ * Exclusions (tuples that occur in prompts) are part of the accumulator: an excluded tuple is never
+ * scored, and excluding a tuple that was already scored removes it again. With de-duplication on, the
+ * statistic is therefore the same whatever the order of texts, prompts and merges (the skip counts by
+ * reason may differ with order; the tuples scored do not). With de-duplication off, exclusions apply
+ * only to tokens scored after them.
  */
 import { TokenmarkError } from './errors.js'
 import type { PreparedKey } from './scoring.js'
@@ -24,7 +30,7 @@ export interface SkipCounts {
 }
 
 const MAGIC = 0x43414d54 // "TMAC" little-endian
-const FORMAT_VERSION = 1
+const FORMAT_VERSION = 2
 
 export class Accumulator {
   readonly keyId: string
@@ -39,6 +45,8 @@ export class Accumulator {
   sum = 0
   readonly skipped: SkipCounts = { noContext: 0, duplicate: 0, excluded: 0, filtered: 0 }
   readonly seen: TupleSet | undefined
+  /** Tuples that must never be scored. */
+  readonly excluded = new TupleSet(16)
   private readonly observe: (w0: number, w1: number) => number
 
   constructor(pk: PreparedKey, opts: { dedup?: boolean } = {}) {
@@ -57,6 +65,10 @@ export class Accumulator {
    */
   addTuple(w0: number, w1: number): number {
     w1 = TupleSet.canon(w0, w1)
+    if (this.excluded.size > 0 && this.excluded.has(w0, w1)) {
+      this.skipped.excluded++
+      return NaN
+    }
     if (this.seen !== undefined && !this.seen.add(w0, w1)) {
       this.skipped.duplicate++
       return NaN
@@ -67,7 +79,18 @@ export class Accumulator {
     return x
   }
 
-  /** Adds everything `other` holds; tuples both have scored count once. */
+  /** Excludes a tuple from the test from now on, and removes it if it was already scored. */
+  excludeTuple(w0: number, w1: number): void {
+    w1 = TupleSet.canon(w0, w1)
+    if (!this.excluded.add(w0, w1)) return
+    if (this.seen !== undefined && this.seen.delete(w0, w1)) {
+      this.tokensScored--
+      this.sum -= this.observe(w0, w1)
+      this.skipped.excluded++
+    }
+  }
+
+  /** Adds everything `other` holds; tuples both have scored count once, and either side's exclusions apply to both. */
   merge(other: Accumulator): this {
     if (other.keyId !== this.keyId) throw new TokenmarkError('E_ACCUMULATOR_MISMATCH', 'cannot merge accumulators of different keys')
     if (other.dedup !== this.dedup) throw new TokenmarkError('E_ACCUMULATOR_MISMATCH', 'cannot merge a de-duplicated accumulator with one that is not')
@@ -76,6 +99,7 @@ export class Accumulator {
     this.skipped.excluded += other.skipped.excluded
     this.skipped.filtered += other.skipped.filtered
     this.skipped.duplicate += other.skipped.duplicate
+    other.excluded.forEach((w0, w1) => this.excludeTuple(w0, w1))
     if (this.seen !== undefined && other.seen !== undefined) {
       other.seen.forEach((w0, w1) => {
         this.addTuple(w0, w1)
@@ -94,9 +118,10 @@ export class Accumulator {
   toBytes(): Uint8Array {
     const idBytes = new TextEncoder().encode(this.keyId)
     const words = this.seen?.toWords() ?? new Uint32Array(0)
+    const excl = this.excluded.toWords()
     const header = 4 + 1 + 1 + 2 + idBytes.length
     const headerPadded = (header + 7) & ~7
-    const len = headerPadded + 7 * 8 + 4 + 4 + words.byteLength
+    const len = headerPadded + 7 * 8 + 8 + words.byteLength + 8 + excl.byteLength
     const buf = new Uint8Array(len)
     const dv = new DataView(buf.buffer)
     dv.setUint32(0, MAGIC, true)
@@ -112,6 +137,9 @@ export class Accumulator {
     dv.setUint32(o, words.length / 2, true)
     o += 8
     for (let i = 0; i < words.length; i++, o += 4) dv.setUint32(o, words[i], true)
+    dv.setUint32(o, excl.length / 2, true)
+    o += 8
+    for (let i = 0; i < excl.length; i++, o += 4) dv.setUint32(o, excl[i], true)
     return buf
   }
 
@@ -143,14 +171,21 @@ export class Accumulator {
     acc.skipped.duplicate = f()
     acc.skipped.excluded = f()
     acc.skipped.filtered = f()
+    if (bytes.length < o + 8) throw bad('truncated tuple table')
     const n = dv.getUint32(o, true)
     o += 8
-    if (bytes.length !== o + 8 * n) throw bad('tuple table length does not match')
+    if (bytes.length < o + 8 * n + 8) throw bad('tuple table length does not match')
     if (dedup) {
       if (n !== acc.tokensScored) throw bad('tuple count does not match tokens scored')
       const seen = acc.seen as TupleSet
+      seen.reserve(n)
       for (let i = 0; i < n; i++, o += 8) seen.add(dv.getUint32(o, true), dv.getUint32(o + 4, true))
     } else if (n !== 0) throw bad('tuples present without de-duplication')
+    const m = dv.getUint32(o, true)
+    o += 8
+    if (bytes.length !== o + 8 * m) throw bad('exclusion table length does not match')
+    acc.excluded.reserve(m)
+    for (let i = 0; i < m; i++, o += 8) acc.excluded.add(dv.getUint32(o, true), dv.getUint32(o + 4, true))
     return acc
   }
 }

@@ -20,7 +20,6 @@ import { tailTest, testAccumulator } from './significance.js'
 import { pFromLog10 } from './stats/pvalue.js'
 import { getTokenizer } from './tokenizers/registry.js'
 import type { Tokenizer } from './tokenizers/types.js'
-import { TupleSet } from './tupleset.js'
 
 export interface CorpusOptions {
   tokenizer?: Tokenizer
@@ -94,7 +93,6 @@ export class CorpusScanner {
   readonly accumulator: Accumulator
   readonly tokenizer: Tokenizer
   private readonly pk: PreparedKey
-  private readonly excluded = new TupleSet()
   private readonly opts: CorpusOptions
   private texts = 0
 
@@ -112,10 +110,10 @@ export class CorpusScanner {
     return normalizeText(text, typeof this.opts.normalize === 'object' ? this.opts.normalize : undefined).text
   }
 
-  /** Excludes every tuple of a prompt from scoring (from now on). */
+  /** Excludes every tuple of a prompt from the test (also removing any already scored). */
   excludePrompt(prompt: string): void {
     forEachTuple(this.pk, this.tokenizer.encode(this.prepare(prompt)), (w0, w1) => {
-      this.excluded.add(w0, w1)
+      this.accumulator.excludeTuple(w0, w1)
     })
   }
 
@@ -131,11 +129,7 @@ export class CorpusScanner {
 
   /** Scores pre-tokenized ids (with optional prompt ids as context). */
   addTokens(ids: ArrayLike<number>, context?: ArrayLike<number>): void {
-    scoreTokens(this.pk, ids, this.accumulator, {
-      context,
-      exclude: this.excluded.size > 0 ? this.excluded : undefined,
-      filter: this.opts.filter,
-    })
+    scoreTokens(this.pk, ids, this.accumulator, { context, filter: this.opts.filter })
     this.texts++
   }
 

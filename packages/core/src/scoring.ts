@@ -57,7 +57,7 @@ export interface TokenMarks {
 export interface ScoreOptions {
   /** Tokens that preceded `ids` when they were generated (e.g. the prompt): context only, never scored. */
   context?: ArrayLike<number>
-  /** Tuples to leave out (e.g. all tuples that occur in the prompts of a corpus). */
+  /** Tuples to leave out in this call only; exclusions that must hold for the whole test belong in `acc.excludeTuple`. */
   exclude?: TupleFilter
   /**
    * When set, only tokens whose context is in this filter are scored (a provider's emission filter).
@@ -89,7 +89,7 @@ export function scoreTokens(pk: PreparedKey, ids: ArrayLike<number>, acc: Accumu
     prf.words(all[pos])
     const w0 = prf.w0
     const w1 = prf.w1
-    if (exclude !== undefined && exclude.has(w0, w1)) {
+    if ((exclude !== undefined && exclude.has(w0, w1)) || (acc.excluded.size > 0 && acc.excluded.has(w0, w1))) {
       acc.skipped.excluded++
       if (marks) marks.reasons[i] = SkipReason.Excluded
       continue

@@ -67,6 +67,42 @@ export class TupleSet implements TupleFilter {
     if (cap > this.mask + 1) this.rehash(cap)
   }
 
+  /** Removes the tuple; true when it was present (backward-shift deletion keeps probe chains intact). */
+  delete(w0: number, w1: number): boolean {
+    w1 = TupleSet.canon(w0, w1)
+    const t = this.table
+    const mask = this.mask
+    let i = w1 & mask
+    for (;;) {
+      const a = t[2 * i]
+      const b = t[2 * i + 1]
+      if (a === 0 && b === 0) return false
+      if (a === w0 && b === w1) break
+      i = (i + 1) & mask
+    }
+    // Shift later members of the cluster back into the hole when their home slot allows it.
+    let hole = i
+    let j = i
+    for (;;) {
+      j = (j + 1) & mask
+      const a = t[2 * j]
+      const b = t[2 * j + 1]
+      if (a === 0 && b === 0) break
+      const home = b & mask
+      // j's entry may move to `hole` unless its home lies cyclically in (hole, j]
+      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j
+      if (!inRange) {
+        t[2 * hole] = a
+        t[2 * hole + 1] = b
+        hole = j
+      }
+    }
+    t[2 * hole] = 0
+    t[2 * hole + 1] = 0
+    this.size--
+    return true
+  }
+
   forEach(fn: (w0: number, w1: number) => void): void {
     const t = this.table
     for (let i = 0; i < t.length; i += 2) if (t[i] !== 0 || t[i + 1] !== 0) fn(t[i], t[i + 1])

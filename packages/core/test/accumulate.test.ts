@@ -13,6 +13,7 @@ import {
   TokenmarkError,
   tokensNeeded,
   testAccumulator,
+  TupleSet,
 } from '@tokenmark/core'
 
 const key = keyFromSecret(new Uint8Array(32).fill(5), { scheme: 'kgw' })
@@ -189,5 +190,60 @@ describe('corpus scanner', () => {
     }
     expect(at(n)).toBeLessThanOrEqual(-6)
     expect(at(Math.floor(n * 0.97))).toBeGreaterThan(-6)
+  })
+})
+
+describe('exclusions', () => {
+  test('TupleSet deletes keep every other member findable (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 63 }), fc.integer({ min: 0, max: 2 ** 32 - 1 })), { maxLength: 200 }), fc.array(fc.nat(199)), (items, dels) => {
+        const s = new TupleSet(4)
+        const ref = new Map<string, [number, number]>()
+        for (const [a, b] of items) {
+          // small w1 ranges force long probe chains and wrap-around
+          const w1 = b % 97
+          s.add(a, w1)
+          ref.set(`${a},${TupleSet.canon(a, w1)}`, [a, w1])
+        }
+        const keys = [...ref.keys()]
+        for (const d of dels) {
+          if (keys.length === 0) break
+          const k = keys.splice(d % keys.length, 1)[0]
+          const [a, b] = ref.get(k)!
+          expect(s.delete(a, b)).toBe(ref.delete(k))
+          expect(s.delete(a, b)).toBe(false)
+        }
+        expect(s.size).toBe(ref.size)
+        for (const [a, b] of ref.values()) expect(s.has(a, b)).toBe(true)
+      }),
+      { numRuns: 300, seed: 7 },
+    )
+  })
+
+  test('the corpus statistic does not depend on the order of prompts, texts and merges', () => {
+    // A prompt that arrives later must also remove tuples that earlier texts already scored.
+    const samples: [string, string | undefined][] = [
+      ['The whale swam on and on through the quiet grey sea, and the sea was grey and quiet.', undefined],
+      ['Quiet grey sea, said the mate, and the whale swam on.', 'the quiet grey sea'],
+      ['Nothing in the sea was as grey as the whale that swam.', 'the whale swam on'],
+    ]
+    const run = (order: number[]) => {
+      const sc = new CorpusScanner(key)
+      for (const i of order) sc.add(samples[i][0], samples[i][1] === undefined ? {} : { prompt: samples[i][1] })
+      return sc
+    }
+    const a = run([0, 1, 2])
+    const b = run([2, 1, 0])
+    const c1 = run([0])
+    const c2 = run([1, 2])
+    c2.merge(c1)
+    expect(a.result().tokensExcluded).toBeGreaterThan(0)
+    for (const s of [b, c2]) {
+      expect(s.result().tokensScored).toBe(a.result().tokensScored)
+      expect(s.result().value).toBe(a.result().value)
+    }
+    const back = Accumulator.fromBytes(b.accumulator.toBytes(), pk)
+    expect(back.excluded.size).toBe(b.accumulator.excluded.size)
+    expect(testAccumulator(back)).toEqual(testAccumulator(b.accumulator))
   })
 })
