@@ -165,6 +165,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
   app.decorate('access', access)
   app.decorate('limits', limits)
   const detector = new DetectPool(opts.detectWorkers ?? 0)
+  detector.onDegraded = (err) => app.log.error({ err }, 'detection workers keep failing; detecting on the event loop from now on')
   app.decorate('detector', detector)
   app.decorateRequest('auth', null)
   app.decorate('requireScope', (...scopes: Scope[]) => {

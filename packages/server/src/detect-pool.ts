@@ -34,9 +34,14 @@ interface Slot {
 
 export class DetectPool {
   readonly size: number
+  /** Called once if the pool gives up on workers and detects inline from then on. */
+  onDegraded?: (err: Error) => void
   readonly #slots: Slot[] = []
   #next = 0
   #closed = false
+  /** Times of recent worker deaths; too many in a minute and the pool falls back to inline detection. */
+  #deaths: number[] = []
+  #inline = false
 
   constructor(size: number) {
     this.size = Math.max(0, Math.floor(size))
@@ -57,20 +62,27 @@ export class DetectPool {
     const fail = (err: Error) => {
       for (const p of slot.pending.values()) p.reject(err)
       slot.pending.clear()
-      if (this.#closed) return
-      // Replace a dead worker so later requests still have one.
       const i = this.#slots.indexOf(slot)
-      if (i >= 0) this.#slots[i] = this.#spawn()
+      if (this.#closed || i < 0) return
+      const now = Date.now()
+      this.#deaths = [...this.#deaths.filter((t) => now - t < 60_000), now]
+      if (this.#deaths.length > 5) {
+        // Workers keep dying (e.g. the worker file cannot load): detect inline rather than respawn forever.
+        this.#inline = true
+        this.onDegraded?.(err)
+        return
+      }
+      // Replace a dead worker so later requests still have one.
+      this.#slots[i] = this.#spawn()
     }
     worker.on('error', fail)
     worker.on('exit', (code) => fail(new Error(`detection worker exited with code ${code}`)))
-    worker.unref()
     return slot
   }
 
   /** Detects every text against `keys` (refs identify keys across requests). */
   async run(keys: { ref: string; key: WatermarkKey }[], texts: string[], options: DetectRunOptions): Promise<DetectionResult[]> {
-    if (this.size === 0 || this.#closed) {
+    if (this.size === 0 || this.#closed || this.#inline) {
       const ring = keys.map((k) => k.key)
       return texts.map((text) => detect({ text, keys: ring, ...options }))
     }
