@@ -88,6 +88,39 @@ export function tokensNeeded(acc: Accumulator): number | null {
   return hi
 }
 
+/**
+ * The corpus test's result from an accumulator alone — what a server that keeps a case's merged
+ * accumulator reports without rescoring (CorpusScanner.result() is this function).
+ */
+export function corpusResult(acc: Accumulator, opts: { texts: number; filter?: boolean; alpha?: number }): CorpusResult {
+  const t = testAccumulator(acc)
+  const e = eProcess(acc)
+  const alpha = opts.alpha ?? 1e-6
+  return {
+    detected: t.log10P <= Math.log10(alpha),
+    alpha,
+    pValue: pFromLog10(t.log10P),
+    log10P: t.log10P,
+    zScore: t.zScore,
+    eValue: e.eValue,
+    log10E: e.log10E,
+    texts: opts.texts,
+    tokensSeen: acc.tokensTotal,
+    tokensScored: acc.tokensScored,
+    tokensExcluded: acc.skipped.excluded,
+    tokensFiltered: acc.skipped.filtered,
+    tokensDuplicate: acc.skipped.duplicate,
+    tokensNoContext: acc.skipped.noContext,
+    scheme: acc.scheme,
+    keyId: acc.keyId,
+    statistic: acc.statistic,
+    value: acc.sum,
+    dedup: acc.dedup,
+    filter: opts.filter ?? false,
+    tokensNeeded: tokensNeeded(acc),
+  }
+}
+
 export class CorpusScanner {
   readonly key: WatermarkKey
   readonly accumulator: Accumulator
@@ -141,32 +174,6 @@ export class CorpusScanner {
   }
 
   result(): CorpusResult {
-    const acc = this.accumulator
-    const t = testAccumulator(acc)
-    const e = eProcess(acc)
-    const alpha = this.opts.alpha ?? 1e-6
-    return {
-      detected: t.log10P <= Math.log10(alpha),
-      alpha,
-      pValue: pFromLog10(t.log10P),
-      log10P: t.log10P,
-      zScore: t.zScore,
-      eValue: e.eValue,
-      log10E: e.log10E,
-      texts: this.texts,
-      tokensSeen: acc.tokensTotal,
-      tokensScored: acc.tokensScored,
-      tokensExcluded: acc.skipped.excluded,
-      tokensFiltered: acc.skipped.filtered,
-      tokensDuplicate: acc.skipped.duplicate,
-      tokensNoContext: acc.skipped.noContext,
-      scheme: this.key.scheme,
-      keyId: this.key.keyId,
-      statistic: acc.statistic,
-      value: acc.sum,
-      dedup: acc.dedup,
-      filter: this.opts.filter !== undefined,
-      tokensNeeded: tokensNeeded(acc),
-    }
+    return corpusResult(this.accumulator, { texts: this.texts, filter: this.opts.filter !== undefined, alpha: this.opts.alpha })
   }
 }
