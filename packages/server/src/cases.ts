@@ -1,7 +1,9 @@
 /**
  * Investigation cases: samples from one suspect source, tested against one key as a corpus
- * (docs/spec.md#corpus) — de-duplication across the whole case, tuples of every prompt seen so far
- * excluded, each prompt used as context for its sample's first tokens.
+ * (docs/spec.md#corpus) — de-duplication across the whole case, tuples of every prompt excluded
+ * (also from samples scored before the prompt arrived: exclusions live in the accumulator), each prompt
+ * used as context for its sample's first tokens. The same samples give the same statistic as core's
+ * CorpusScanner, whatever their order and batching.
  *
  * A case's running result comes from its persisted merged accumulator, never from rescoring: each
  * batch is scored into the case's accumulator and the accumulator's bytes are written in the same
@@ -9,9 +11,6 @@
  * together or not at all.
  *
  * H0 (per case): the suspect's texts were produced without the key's watermark influencing them.
- * Limitation: a prompt excludes its tuples from samples scored after it arrives, not from samples
- * already scored (the accumulator cannot un-score a tuple). Send prompts with or before the samples
- * they belong to.
  */
 import {
   Accumulator,
@@ -23,7 +22,6 @@ import {
   scoreTokens,
   testAccumulator,
   tokensNeeded,
-  TupleSet,
   type PreparedKey,
   type SchemeId,
   type WatermarkKey,
@@ -116,11 +114,10 @@ export interface CreateCaseInput {
   normalize?: boolean
 }
 
-/** A case's in-memory evidence: the merged accumulator and the prompt-exclusion set. */
+/** A case's in-memory evidence: its merged accumulator. */
 interface CaseState {
   pk: PreparedKey
   acc: Accumulator
-  excl: TupleSet
   samples: number
 }
 
@@ -152,12 +149,11 @@ export class CaseService {
       normalize: input.normalize === false ? 0 : 1,
       samples: 0,
       acc: Buffer.from(acc.toBytes()),
-      excl: Buffer.alloc(0),
       created_at: now,
       updated_at: now,
     }
     this.#store.insertCase(row)
-    return this.#info(row, key, { pk, acc, excl: new TupleSet(), samples: 0 })
+    return this.#info(row, key, { pk, acc, samples: 0 })
   }
 
   /** The case row of this tenant, or a 404 that reads the same for another tenant's case. */
@@ -262,12 +258,16 @@ export class CaseService {
           pending.push({ input, index, hash, outcome })
           if (ik !== undefined) seenInBatch.set(ik, { hash, outcome })
         })
-        // Prompts first, so a batch's prompts are excluded from all of its samples.
-        const prompts = pending.map((p) => (p.input.prompt !== undefined ? tokenizer.encode(prep(p.input.prompt)) : undefined))
-        for (const ids of prompts) if (ids) forEachTuple(st.pk, ids, (w0, w1) => void st.excl.add(w0, w1))
-        pending.forEach((p, i) => {
+        for (const p of pending) {
+          // As CorpusScanner.add: the prompt's tuples are excluded (from every sample, earlier ones
+          // included) and the prompt is context for the sample's first tokens.
+          let context: Uint32Array | undefined
+          if (p.input.prompt !== undefined) {
+            context = tokenizer.encode(prep(p.input.prompt))
+            forEachTuple(st.pk, context, (w0, w1) => st.acc.excludeTuple(w0, w1))
+          }
           const ids = tokenizer.encode(prep(p.input.text))
-          scoreTokens(st.pk, ids, st.acc, { context: prompts[i], exclude: st.excl.size > 0 ? st.excl : undefined })
+          scoreTokens(st.pk, ids, st.acc, { context })
           this.#store.insertSample({
             case_id: id,
             seq: p.outcome.seq,
@@ -280,11 +280,11 @@ export class CaseService {
             tokens: ids.length,
             created_at: now,
           })
-        })
+        }
         accepted = pending.length
         if (accepted > 0) {
           st.samples = seq
-          this.#store.updateCaseState(id, seq, st.acc.toBytes(), wordsToBytes(st.excl.toWords()), now)
+          this.#store.updateCaseState(id, seq, st.acc.toBytes(), now)
         }
       })
     } catch (e) {
@@ -308,7 +308,6 @@ export class CaseService {
     const st: CaseState = {
       pk,
       acc: Accumulator.fromBytes(new Uint8Array(ev.acc.buffer, ev.acc.byteOffset, ev.acc.byteLength), pk),
-      excl: TupleSet.fromWords(bytesToWords(ev.excl)),
       samples: ev.samples,
     }
     this.#cache.set(row.id, st)
@@ -381,16 +380,4 @@ function sampleInfo(r: SampleRow): SampleInfo {
     tokens: r.tokens,
     createdAt: r.created_at,
   }
-}
-
-function wordsToBytes(w: Uint32Array): Buffer {
-  const b = Buffer.alloc(w.length * 4)
-  for (let i = 0; i < w.length; i++) b.writeUInt32LE(w[i], i * 4)
-  return b
-}
-
-function bytesToWords(b: Buffer): Uint32Array {
-  const w = new Uint32Array(b.length >>> 2)
-  for (let i = 0; i < w.length; i++) w[i] = b.readUInt32LE(i * 4)
-  return w
 }

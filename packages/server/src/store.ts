@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS keys (
 CREATE TABLE IF NOT EXISTS cases (
   id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL,
   description TEXT, key_id TEXT NOT NULL, dedup INTEGER NOT NULL, normalize INTEGER NOT NULL,
-  samples INTEGER NOT NULL DEFAULT 0, acc BLOB NOT NULL, excl BLOB NOT NULL,
+  samples INTEGER NOT NULL DEFAULT 0, acc BLOB NOT NULL,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS cases_tenant ON cases (tenant_id, created_at);
@@ -72,13 +72,13 @@ export interface CaseRow {
   dedup: number
   normalize: number
   samples: number
+  /** Accumulator.toBytes() of the case's merged evidence (scored tuples and excluded prompt tuples). */
   acc: Buffer
-  excl: Buffer
   created_at: string
   updated_at: string
 }
 /** A case row without its evidence blobs (which can be megabytes for a large case). */
-export type CaseMeta = Omit<CaseRow, 'acc' | 'excl'>
+export type CaseMeta = Omit<CaseRow, 'acc'>
 const CASE_META = 'id, tenant_id, name, description, key_id, dedup, normalize, samples, created_at, updated_at'
 
 export interface SampleRow {
@@ -197,16 +197,16 @@ export class Store {
   // cases
   insertCase(row: CaseRow): void {
     this.stmt(
-        'INSERT INTO cases (id, tenant_id, name, description, key_id, dedup, normalize, samples, acc, excl, created_at, updated_at) VALUES (@id, @tenant_id, @name, @description, @key_id, @dedup, @normalize, @samples, @acc, @excl, @created_at, @updated_at)',
+        'INSERT INTO cases (id, tenant_id, name, description, key_id, dedup, normalize, samples, acc, created_at, updated_at) VALUES (@id, @tenant_id, @name, @description, @key_id, @dedup, @normalize, @samples, @acc, @created_at, @updated_at)',
       )
       .run(row)
   }
   getCase(tenantId: string, id: string): CaseMeta | undefined {
     return this.stmt(`SELECT ${CASE_META} FROM cases WHERE tenant_id = ? AND id = ?`).get(tenantId, id) as CaseMeta | undefined
   }
-  /** The case's serialised accumulator and prompt-exclusion set. */
-  getCaseEvidence(id: string): Pick<CaseRow, 'acc' | 'excl' | 'samples'> | undefined {
-    return this.stmt('SELECT acc, excl, samples FROM cases WHERE id = ?').get(id) as Pick<CaseRow, 'acc' | 'excl' | 'samples'> | undefined
+  /** The case's serialised accumulator. */
+  getCaseEvidence(id: string): Pick<CaseRow, 'acc' | 'samples'> | undefined {
+    return this.stmt('SELECT acc, samples FROM cases WHERE id = ?').get(id) as Pick<CaseRow, 'acc' | 'samples'> | undefined
   }
   /** Cases of a tenant, newest first, keyset-paginated by (created_at, id). */
   listCases(tenantId: string, limit: number, before?: { created_at: string; id: string }): CaseMeta[] {
@@ -220,8 +220,8 @@ export class Store {
     }
     return this.stmt(`SELECT ${CASE_META} FROM cases WHERE tenant_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`).all(tenantId, limit) as CaseMeta[]
   }
-  updateCaseState(id: string, samples: number, acc: Uint8Array, excl: Uint8Array, updatedAt: string): void {
-    this.stmt('UPDATE cases SET samples = ?, acc = ?, excl = ?, updated_at = ? WHERE id = ?').run(samples, acc, excl, updatedAt, id)
+  updateCaseState(id: string, samples: number, acc: Uint8Array, updatedAt: string): void {
+    this.stmt('UPDATE cases SET samples = ?, acc = ?, updated_at = ? WHERE id = ?').run(samples, acc, updatedAt, id)
   }
 
   // samples
