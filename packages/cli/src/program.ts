@@ -9,6 +9,7 @@ import { registerServe } from './commands/serve.js'
 import { registerGenerate } from './commands/generate.js'
 import { registerScan } from './commands/scan.js'
 import { registerLab } from './commands/lab.js'
+import { registerEval } from './commands/eval.js'
 import { registerProbe } from './commands/probe.js'
 
 /** The `tokenmark` command tree; every command registers itself here. */
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerGenerate(program)
   registerScan(program)
   registerLab(program)
+  registerEval(program)
   registerProbe(program)
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput())
   return program

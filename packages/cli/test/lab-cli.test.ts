@@ -1,6 +1,6 @@
 /** generate, scan and lab distill driven as a user would: the built binary, real files, exit codes. */
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -113,4 +113,29 @@ describe('tokenmark lab distill', () => {
     expect(r.code).toBe(2)
     expect(r.err).toMatch(/^tokenmark: --rho must be in \[0, 1\]/)
   })
+})
+
+describe('tokenmark eval', () => {
+  test('runs a small grid, prints Markdown and writes JSON', () => {
+    const r = tm(['eval', '--schemes', 'kgw', '--attacks', 'none:0,delete:0.1', '--lengths', '40', '--texts', '4', '--out', 'grid.json'])
+    expect(r.code, r.err).toBe(0)
+    expect(r.out).toMatch(/\| kgw \| none \| 40 \|/)
+    expect(r.out).toMatch(/\| kgw \| delete \(0\.1\) \| 40 \|/)
+    const j = JSON.parse(readFileSync(join(dir, 'grid.json'), 'utf8')) as { cells: { tpr: number[]; auc: number }[]; quality: unknown[] }
+    expect(j.cells).toHaveLength(2)
+    expect(j.cells[0].tpr).toHaveLength(3)
+    expect(j.quality).toHaveLength(1)
+  }, 60_000)
+
+  test('rejects an unknown attack or scheme with one line and exit 2', () => {
+    for (const args of [
+      ['eval', '--attacks', 'melt:0.5'],
+      ['eval', '--schemes', 'nope', '--texts', '1', '--lengths', '5'],
+      ['eval', '--lengths', 'ten'],
+    ]) {
+      const r = tm(args)
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.err).toMatch(/^(tokenmark: [^\n]+\n)+$/)
+    }
+  }, 60_000)
 })

@@ -76,3 +76,5 @@ export {
   type TrainingMix,
 } from './distill/simulate.js'
 export { distillMarkdown, formatRho, pow10Text } from './distill/table.js'
+export { auc, detectionLength, distinctN, median, rateBelow } from './eval/metrics.js'
+export { DEFAULT_ATTACKS, FPRS, evalMarkdown, runEvalGrid, type AttackSetting, type EvalCell, type EvalOptions, type EvalResult, type QualityRow, type SizeRow } from './eval/grid.js'
