@@ -14,14 +14,13 @@
  */
 import {
   Accumulator,
-  eProcess,
+  corpusResult,
   forEachTuple,
   getTokenizer,
   normalizeText,
   prepareKey,
   scoreTokens,
-  testAccumulator,
-  tokensNeeded,
+  type CorpusResult,
   type PreparedKey,
   type SchemeId,
   type WatermarkKey,
@@ -33,29 +32,8 @@ import type { CaseMeta, CaseRow, SampleRow, Store } from './store.js'
 
 export const DEFAULT_CASE_ALPHA = 1e-6
 
-export interface CaseResult {
-  detected: boolean
-  alpha: number
-  pValue: number
-  log10P: number
-  zScore: number
-  /** Anytime-valid e-value; capped at the largest double when it overflows (still valid: smaller). */
-  eValue: number
-  log10E: number
-  texts: number
-  tokensSeen: number
-  tokensScored: number
-  tokensExcluded: number
-  tokensFiltered: number
-  tokensDuplicate: number
-  tokensNoContext: number
-  scheme: SchemeId
-  keyId: string
-  statistic: string
-  value: number
-  dedup: boolean
-  tokensNeeded: number | null
-}
+/** Core's CorpusResult; eValue is capped at the largest double when it overflows (see caseResult). */
+export type CaseResult = CorpusResult
 
 export interface CaseInfo {
   id: string
@@ -189,7 +167,7 @@ export class CaseService {
   result(tenantId: string, id: string, alpha = DEFAULT_CASE_ALPHA): CaseResult {
     const row = this.row(tenantId, id)
     const key = this.#keys.require(tenantId, row.key_id)
-    return caseResult(this.#state(row, key), key, alpha)
+    return caseResult(this.#state(row, key), alpha)
   }
 
   /**
@@ -316,7 +294,7 @@ export class CaseService {
   }
 
   #info(row: CaseMeta, key: WatermarkKey, st: CaseState): CaseInfo {
-    const result = caseResult(st, key, DEFAULT_CASE_ALPHA)
+    const result = caseResult(st, DEFAULT_CASE_ALPHA)
     return {
       id: row.id,
       name: row.name,
@@ -336,33 +314,14 @@ export class CaseService {
   }
 }
 
-/** The corpus test on a case's merged accumulator (same fields as core's CorpusScanner.result()). */
-export function caseResult(st: { acc: Accumulator; samples: number }, key: WatermarkKey, alpha: number): CaseResult {
-  const acc = st.acc
-  const t = testAccumulator(acc)
-  const e = eProcess(acc)
-  return {
-    detected: t.log10P <= Math.log10(alpha),
-    alpha,
-    pValue: t.pValue,
-    log10P: t.log10P,
-    zScore: t.zScore,
-    eValue: Number.isFinite(e.eValue) ? e.eValue : Number.MAX_VALUE,
-    log10E: e.log10E,
-    texts: st.samples,
-    tokensSeen: acc.tokensTotal,
-    tokensScored: acc.tokensScored,
-    tokensExcluded: acc.skipped.excluded,
-    tokensFiltered: acc.skipped.filtered,
-    tokensDuplicate: acc.skipped.duplicate,
-    tokensNoContext: acc.skipped.noContext,
-    scheme: key.scheme,
-    keyId: key.keyId,
-    statistic: acc.statistic,
-    value: acc.sum,
-    dedup: acc.dedup,
-    tokensNeeded: tokensNeeded(acc),
-  }
+/**
+ * The corpus test on a case's merged accumulator: core's corpusResult, the same fields and numbers as
+ * CorpusScanner.result() on the same samples. JSON has no Infinity, so an e-value beyond the largest
+ * double is reported as that double (smaller than the true e-value, hence still valid); log10E is exact.
+ */
+export function caseResult(st: { acc: Accumulator; samples: number }, alpha: number): CaseResult {
+  const r = corpusResult(st.acc, { texts: st.samples, alpha })
+  return { ...r, eValue: Number.isFinite(r.eValue) ? r.eValue : Number.MAX_VALUE }
 }
 
 function contentHash(s: SampleInput): string {

@@ -172,7 +172,8 @@ export const caseResultSchema = {
     statistic: { type: 'string' },
     value: { type: 'number' },
     dedup: { type: 'boolean' },
-    tokensNeeded: { type: ['integer', 'null'] },
+    filter: { type: 'boolean', description: 'Whether an emission filter restricted scoring' },
+    tokensNeeded: { type: ['integer', 'null'], description: 'Scored tokens needed for p < 1e-6 at the observed effect' },
   },
 } as const
 
