@@ -4,6 +4,7 @@
  * accumulator. Calls are synchronous, so a write has committed before the caller sends its reply.
  * Every query that reads tenant data takes the tenant id: there is no query by bare id.
  */
+import { chmodSync, existsSync } from 'node:fs'
 import Database from 'better-sqlite3'
 
 export const SCHEMA_VERSION = 1
@@ -106,7 +107,11 @@ export class Store {
 
   constructor(opts: StoreOptions) {
     this.path = opts.path
+    const fresh = opts.path !== ':memory:' && opts.path !== '' && !existsSync(opts.path)
     this.db = new Database(opts.path)
+    // Owner-only: the file holds token hashes and sealed keys. SQLite gives -wal and -shm files the
+    // database file's permissions.
+    if (fresh) chmodSync(opts.path, 0o600)
     this.db.pragma('journal_mode = WAL')
     // FULL: a commit is on disk (WAL fsynced) before the statement returns, so an acknowledged
     // sample survives a power loss as well as a process crash.

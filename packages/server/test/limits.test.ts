@@ -61,11 +61,12 @@ describe('persistence', () => {
 
     await expect(buildServer({ db, masterSecret: 'b'.repeat(64) })).rejects.toThrow(/master secret does not match/)
   })
-  test('a file database without a configured secret generates one next to it (mode 0600) and reuses it', async () => {
+  test('a file database (mode 0600) without a configured secret generates one next to it (mode 0600) and reuses it', async () => {
     const db = join(dir, 'gen.db')
     const a = await buildServer({ db, env: {} })
     const { statSync } = await import('node:fs')
     expect(statSync(`${db}.master`).mode & 0o777).toBe(0o600)
+    expect(statSync(db).mode & 0o777).toBe(0o600)
     await a.close()
     const b = await buildServer({ db, env: {} })
     await b.close()
