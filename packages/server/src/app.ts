@@ -145,7 +145,8 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // Answer in-flight requests on close, but drop idle keep-alive sockets at once.
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Requests that arrive on a kept-alive connection after close() began get our own 503 (below).
+    return503OnClosing: false,
   })
 
   if (masterOrigin.origin === 'generated') {
@@ -184,6 +185,9 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
   app.addHook('preClose', async () => {
     closing = true
   })
+  app.addHook('onRequest', async () => {
+    if (closing) throw new ServerError('E_UNAVAILABLE', 'the server is shutting down; retry on another instance or after it restarts')
+  })
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id)
     if (req.auth) reply.header('cache-control', 'no-store')
@@ -196,7 +200,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
 
   app.setErrorHandler((err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
     const { status, body } = errorReply(err)
-    if (status >= 500) req.log.error({ err }, 'request failed')
+    if (status >= 500 && status !== 503) req.log.error({ err }, 'request failed')
     else req.log.info({ code: body.error.code, status }, 'request rejected')
     return reply.status(status).send(body)
   })
@@ -276,6 +280,7 @@ async function helmetHeaders(): Promise<Record<string, string>> {
 export function errorReply(err: FastifyError | Error): { status: number; body: ErrorBody } {
   const mk = (status: number, code: string, message: string) => ({ status, body: { error: { code, message } } })
   if (err instanceof ServerError) {
+    if (err.code === 'E_UNAVAILABLE') return mk(503, err.code, err.message)
     return err.statusCode >= 500 ? mk(err.statusCode, err.code, 'internal error; see the server log') : mk(err.statusCode, err.code, err.message)
   }
   if (err instanceof TokenmarkError) {

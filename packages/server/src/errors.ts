@@ -15,6 +15,7 @@ export type ServerErrorCode =
   | 'E_BODY_TOO_LARGE'
   | 'E_UNSUPPORTED_MEDIA_TYPE'
   | 'E_RATE_LIMITED'
+  | 'E_UNAVAILABLE'
   | 'E_MASTER_SECRET'
   | 'E_STORE'
   | 'E_INTERNAL'
@@ -29,6 +30,7 @@ const STATUS: Record<ServerErrorCode, number> = {
   E_BODY_TOO_LARGE: 413,
   E_UNSUPPORTED_MEDIA_TYPE: 415,
   E_RATE_LIMITED: 429,
+  E_UNAVAILABLE: 503,
   E_MASTER_SECRET: 500,
   E_STORE: 500,
   E_INTERNAL: 500,
