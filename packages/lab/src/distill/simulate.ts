@@ -256,6 +256,7 @@ export interface DistillSetup {
   filterBytes: number
   filterFalsePositiveRate: number
   probeAnswers: number
+  probePrompts: number
   probeTokens: number
 }
 
@@ -328,6 +329,7 @@ export class Distillation {
       filterBytes: this.served.filter.toBytes().length,
       filterFalsePositiveRate: this.served.filter.falsePositiveRate,
       probeAnswers: this.options.probeAnswers,
+      probePrompts: this.prompts.probe.length,
       probeTokens: this.probeTokensSeen,
     }
   }

@@ -36,7 +36,7 @@ export function distillMarkdown(rows: readonly DistillRow[], setup?: DistillSetu
       `Teacher key ${setup.keyId} (${setup.scheme} ${JSON.stringify(setup.params)}); order-${o.order} n-grams on ${o.tokenizer}; ` +
         `student trained on ${o.trainTokens.toLocaleString('en-US')} tokens; teacher served ${setup.teacherResponses} responses ` +
         `(${setup.teacherTokensServed.toLocaleString('en-US')} tokens, top-k ${o.teacherTopK}) recorded in a ${setup.filterBytes.toLocaleString('en-US')}-byte emission filter; ` +
-        `probe: ${setup.probeAnswers} student answers (${setup.probeTokens.toLocaleString('en-US')} tokens, top-k ${o.probeTopK}) to ${300 - o.teacherPrompts} held-out prompts; seed ${o.seed}.`,
+        `probe: ${setup.probeAnswers} student answers (${setup.probeTokens.toLocaleString('en-US')} tokens, top-k ${o.probeTopK}) to ${setup.probePrompts} held-out prompts; seed ${o.seed}.`,
     )
   }
   return lines.join('\n') + '\n'
