@@ -50,6 +50,8 @@ export interface ServerLimits {
   detectBatch: number
   /** Samples per /v1/cases/:id/samples request (default 1000). */
   samplesBatch: number
+  /** Minimum bytes of per-batch accumulators before a case's merged accumulator is rewritten (default 1 MiB). */
+  checkpointMinBytes: number
 }
 
 export interface RateLimitOptions {
@@ -107,7 +109,7 @@ export const REDACT_PATHS = [
 
 export async function buildServer(opts: BuildServerOptions = {}): Promise<FastifyInstance> {
   const env = opts.env ?? process.env
-  const limits: ServerLimits = { bodyLimit: 2 * 1024 * 1024, detectBatch: 64, samplesBatch: 1000, ...opts.limits }
+  const limits: ServerLimits = { bodyLimit: 2 * 1024 * 1024, detectBatch: 64, samplesBatch: 1000, checkpointMinBytes: 1 << 20, ...opts.limits }
   const store = opts.store ?? new Store({ path: opts.db ?? ':memory:' })
   const fileDb = store.path !== ':memory:' && store.path !== ''
   let keyStore: KeyStore
@@ -159,7 +161,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
   app.removeContentTypeParser('text/plain')
 
   const access = new Auth(store)
-  const cases = new CaseService(store, keyStore)
+  const cases = new CaseService(store, keyStore, { checkpointMinBytes: limits.checkpointMinBytes })
   app.decorate('store', store)
   app.decorate('keyStore', keyStore)
   app.decorate('cases', cases)

@@ -5,10 +5,14 @@
  * used as context for its sample's first tokens. The same samples give the same statistic as core's
  * CorpusScanner, whatever their order and batching.
  *
- * A case's running result comes from its persisted merged accumulator, never from rescoring: each
- * batch is scored into the case's accumulator and the accumulator's bytes are written in the same
- * SQLite transaction as the batch's samples, so an acknowledged batch and its evidence commit
- * together or not at all.
+ * A case's running result comes from its persisted merged accumulator, never from rescoring. Each
+ * batch is scored into an accumulator of its own, merged into the case's, and persisted in the same
+ * SQLite transaction as the batch's samples, so an acknowledged batch and its evidence commit together
+ * or not at all. Persisted is either the batch's accumulator (a delta, small) or, once the deltas
+ * since the last checkpoint outweigh it, the whole merged accumulator (a checkpoint, which replaces
+ * them): writes stay proportional to the evidence added, not to the size of the case, and loading is
+ * the checkpoint merged with its deltas — merge(a, b) equals scoring a's and b's inputs into one
+ * accumulator (core, accumulate.ts).
  *
  * H0 (per case): the suspect's texts were produced without the key's watermark influencing them.
  */
@@ -92,11 +96,21 @@ export interface CreateCaseInput {
   normalize?: boolean
 }
 
-/** A case's in-memory evidence: its merged accumulator. */
+/** A case's in-memory evidence: its merged accumulator, and the bytes persisted since the checkpoint. */
 interface CaseState {
   pk: PreparedKey
   acc: Accumulator
   samples: number
+  checkpointBytes: number
+  deltaBytes: number
+}
+
+export interface CaseServiceOptions {
+  /**
+   * Write a checkpoint when the deltas since the last one reach max(this, the checkpoint's size)
+   * bytes (default 1 MiB); 0 writes a checkpoint on every batch.
+   */
+  checkpointMinBytes?: number
 }
 
 const CACHE_LIMIT = 64
@@ -107,9 +121,12 @@ export class CaseService {
   /** Decoded states of recently used cases (insertion order = LRU order). */
   readonly #cache = new Map<string, CaseState>()
 
-  constructor(store: Store, keys: KeyStore) {
+  readonly #checkpointMin: number
+
+  constructor(store: Store, keys: KeyStore, opts: CaseServiceOptions = {}) {
     this.#store = store
     this.#keys = keys
+    this.#checkpointMin = opts.checkpointMinBytes ?? 1 << 20
   }
 
   create(tenantId: string, input: CreateCaseInput): CaseInfo {
@@ -117,6 +134,7 @@ export class CaseService {
     const pk = prepareKey(key)
     const acc = new Accumulator(pk, { dedup: input.dedup ?? true })
     const now = new Date().toISOString()
+    const accBytes = acc.toBytes()
     const row: CaseRow = {
       id: randomId('case_'),
       tenant_id: tenantId,
@@ -126,12 +144,12 @@ export class CaseService {
       dedup: acc.dedup ? 1 : 0,
       normalize: input.normalize === false ? 0 : 1,
       samples: 0,
-      acc: Buffer.from(acc.toBytes()),
+      acc: Buffer.from(accBytes),
       created_at: now,
       updated_at: now,
     }
     this.#store.insertCase(row)
-    return this.#info(row, key, { pk, acc, samples: 0 })
+    return this.#info(row, key, { pk, acc, samples: 0, checkpointBytes: accBytes.length, deltaBytes: 0 })
   }
 
   /** The case row of this tenant, or a 404 that reads the same for another tenant's case. */
@@ -148,11 +166,10 @@ export class CaseService {
   }
 
   list(tenantId: string, limit: number, cursor?: string): { cases: CaseInfo[]; next: string | null } {
-    let before: { created_at: string; id: string } | undefined
+    let before: number | undefined
     if (cursor !== undefined) {
-      const i = cursor.indexOf('|')
-      if (i < 0) throw new ServerError('E_VALIDATION', 'querystring/cursor is not a cursor this server returned')
-      before = { created_at: cursor.slice(0, i), id: cursor.slice(i + 1) }
+      if (!/^[1-9][0-9]{0,15}$/.test(cursor)) throw new ServerError('E_VALIDATION', 'querystring/cursor is not a cursor this server returned')
+      before = Number(cursor)
     }
     const rows = this.#store.listCases(tenantId, limit + 1, before)
     const page = rows.slice(0, limit)
@@ -161,7 +178,7 @@ export class CaseService {
       return this.#info(r, key, this.#state(r, key))
     })
     const last = page[page.length - 1]
-    return { cases, next: rows.length > limit && last ? `${last.created_at}|${last.id}` : null }
+    return { cases, next: rows.length > limit && last ? String(last.seq) : null }
   }
 
   result(tenantId: string, id: string, alpha = DEFAULT_CASE_ALPHA): CaseResult {
@@ -236,16 +253,20 @@ export class CaseService {
           pending.push({ input, index, hash, outcome })
           if (ik !== undefined) seenInBatch.set(ik, { hash, outcome })
         })
+        // The batch's own accumulator. Without de-duplication exclusions cannot reach back into
+        // merged evidence, so the case's exclusions are carried into the batch first.
+        const delta = new Accumulator(st.pk, { dedup: st.acc.dedup })
+        if (!st.acc.dedup) st.acc.excluded.forEach((w0, w1) => delta.excludeTuple(w0, w1))
         for (const p of pending) {
           // As CorpusScanner.add: the prompt's tuples are excluded (from every sample, earlier ones
-          // included) and the prompt is context for the sample's first tokens.
+          // included, once merged) and the prompt is context for the sample's first tokens.
           let context: Uint32Array | undefined
           if (p.input.prompt !== undefined) {
             context = tokenizer.encode(prep(p.input.prompt))
-            forEachTuple(st.pk, context, (w0, w1) => st.acc.excludeTuple(w0, w1))
+            forEachTuple(st.pk, context, (w0, w1) => delta.excludeTuple(w0, w1))
           }
           const ids = tokenizer.encode(prep(p.input.text))
-          scoreTokens(st.pk, ids, st.acc, { context })
+          scoreTokens(st.pk, ids, delta, { context })
           this.#store.insertSample({
             case_id: id,
             seq: p.outcome.seq,
@@ -261,8 +282,19 @@ export class CaseService {
         }
         accepted = pending.length
         if (accepted > 0) {
+          st.acc.merge(delta)
           st.samples = seq
-          this.#store.updateCaseState(id, seq, st.acc.toBytes(), now)
+          const d = delta.toBytes()
+          if (this.#checkpointMin === 0 || st.deltaBytes + d.length >= Math.max(this.#checkpointMin, st.checkpointBytes)) {
+            const full = st.acc.toBytes()
+            this.#store.checkpointCase(id, full)
+            st.checkpointBytes = full.length
+            st.deltaBytes = 0
+          } else {
+            this.#store.insertAccDelta(id, seq, d)
+            st.deltaBytes += d.length
+          }
+          this.#store.updateCaseSamples(id, seq, now)
         }
       })
     } catch (e) {
@@ -283,17 +315,22 @@ export class CaseService {
     const pk = prepareKey(key)
     const ev = this.#store.getCaseEvidence(row.id)
     if (!ev) throw new ServerError('E_NOT_FOUND', `no case ${row.id}`)
+    const bytes = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+    const acc = Accumulator.fromBytes(bytes(ev.acc), pk)
+    for (const d of ev.deltas) acc.merge(Accumulator.fromBytes(bytes(d), pk))
     const st: CaseState = {
       pk,
-      acc: Accumulator.fromBytes(new Uint8Array(ev.acc.buffer, ev.acc.byteOffset, ev.acc.byteLength), pk),
+      acc,
       samples: ev.samples,
+      checkpointBytes: ev.acc.length,
+      deltaBytes: ev.deltas.reduce((n, d) => n + d.length, 0),
     }
     this.#cache.set(row.id, st)
     if (this.#cache.size > CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string)
     return st
   }
 
-  #info(row: CaseMeta, key: WatermarkKey, st: CaseState): CaseInfo {
+  #info(row: Omit<CaseRow, 'acc'>, key: WatermarkKey, st: CaseState): CaseInfo {
     const result = caseResult(st, DEFAULT_CASE_ALPHA)
     return {
       id: row.id,

@@ -15,6 +15,7 @@ export {
   type SampleOutcome,
   type AddSamplesResult,
   type CreateCaseInput,
+  type CaseServiceOptions,
 } from './cases.js'
 export { ServerError, type ServerErrorCode, type ErrorBody } from './errors.js'
 export { loadMasterSecret, parseMasterSecret, type MasterSecretSource } from './crypto.js'

@@ -29,7 +29,11 @@ CREATE TABLE IF NOT EXISTS cases (
   samples INTEGER NOT NULL DEFAULT 0, acc BLOB NOT NULL,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS cases_tenant ON cases (tenant_id, created_at);
+CREATE INDEX IF NOT EXISTS cases_tenant ON cases (tenant_id);
+CREATE TABLE IF NOT EXISTS acc_deltas (
+  case_id TEXT NOT NULL REFERENCES cases(id), samples INTEGER NOT NULL, bytes BLOB NOT NULL,
+  PRIMARY KEY (case_id, samples)
+);
 CREATE TABLE IF NOT EXISTS samples (
   case_id TEXT NOT NULL REFERENCES cases(id), seq INTEGER NOT NULL, id TEXT NOT NULL,
   idem_key TEXT, text TEXT NOT NULL, prompt TEXT, source TEXT, content_hash TEXT NOT NULL,
@@ -73,14 +77,17 @@ export interface CaseRow {
   dedup: number
   normalize: number
   samples: number
-  /** Accumulator.toBytes() of the case's merged evidence (scored tuples and excluded prompt tuples). */
+  /**
+   * Accumulator.toBytes() of the case's merged evidence at the last checkpoint; the batches since then
+   * are in acc_deltas (each batch's own accumulator), and the merged accumulator is their merge.
+   */
   acc: Buffer
   created_at: string
   updated_at: string
 }
 /** A case row without its evidence blobs (which can be megabytes for a large case). */
-export type CaseMeta = Omit<CaseRow, 'acc'>
-const CASE_META = 'id, tenant_id, name, description, key_id, dedup, normalize, samples, created_at, updated_at'
+export type CaseMeta = Omit<CaseRow, 'acc'> & { /** Insertion order (SQLite rowid), for pagination. */ seq: number }
+const CASE_META = 'rowid AS seq, id, tenant_id, name, description, key_id, dedup, normalize, samples, created_at, updated_at'
 
 export interface SampleRow {
   case_id: string
@@ -209,24 +216,31 @@ export class Store {
   getCase(tenantId: string, id: string): CaseMeta | undefined {
     return this.stmt(`SELECT ${CASE_META} FROM cases WHERE tenant_id = ? AND id = ?`).get(tenantId, id) as CaseMeta | undefined
   }
-  /** The case's serialised accumulator. */
-  getCaseEvidence(id: string): Pick<CaseRow, 'acc' | 'samples'> | undefined {
-    return this.stmt('SELECT acc, samples FROM cases WHERE id = ?').get(id) as Pick<CaseRow, 'acc' | 'samples'> | undefined
+  /** The case's checkpointed accumulator and the per-batch accumulators written since, in order. */
+  getCaseEvidence(id: string): { acc: Buffer; samples: number; deltas: Buffer[] } | undefined {
+    const row = this.stmt('SELECT acc, samples FROM cases WHERE id = ?').get(id) as { acc: Buffer; samples: number } | undefined
+    if (!row) return undefined
+    const deltas = (this.stmt('SELECT bytes FROM acc_deltas WHERE case_id = ? ORDER BY samples').all(id) as { bytes: Buffer }[]).map((d) => d.bytes)
+    return { ...row, deltas }
   }
-  /** Cases of a tenant, newest first, keyset-paginated by (created_at, id). */
-  listCases(tenantId: string, limit: number, before?: { created_at: string; id: string }): CaseMeta[] {
-    if (before) {
-      return this.stmt(`SELECT ${CASE_META} FROM cases WHERE tenant_id = ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?`).all(
-        tenantId,
-        before.created_at,
-        before.id,
-        limit,
-      ) as CaseMeta[]
+  /** Appends one batch's accumulator (the batch ends at sample number `samples`). */
+  insertAccDelta(caseId: string, samples: number, bytes: Uint8Array): void {
+    this.stmt('INSERT INTO acc_deltas (case_id, samples, bytes) VALUES (?, ?, ?)').run(caseId, samples, bytes)
+  }
+  /** Replaces the checkpoint with the merged accumulator and drops the deltas it now contains. */
+  checkpointCase(caseId: string, acc: Uint8Array): void {
+    this.stmt('UPDATE cases SET acc = ? WHERE id = ?').run(acc, caseId)
+    this.stmt('DELETE FROM acc_deltas WHERE case_id = ?').run(caseId)
+  }
+  updateCaseSamples(id: string, samples: number, updatedAt: string): void {
+    this.stmt('UPDATE cases SET samples = ?, updated_at = ? WHERE id = ?').run(samples, updatedAt, id)
+  }
+  /** Cases of a tenant, newest first, keyset-paginated by insertion order. */
+  listCases(tenantId: string, limit: number, beforeSeq?: number): CaseMeta[] {
+    if (beforeSeq !== undefined) {
+      return this.stmt(`SELECT ${CASE_META} FROM cases WHERE tenant_id = ? AND rowid < ? ORDER BY rowid DESC LIMIT ?`).all(tenantId, beforeSeq, limit) as CaseMeta[]
     }
-    return this.stmt(`SELECT ${CASE_META} FROM cases WHERE tenant_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`).all(tenantId, limit) as CaseMeta[]
-  }
-  updateCaseState(id: string, samples: number, acc: Uint8Array, updatedAt: string): void {
-    this.stmt('UPDATE cases SET samples = ?, acc = ?, updated_at = ? WHERE id = ?').run(samples, acc, updatedAt, id)
+    return this.stmt(`SELECT ${CASE_META} FROM cases WHERE tenant_id = ? ORDER BY rowid DESC LIMIT ?`).all(tenantId, limit) as CaseMeta[]
   }
 
   // samples

@@ -42,21 +42,36 @@ describe('limits', () => {
 })
 
 describe('persistence', () => {
-  test('a case’s evidence survives a restart; a wrong master secret is refused at start-up', async () => {
-    const db = join(dir, 'p.db')
+  test.each([
+    ['per-batch deltas', 1 << 20],
+    ['a checkpoint every batch', 0],
+  ])('a case’s evidence survives a restart (%s) and equals a case fed in one batch; a wrong master secret is refused', async (_name, checkpointMinBytes) => {
+    const db = join(dir, `p-${checkpointMinBytes}.db`)
     const key = testKey(3)
-    const s = await testServer({ db })
-    await s.app.inject({ method: 'POST', url: '/v1/keys', headers: bearer(s.admin), payload: { keyFile: key.toKeyFile() } })
-    const c = JSON.parse((await s.app.inject({ method: 'POST', url: '/v1/cases', headers: bearer(s.admin), payload: { name: 'p', keyId: key.keyId } })).body)
-    await s.app.inject({ method: 'POST', url: `/v1/cases/${c.id}/samples`, headers: bearer(s.admin), payload: { samples: [{ text: watermarkedText(key, 80, 1), prompt: 'the sea' }] } })
-    const before = JSON.parse((await s.app.inject({ method: 'GET', url: `/v1/cases/${c.id}`, headers: bearer(s.admin) })).body)
+    const s = await testServer({ db, limits: { checkpointMinBytes } })
+    const h = bearer(s.admin)
+    await s.app.inject({ method: 'POST', url: '/v1/keys', headers: h, payload: { keyFile: key.toKeyFile() } })
+    const mk = async (name: string) => JSON.parse((await s.app.inject({ method: 'POST', url: '/v1/cases', headers: h, payload: { name, keyId: key.keyId } })).body).id as string
+    const batched = await mk('batched')
+    const whole = await mk('whole')
+    const samples = [0, 1, 2, 3, 4, 5].map((i) => ({ text: watermarkedText(key, 60, i), ...(i === 4 ? { prompt: watermarkedText(key, 20, 1) } : {}) }))
+    for (let i = 0; i < samples.length; i += 2) {
+      await s.app.inject({ method: 'POST', url: `/v1/cases/${batched}/samples`, headers: h, payload: { samples: samples.slice(i, i + 2) } })
+    }
+    await s.app.inject({ method: 'POST', url: `/v1/cases/${whole}/samples`, headers: h, payload: { samples } })
+    const get = async (app: typeof s.app, id: string) => JSON.parse((await app.inject({ method: 'GET', url: `/v1/cases/${id}/result`, headers: h })).body)
+    const before = await get(s.app, batched)
+    expect(before).toEqual(await get(s.app, whole))
+    expect(before.tokensExcluded).toBeGreaterThan(0)
     await s.app.close()
     expect(s.app.store.closed).toBe(true)
 
-    const again = await buildServer({ db, masterSecret: MASTER })
-    const after = JSON.parse((await again.inject({ method: 'GET', url: `/v1/cases/${c.id}`, headers: bearer(s.admin) })).body)
+    const again = await buildServer({ db, masterSecret: MASTER, limits: { checkpointMinBytes } })
+    const after = await get(again, batched)
     expect(after).toEqual(before)
-    expect(after.result.detected).toBe(true)
+    expect(after.detected).toBe(true)
+    const deltas = (again.store.db.prepare('SELECT count(*) AS n FROM acc_deltas WHERE case_id = ?').get(batched) as { n: number }).n
+    expect(deltas).toBe(checkpointMinBytes === 0 ? 0 : 3)
     await again.close()
 
     await expect(buildServer({ db, masterSecret: 'b'.repeat(64) })).rejects.toThrow(/master secret does not match/)
