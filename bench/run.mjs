@@ -1,10 +1,16 @@
-// `pnpm bench`: runs every benchmark suite and prints Markdown tables (copied into README.md).
+// `pnpm bench [suite...]`: runs every benchmark suite (or the named ones) and prints Markdown tables,
+// which README.md quotes. Suites: core, lab, server (the server suite includes a 60 s soak).
 import { machine } from './lib.mjs'
 
-const suites = process.argv.slice(2)
-const all = ['core', 'lab']
+const SUITES = {
+  core: './core.mjs',
+  lab: './lab.mjs',
+  server: '../packages/server/bench/server.mjs',
+}
+const names = process.argv.slice(2)
+for (const n of names) if (!(n in SUITES)) throw new Error(`unknown suite ${n} (known: ${Object.keys(SUITES).join(', ')})`)
 console.log(`# tokenmark benchmarks\n\nmachine: ${machine()}\ndate: ${new Date().toISOString().slice(0, 10)}`)
-for (const name of suites.length ? suites : all) {
-  const mod = await import(`./${name}.mjs`)
+for (const name of names.length ? names : Object.keys(SUITES)) {
+  const mod = await import(SUITES[name])
   await mod.run()
 }
