@@ -15,6 +15,7 @@ import { Auth, type AuthContext, type Scope } from './auth.js'
 import { DetectPool } from './detect-pool.js'
 import { CaseService } from './cases.js'
 import { loadMasterSecret } from './crypto.js'
+import { CaseEvidence } from './evidence.js'
 import { ServerError, statusForCoreError, type ErrorBody } from './errors.js'
 import { KeyStore } from './keystore.js'
 import { routePlugins, type RoutePlugin } from './routes/index.js'
@@ -24,10 +25,12 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The SQLite store (closed in onClose). */
     store: Store
-    /** The tenants' watermark keys, sealed at rest. */
+    /** The tenants' watermark keys and evidence signing keys, sealed at rest. */
     keyStore: KeyStore
     /** Cases, samples and their merged accumulators. */
     cases: CaseService
+    /** Signed evidence bundles and reports of cases. */
+    evidence: CaseEvidence
     /** Tenants and API tokens. */
     access: Auth
     /** onRequest hook: authenticates the bearer token and requires every scope given. */
@@ -165,6 +168,9 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
   app.decorate('store', store)
   app.decorate('keyStore', keyStore)
   app.decorate('cases', cases)
+  const evidence = new CaseEvidence(cases, keyStore)
+  evidence.onMismatch = (detail) => app.log.error(detail, 'evidence bundle disagrees with its case result; refused')
+  app.decorate('evidence', evidence)
   app.decorate('access', access)
   app.decorate('limits', limits)
   const detector = new DetectPool(opts.detectWorkers ?? 0)
@@ -252,6 +258,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
         { name: 'health', description: 'Liveness, readiness and this document' },
         { name: 'detect', description: 'Watermark detection of single texts' },
         { name: 'cases', description: 'Investigations of a suspect source, sample by sample' },
+        { name: 'evidence', description: 'Signed evidence bundles and attribution reports of cases, and the key that verifies them' },
         { name: 'keys', description: 'The tenant’s watermark keys (ids and commitments only)' },
         { name: 'admin', description: 'Tenants and API tokens' },
       ],

@@ -1,13 +1,20 @@
 /**
- * The key store: a tenant's watermark keys, sealed at rest with the master secret (crypto.ts).
+ * The key store: a tenant's watermark keys and its evidence signing key, sealed at rest with the
+ * master secret (crypto.ts).
  * Keys leave this module only as `WatermarkKey` objects (secret in a private field) for scoring, or
  * as public info (id, commitment, scheme, params, tokenizer). A key of another tenant is reported as
  * absent, exactly like a key that does not exist.
+ *
+ * Each tenant has one Ed25519 signing key for evidence bundles (@tokenmark/evidence), separate from
+ * every watermark key: generated on first use, its key file sealed with the same box under additional
+ * data of its own ("signing\0<tenant>"), so neither kind of ciphertext opens as the other. It leaves
+ * this module as a `SigningKey` (secret in a private field) or as its public key.
  */
 import { generateKey, getTokenizer, parseKeyFile, type WatermarkKey, type KeyConfigInput, type PublicKeyInfo, type SchemeParams } from '@tokenmark/core'
+import { generateSigningKey, parseSigningKeyFile, type SigningKey } from '@tokenmark/evidence'
 import { SecretBox } from './crypto.js'
 import { ServerError } from './errors.js'
-import type { KeyRow, Store } from './store.js'
+import type { KeyRow, SigningKeyRow, Store } from './store.js'
 
 export interface StoredKeyInfo extends PublicKeyInfo {
   name: string | null
@@ -22,6 +29,8 @@ export class KeyStore {
   readonly #store: Store
   /** Decrypted keys by tenant and id; WatermarkKey keeps its secret in a private field. */
   readonly #cache = new Map<string, WatermarkKey>()
+  /** Decrypted signing keys by tenant. */
+  readonly #signers = new Map<string, SigningKey>()
 
   constructor(store: Store, master: Uint8Array) {
     this.#store = store
@@ -112,6 +121,44 @@ export class KeyStore {
     return this.#store.listKeys(tenantId).map((r) => this.require(tenantId, r.key_id))
   }
 
+  /**
+   * The tenant's evidence signing key, generated and sealed on first use. When two processes sharing
+   * the database race to create it, the first insert wins and both use that key.
+   */
+  signingKey(tenantId: string): SigningKey {
+    const hit = this.#signers.get(tenantId)
+    if (hit) return hit
+    let row = this.#store.getSigningKey(tenantId)
+    if (!row) {
+      const fresh = generateSigningKey()
+      const created = new Date()
+      const file = Buffer.from(fresh.toKeyFile(created), 'utf8')
+      const candidate: SigningKeyRow = {
+        tenant_id: tenantId,
+        signer_id: fresh.signerId,
+        public_key: Buffer.from(fresh.publicKey),
+        sealed: this.#box.seal(file, signingAad(tenantId)),
+        created_at: created.toISOString(),
+      }
+      file.fill(0)
+      if (this.#store.insertSigningKey(candidate)) {
+        this.#signers.set(tenantId, fresh)
+        return fresh
+      }
+      row = this.#store.getSigningKey(tenantId)
+      if (!row) throw new ServerError('E_STORE', 'the signing key could neither be stored nor read back')
+    }
+    const file = this.#box.open(row.sealed, signingAad(tenantId))
+    try {
+      const key = parseSigningKeyFile(file.toString('utf8'))
+      if (key.signerId !== row.signer_id) throw new ServerError('E_MASTER_SECRET', 'a stored signing key does not match its signer id')
+      this.#signers.set(tenantId, key)
+      return key
+    } finally {
+      file.fill(0)
+    }
+  }
+
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return 'KeyStore(…)'
   }
@@ -119,6 +166,9 @@ export class KeyStore {
 
 function aad(tenantId: string, keyId: string): string {
   return `key\0${tenantId}\0${keyId}`
+}
+function signingAad(tenantId: string): string {
+  return `signing\0${tenantId}`
 }
 function cacheKey(tenantId: string, keyId: string): string {
   return `${tenantId}\0${keyId}`

@@ -27,6 +27,7 @@ export function errors(...statuses: number[]): Record<string, ErrorReply> {
     401: 'Missing or invalid API token',
     403: 'The token lacks a scope this request needs',
     404: 'Not found (also for another tenant’s resources)',
+    406: 'None of the media types in Accept can be produced (the message lists those that can)',
     409: 'Conflict with existing state',
     413: 'Request body larger than the configured limit',
     415: 'Content-Type is not application/json',

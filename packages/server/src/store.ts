@@ -1,7 +1,9 @@
 /**
  * The embedded store: one SQLite database (better-sqlite3, WAL, synchronous=FULL) holding tenants,
- * API tokens (hashes only), sealed watermark keys, cases, their samples and each case's merged
- * accumulator. Calls are synchronous, so a write has committed before the caller sends its reply.
+ * API tokens (hashes only), sealed watermark keys and evidence signing keys, cases, their samples and
+ * each case's merged accumulator. Calls are synchronous, so a write has committed before the caller
+ * sends its reply. New tables are additive (CREATE IF NOT EXISTS on every open), so a database made by
+ * an earlier build of the same schema version gains them on its next start.
  * Every query that reads tenant data takes the tenant id: there is no query by bare id.
  */
 import { chmodSync, existsSync } from 'node:fs'
@@ -40,6 +42,10 @@ CREATE TABLE IF NOT EXISTS samples (
   tokens INTEGER NOT NULL, created_at TEXT NOT NULL,
   PRIMARY KEY (case_id, seq), UNIQUE (case_id, idem_key)
 );
+CREATE TABLE IF NOT EXISTS signing_keys (
+  tenant_id TEXT PRIMARY KEY REFERENCES tenants(id), signer_id TEXT NOT NULL, public_key BLOB NOT NULL,
+  sealed BLOB NOT NULL, created_at TEXT NOT NULL
+);
 `
 
 export interface TenantRow {
@@ -66,6 +72,14 @@ export interface KeyRow {
   sealed: Buffer
   origin: string
   name: string | null
+  created_at: string
+}
+/** A tenant's Ed25519 evidence signing key: the secret sealed like watermark keys, the public half in clear. */
+export interface SigningKeyRow {
+  tenant_id: string
+  signer_id: string
+  public_key: Buffer
+  sealed: Buffer
   created_at: string
 }
 export interface CaseRow {
@@ -204,6 +218,18 @@ export class Store {
   }
   listKeys(tenantId: string): KeyRow[] {
     return this.stmt('SELECT * FROM keys WHERE tenant_id = ? ORDER BY created_at, key_id').all(tenantId) as KeyRow[]
+  }
+
+  // signing keys (one per tenant)
+  /** Inserts the tenant's signing key unless it has one already; true when this row was inserted. */
+  insertSigningKey(row: SigningKeyRow): boolean {
+    return (
+      this.stmt('INSERT INTO signing_keys (tenant_id, signer_id, public_key, sealed, created_at) VALUES (@tenant_id, @signer_id, @public_key, @sealed, @created_at) ON CONFLICT (tenant_id) DO NOTHING').run(row)
+        .changes === 1
+    )
+  }
+  getSigningKey(tenantId: string): SigningKeyRow | undefined {
+    return this.stmt('SELECT * FROM signing_keys WHERE tenant_id = ?').get(tenantId) as SigningKeyRow | undefined
   }
 
   // cases

@@ -6,9 +6,10 @@ import type { FastifyPluginAsync } from 'fastify'
 import adminRoutes from './admin.js'
 import caseRoutes from './cases.js'
 import detectRoutes from './detect.js'
+import evidenceRoutes from './evidence.js'
 import healthRoutes from './health.js'
 import keyRoutes from './keys.js'
 
 export type RoutePlugin = FastifyPluginAsync
 
-export const routePlugins: RoutePlugin[] = [healthRoutes, detectRoutes, caseRoutes, keyRoutes, adminRoutes]
+export const routePlugins: RoutePlugin[] = [healthRoutes, detectRoutes, caseRoutes, evidenceRoutes, keyRoutes, adminRoutes]
