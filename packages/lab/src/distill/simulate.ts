@@ -14,18 +14,27 @@
  *   temperature 1 with top-k 50 (as the teacher; untruncated sampling would also draw ids that are gaps
  *   in o200k's id space, which no API could return).
  * - Test: core's corpus test on the answers as text (normalised and re-tokenized, as `tokenmark scan` sees
- *   them): de-duplication across the whole corpus, tuples of the probe prompts excluded, and optionally
- *   only tokens whose context the teacher served (emission filter). Under H0 (ρ = 0: the student never saw
- *   a watermarked token) the p-value is exact and the e-value is valid at any stopping time.
+ *   them): de-duplication across the whole corpus, tuples of the probe prompts excluded, and one of three
+ *   emission-filter modes (`DistillFilter`): `off`; `served`, every context the teacher served (what a
+ *   provider that cannot tell harvesters from customers records); `accounts`, only the contexts of the
+ *   responses served to the harvesting accounts (what a provider that logs the account of every response,
+ *   as examples/provider-api does, records once it has identified them). Under H0 (ρ = 0: the student never
+ *   saw a watermarked token) the p-value is exact and the e-value is valid at any stopping time.
+ *
+ * ρ = 0 with the `accounts` filter: the harvesting accounts still harvested (the first `nullHarvestTokens`
+ * response tokens, by default the ρ = 1 % harvest), but the student trained on none of it. So the filter is
+ * as large as the one the ρ = 1 % row uses, and the ρ = 0 row is that row's null counterpart.
  */
 import {
   CorpusScanner,
   EmissionFilter,
+  eProcess,
   getTokenizer,
   keyFromSecret,
   normalizeText,
   prepareKey,
   seededRng,
+  testAccumulator,
   watermarkSampler,
   type CorpusResult,
   type KeyConfigInput,
@@ -60,6 +69,29 @@ export function distillKey(seed: number, config: KeyConfigInput = DISTILL_KEY_CO
 /** The ρ values of the table in docs/results.md. */
 export const DISTILL_RHOS: readonly number[] = [0, 0.005, 0.01, 0.05, 0.1, 1]
 
+/**
+ * Which contexts the corpus test scores:
+ * - `off`: all;
+ * - `served`: contexts of every response the teacher served (`servedTokens`, whatever ρ is);
+ * - `accounts`: contexts of the responses the harvesting accounts received — the ones in the student's
+ *   training mix (whole responses; at ρ = 0 the first `nullHarvestTokens` response tokens, never trained on).
+ * Both filters key on contexts, never on (context, token) tuples (core's emission.ts explains why that
+ * keeps the test valid), and both are built before the student's answers are seen.
+ */
+export type DistillFilter = 'off' | 'served' | 'accounts'
+export const DISTILL_FILTERS: readonly DistillFilter[] = ['off', 'served', 'accounts']
+
+/**
+ * A filter mode from a CLI value: absent or false → `off`; true (a bare `--filter`) → `served`, as before
+ * the `accounts` mode existed; otherwise one of `off`, `served` (alias `on`), `accounts`.
+ */
+export function parseDistillFilter(v: string | boolean | undefined): DistillFilter {
+  if (v === undefined || v === false) return 'off'
+  if (v === true || v === 'on') return 'served'
+  if ((DISTILL_FILTERS as readonly string[]).includes(v)) return v as DistillFilter
+  throw new LabError('E_BAD_PARAM', `--filter must be one of ${DISTILL_FILTERS.join(', ')} (a bare --filter means served), not ${JSON.stringify(v)}`)
+}
+
 export interface DistillOptions {
   /** n-gram order of teacher and student (default 4). */
   order?: number
@@ -71,6 +103,18 @@ export interface DistillOptions {
    * the provider does not know which, so the filter holds them all whatever ρ is.
    */
   servedTokens?: number
+  /**
+   * Response tokens the harvesting accounts collected at ρ = 0, where the student trained on none of them
+   * (default: round(0.01 · trainTokens), the ρ = 1 % harvest). Only the `accounts` filter uses it.
+   */
+  nullHarvestTokens?: number
+  /**
+   * False-positive rate of the `accounts` filter at capacity (default 1e-4). A probe queries ~10⁵
+   * distinct contexts and a harvest of ~10³ tokens holds ~10³, so at the `served` filter's 1 % about as
+   * many contexts would pass by accident as because they were served, diluting the signal; at 1e-4 about
+   * 10 do. Cost: 19 bits per context instead of 9.6. (False positives never affect validity.)
+   */
+  accountsFilterFpr?: number
   /** Teacher's top-k (default 50). */
   teacherTopK?: number
   /** Tokens per teacher response at most (default 200). */
@@ -96,6 +140,8 @@ export function resolveDistillOptions(key: WatermarkKey | undefined, o: DistillO
     order: o.order ?? 4,
     trainTokens: o.trainTokens ?? 90_000,
     servedTokens: o.servedTokens ?? o.trainTokens ?? 90_000,
+    nullHarvestTokens: o.nullHarvestTokens ?? Math.max(1, Math.round(0.01 * (o.trainTokens ?? 90_000))),
+    accountsFilterFpr: o.accountsFilterFpr ?? 1e-4,
     teacherTopK: o.teacherTopK ?? 50,
     responseTokens: o.responseTokens ?? 200,
     teacherPrompts: o.teacherPrompts ?? 200,
@@ -108,6 +154,8 @@ export function resolveDistillOptions(key: WatermarkKey | undefined, o: DistillO
   checkInt('order', r.order, 1, 6)
   checkInt('trainTokens', r.trainTokens, 1, 1e9)
   checkInt('servedTokens', r.servedTokens, 1, 1e9)
+  checkInt('nullHarvestTokens', r.nullHarvestTokens, 1, 1e9)
+  if (!(r.accountsFilterFpr > 0 && r.accountsFilterFpr < 1)) throw new LabError('E_BAD_PARAM', `accountsFilterFpr must be in (0, 1), not ${r.accountsFilterFpr}`)
   checkInt('teacherTopK', r.teacherTopK, 1, 1e6)
   checkInt('responseTokens', r.responseTokens, 1, 1e6)
   checkInt('probeAnswers', r.probeAnswers, 1, 1e7)
@@ -159,7 +207,6 @@ export interface ServedResponses {
  */
 export function serveTeacher(teacher: NGramModel, key: WatermarkKey, prompts: readonly string[], tokens: number, o: Resolved): ServedResponses {
   const tk = o.tokenizer
-  const pk = prepareKey(key)
   const promptIds = prompts.map((p) => tk.encode(p))
   const responses: Exchange[] = []
   let served = 0
@@ -171,9 +218,32 @@ export function serveTeacher(teacher: NGramModel, key: WatermarkKey, prompts: re
     responses.push({ prompt: prompts[j], promptIds: promptIds[j], ids })
     served += ids.length
   }
-  const filter = new EmissionFilter({ capacity: Math.max(1, served) })
+  return { responses, tokens: served, filter: recordFilter(key, responses) }
+}
+
+/** An emission filter (false-positive rate `falsePositiveRate` at capacity, default 1 %) holding the contexts of `responses`. */
+export function recordFilter(key: WatermarkKey, responses: readonly Exchange[], falsePositiveRate = 0.01): EmissionFilter {
+  const pk = prepareKey(key)
+  const tokens = responses.reduce((a, r) => a + r.ids.length, 0)
+  const filter = new EmissionFilter({ capacity: Math.max(1, tokens), falsePositiveRate })
   for (const r of responses) filter.recordResponse(pk, r.ids, r.promptIds)
-  return { responses, tokens: served, filter }
+  return filter
+}
+
+/**
+ * The responses a harvest of `tokens` response tokens collected: whole responses in serving order until
+ * `tokens` is reached — the ones `mixTrainingSet` draws its teacher tokens from (it may cut the last).
+ */
+export function harvestedResponses(responses: readonly Exchange[], tokens: number): Exchange[] {
+  const out: Exchange[] = []
+  let got = 0
+  for (const r of responses) {
+    if (got >= tokens) break
+    out.push(r)
+    got += r.ids.length
+  }
+  if (got < tokens) throw new LabError('E_BAD_PARAM', `not enough served responses for a harvest of ${tokens} tokens (served ${got})`)
+  return out
 }
 
 export interface TrainingMix {
@@ -227,10 +297,39 @@ export function scanAnswers(key: WatermarkKey, answers: readonly Exchange[], pro
   return scanner.result()
 }
 
+/**
+ * `scanAnswers` answer by answer, also measuring when the evidence arrived: the probe tokens after which
+ * p stays below 1e-6, and the probe tokens at which the e-value first reaches 1e6.
+ */
+export function scanAnswersStream(
+  key: WatermarkKey,
+  answers: readonly Exchange[],
+  prompts: readonly string[],
+  filter?: EmissionFilter,
+  tokenizer?: Tokenizer,
+): { result: CorpusResult; probeTokensToP6: number | null; probeTokensToE6: number | null } {
+  const scanner = new CorpusScanner(key, { tokenizer, prompts, filter })
+  let seen = 0
+  let p6: number | null = null
+  let e6: number | null = null
+  for (const a of answers) {
+    scanner.addTokens(a.ids, a.promptIds)
+    seen += a.ids.length
+    if (testAccumulator(scanner.accumulator).log10P < -6) p6 ??= seen
+    else p6 = null
+    if (e6 === null && eProcess(scanner.accumulator).log10E >= 6) e6 = seen
+  }
+  return { result: scanner.result(), probeTokensToP6: p6, probeTokensToE6: e6 }
+}
+
 /** One cell of the table: the corpus-test fields (as `tokenmark scan --json` prints them) plus the setting. */
 export interface DistillRow {
   rho: number
+  /** Whether any emission filter was applied (`filterMode !== 'off'`; kept for `scan --json` compatibility). */
   filter: boolean
+  filterMode: DistillFilter
+  /** Response tokens whose contexts the filter holds (0 with the filter off). */
+  filterTokens: number
   pValue: number
   log10P: number
   eValue: number
@@ -239,7 +338,15 @@ export interface DistillRow {
   tokensScored: number
   tokensExcluded: number
   tokensFiltered: number
+  /** Scored tokens needed for p < 1e-6, extrapolated from the observed effect (core's estimate). */
   tokensNeeded: number | null
+  /**
+   * Measured, not extrapolated: probe tokens (answers in collection order, whole answers) after which the
+   * p-value stays below 1e-6 to the end of the probe; null when it is not below at the end.
+   */
+  probeTokensToP6: number | null
+  /** Probe tokens at which the e-value first reaches 1e6 (a stopping time at which acting is valid); null if never. */
+  probeTokensToE6: number | null
   scheme: string
   keyId: string
   teacherTokens: number
@@ -255,6 +362,8 @@ export interface DistillSetup {
   teacherTokensServed: number
   filterBytes: number
   filterFalsePositiveRate: number
+  /** Response tokens in the `accounts` filter at ρ = 0 (harvested, never trained on). */
+  nullHarvestTokens: number
   probeAnswers: number
   probePrompts: number
   probeTokens: number
@@ -289,16 +398,38 @@ export class Distillation {
     return { model: NGramModel.train(mix.sequences, { order: this.options.order, vocabSize: this.options.tokenizer.vocabSize }), mix }
   }
 
-  /** Trains the ρ student, probes it, and returns the filter-off and filter-on rows. */
-  rows(rho: number): [DistillRow, DistillRow] {
+  /**
+   * The responses the harvesting accounts received for a ρ student: those its training mix draws on, or
+   * at ρ = 0 a harvest of `nullHarvestTokens` that it never trained on.
+   */
+  harvest(rho: number): Exchange[] {
+    const want = Math.round(rho * this.options.trainTokens)
+    return harvestedResponses(this.served.responses, want > 0 ? want : this.options.nullHarvestTokens)
+  }
+
+  /**
+   * Trains the ρ student, probes it, and returns one row per filter mode, in the order of
+   * `DISTILL_FILTERS`: off, served, accounts (so `[off, served]` is what it returned before `accounts`).
+   */
+  rows(rho: number): [DistillRow, DistillRow, DistillRow] {
     const { model, mix } = this.student(rho)
     const answers = probeStudent(model, this.prompts.probe, this.options)
     this.probeTokensSeen = answers.reduce((a, x) => a + x.ids.length, 0)
-    const row = (filter: boolean): DistillRow => {
-      const r = scanAnswers(this.key, answers, this.prompts.probe, filter ? this.served.filter : undefined, this.options.tokenizer)
+    const harvest = this.harvest(rho)
+    const filters: Record<DistillFilter, { filter?: EmissionFilter; tokens: number }> = {
+      off: { tokens: 0 },
+      served: { filter: this.served.filter, tokens: this.served.tokens },
+      accounts: { filter: recordFilter(this.key, harvest, this.options.accountsFilterFpr), tokens: harvest.reduce((a, r) => a + r.ids.length, 0) },
+    }
+    const row = (mode: DistillFilter): DistillRow => {
+      const { filter, tokens } = filters[mode]
+      const s = scanAnswersStream(this.key, answers, this.prompts.probe, filter, this.options.tokenizer)
+      const r = s.result
       return {
         rho,
-        filter,
+        filter: mode !== 'off',
+        filterMode: mode,
+        filterTokens: tokens,
         pValue: r.pValue,
         log10P: r.log10P,
         eValue: r.eValue,
@@ -308,13 +439,15 @@ export class Distillation {
         tokensExcluded: r.tokensExcluded,
         tokensFiltered: r.tokensFiltered,
         tokensNeeded: r.tokensNeeded,
+        probeTokensToP6: s.probeTokensToP6,
+        probeTokensToE6: s.probeTokensToE6,
         scheme: r.scheme,
         keyId: r.keyId,
         teacherTokens: mix.teacherTokens,
         humanTokens: mix.humanTokens,
       }
     }
-    return [row(false), row(true)]
+    return [row('off'), row('served'), row('accounts')]
   }
 
   setup(): DistillSetup {
@@ -328,6 +461,7 @@ export class Distillation {
       teacherTokensServed: this.served.tokens,
       filterBytes: this.served.filter.toBytes().length,
       filterFalsePositiveRate: this.served.filter.falsePositiveRate,
+      nullHarvestTokens: this.options.nullHarvestTokens,
       probeAnswers: this.options.probeAnswers,
       probePrompts: this.prompts.probe.length,
       probeTokens: this.probeTokensSeen,
@@ -335,7 +469,7 @@ export class Distillation {
   }
 }
 
-/** Runs the whole table: every ρ × {filter off, on}. */
+/** Runs the whole table: every ρ × {filter off, served, accounts}. */
 export function runDistillation(key: WatermarkKey, options: DistillOptions = {}, rhos: readonly number[] = DISTILL_RHOS): { setup: DistillSetup; rows: DistillRow[] } {
   const sim = new Distillation(key, options)
   const rows: DistillRow[] = []

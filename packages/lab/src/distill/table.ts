@@ -20,13 +20,14 @@ export function formatRho(rho: number): string {
 }
 
 export function distillMarkdown(rows: readonly DistillRow[], setup?: DistillSetup): string {
+  const n = (x: number | null) => (x === null ? '—' : x.toLocaleString('en-US'))
   const lines = [
-    '| ρ | filter | teacher tokens in training | p-value | log10 p | e-value | tokens scored | tokens filtered out | tokens needed for p < 1e-6 |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| ρ | filter | teacher tokens in training | filter holds (response tokens) | p-value | log10 p | e-value | tokens scored | tokens filtered out | scored tokens needed for p < 1e-6 (extrapolated) | probe tokens until p stays < 1e-6 (measured) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ]
   for (const r of rows) {
     lines.push(
-      `| ${formatRho(r.rho)} | ${r.filter ? 'on' : 'off'} | ${r.teacherTokens.toLocaleString('en-US')} | ${pow10Text(r.log10P)} | ${r.log10P.toFixed(2)} | ${pow10Text(r.log10E)} | ${r.tokensScored.toLocaleString('en-US')} | ${r.tokensFiltered.toLocaleString('en-US')} | ${r.tokensNeeded === null ? '—' : r.tokensNeeded.toLocaleString('en-US')} |`,
+      `| ${formatRho(r.rho)} | ${r.filterMode} | ${n(r.teacherTokens)} | ${r.filterMode === 'off' ? '—' : n(r.filterTokens)} | ${pow10Text(r.log10P)} | ${r.log10P.toFixed(2)} | ${pow10Text(r.log10E)} | ${n(r.tokensScored)} | ${n(r.tokensFiltered)} | ${n(r.tokensNeeded)} | ${n(r.probeTokensToP6)} |`,
     )
   }
   if (setup) {
@@ -35,7 +36,8 @@ export function distillMarkdown(rows: readonly DistillRow[], setup?: DistillSetu
       '',
       `Teacher key ${setup.keyId} (${setup.scheme} ${JSON.stringify(setup.params)}); order-${o.order} n-grams on ${o.tokenizer}; ` +
         `student trained on ${o.trainTokens.toLocaleString('en-US')} tokens; teacher served ${setup.teacherResponses} responses ` +
-        `(${setup.teacherTokensServed.toLocaleString('en-US')} tokens, top-k ${o.teacherTopK}) recorded in a ${setup.filterBytes.toLocaleString('en-US')}-byte emission filter; ` +
+        `(${setup.teacherTokensServed.toLocaleString('en-US')} tokens, top-k ${o.teacherTopK}) recorded in a ${setup.filterBytes.toLocaleString('en-US')}-byte emission filter (\`served\`); ` +
+        `\`accounts\` filter: the harvested responses only (at ρ = 0 a harvest of ${setup.nullHarvestTokens.toLocaleString('en-US')} tokens, never trained on); ` +
         `probe: ${setup.probeAnswers} student answers (${setup.probeTokens.toLocaleString('en-US')} tokens, top-k ${o.probeTopK}) to ${setup.probePrompts} held-out prompts; seed ${o.seed}.`,
     )
   }
