@@ -1,5 +1,5 @@
+/** Files, stdin and numbers as commands read them. Imports nothing heavy, so any module may use it. */
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs'
-import { getTokenizer, huggingFaceTokenizer, parseKeyFile, TokenmarkError, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
 import { CliError } from './errors.js'
 
 /** Reads a whole file, or stdin for `-` / no path. */
@@ -8,21 +8,6 @@ export function readInput(path: string | undefined): string {
     return readFileSync(path === undefined || path === '-' ? 0 : path, 'utf8')
   } catch (e) {
     throw new CliError(`cannot read ${path ?? 'stdin'}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
-  }
-}
-
-export function loadKey(path: string): WatermarkKey {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (e) {
-    throw new CliError(`cannot read key file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-  }
-  try {
-    return parseKeyFile(text)
-  } catch (e) {
-    if (e instanceof TokenmarkError) throw new CliError(`${path}: ${e.message}`)
-    throw e
   }
 }
 
@@ -48,17 +33,27 @@ export function parseNumber(name: string, value: string): number {
   return n
 }
 
-/**
- * The tokenizer a command was asked for: a built-in name (`--tokenizer`) or a Hugging Face
- * `tokenizer.json` file (`--tokenizer-file`, named `huggingface:<fingerprint>`); undefined for the key's own.
- */
-export function resolveTokenizer(name: string | undefined, file: string | undefined): Tokenizer | undefined {
-  if (name !== undefined && file !== undefined) throw new CliError('use either --tokenizer or --tokenizer-file')
+/** Prompts from a JSONL file: one object per line with a string `prompt` (or `text`) and an optional `id`. */
+export function readPromptsJsonl(path: string): { id: unknown; prompt: string }[] {
+  let text: string
   try {
-    if (file !== undefined) return huggingFaceTokenizer(readInput(file))
-    return name === undefined ? undefined : getTokenizer(name)
+    text = readFileSync(path, 'utf8')
   } catch (e) {
-    if (e instanceof TokenmarkError) throw new CliError(e.message)
-    throw e
+    throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
   }
+  const out: { id: unknown; prompt: string }[] = []
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return
+    let rec: unknown
+    try {
+      rec = JSON.parse(line)
+    } catch {
+      throw new CliError(`${path} line ${i + 1}: not valid JSON`)
+    }
+    const r = rec as { id?: unknown; prompt?: unknown; text?: unknown }
+    const prompt = typeof r?.prompt === 'string' ? r.prompt : typeof r?.text === 'string' ? r.text : undefined
+    if (prompt === undefined) throw new CliError(`${path} line ${i + 1}: needs a string field "prompt"`)
+    out.push({ id: r.id ?? out.length + 1, prompt })
+  })
+  return out
 }

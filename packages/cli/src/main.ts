@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { TokenmarkError } from '@tokenmark/core'
 import { CommanderError } from 'commander'
 import { buildProgram } from './program.js'
 import { CliError } from './errors.js'
@@ -8,12 +7,17 @@ const program = buildProgram()
 try {
   await program.parseAsync(process.argv)
 } catch (e) {
+  // core is imported here, not at the top, so that `--help` does not load it; a TokenmarkError can only come
+  // from a command that has already loaded core, so the import is then free
   if (e instanceof CommanderError) {
     // commander already printed its one-line message (reformatted in program.ts)
     process.exitCode = e.exitCode === 0 ? 0 : 2
-  } else if (e instanceof CliError || e instanceof TokenmarkError) {
+  } else if (e instanceof CliError) {
     process.stderr.write(`tokenmark: ${e.message}\n`)
-    process.exitCode = e instanceof CliError ? e.exitCode : 2
+    process.exitCode = e.exitCode
+  } else if (e instanceof (await import('@tokenmark/core')).TokenmarkError) {
+    process.stderr.write(`tokenmark: ${e.message}\n`)
+    process.exitCode = 2
   } else {
     process.stderr.write(`tokenmark: internal error: ${(e as Error).message ?? String(e)}\n`)
     process.exitCode = 1

@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { VERSION } from '@tokenmark/core'
+import { CLI_VERSION } from './help-facts.js'
 import { registerDemo } from './commands/demo.js'
 import { registerDetect } from './commands/detect.js'
 import { registerKeygen } from './commands/keygen.js'
@@ -12,13 +12,17 @@ import { registerLab } from './commands/lab.js'
 import { registerEval } from './commands/eval.js'
 import { registerProbe } from './commands/probe.js'
 
-/** The `tokenmark` command tree; every command registers itself here. */
+/**
+ * The `tokenmark` command tree; every command registers itself here. Registering is cheap: a command's
+ * options and help are declared in commands/<name>.ts, and its action imports impl/<name>.ts only when it
+ * runs, so `--help` and option errors load none of core, lab, evidence or server.
+ */
 export function buildProgram(): Command {
   const program = new Command()
   program
     .name('tokenmark')
     .description('statistical token-level watermarks for language-model output, and evidence from them')
-    .version(VERSION)
+    .version(CLI_VERSION)
     .exitOverride()
     .configureOutput({
       // commander errors become one line: "tokenmark: <message>"

@@ -1,21 +1,10 @@
+/** What `tokenmark detect` does. Its options are declared in commands/detect.ts; this module loads only when it runs. */
 import { detect, type DetectionResult, type WatermarkKey } from '@tokenmark/core'
-import type { Command } from 'commander'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
-import { loadKey, parseNumber, readInput, resolveTokenizer } from '../io.js'
-
-interface DetectCliOptions {
-  key: string[]
-  tokenizer?: string
-  tokenizerFile?: string
-  alpha: string
-  window?: boolean
-  dedup: boolean
-  normalize: boolean
-  json?: boolean
-  jsonl?: boolean
-  marks?: boolean
-}
+import { parseNumber, readInput } from '../io.js'
+import { loadKey, resolveTokenizer } from '../load.js'
+import type { DetectCliOptions } from '../commands/detect.js'
 
 /** The JSON shape of a detection, shared by `--json`, `--jsonl` and the server's detect route. */
 export function detectionJson(r: DetectionResult): Record<string, unknown> {
@@ -47,47 +36,31 @@ function summary(r: DetectionResult): string {
   return lines.join('\n') + '\n'
 }
 
-export function registerDetect(program: Command): void {
-  program
-    .command('detect')
-    .description('test a text (file or stdin) for a watermark; --jsonl tests one JSON line {id, text} at a time')
-    .argument('[path]', 'text file, or - for stdin', '-')
-    .requiredOption('--key <file>', 'key file (repeat for a key ring; the p-value is corrected for the number of keys)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--tokenizer <name>', "tokenizer (default: the key's)")
-    .option('--tokenizer-file <file>', 'a Hugging Face tokenizer.json to tokenize with')
-    .option('--alpha <a>', 'significance level for the verdict', '1e-6')
-    .option('--window', 'also find the most significant span (corrected for every window examined)')
-    .option('--no-dedup', 'score repeated (context, token) tuples every time (reported in the result)')
-    .option('--no-normalize', 'skip Unicode normalisation (NFC, invisible characters, homoglyphs)')
-    .option('--marks', 'include per-token marks in JSON output')
-    .option('--json', 'print one JSON object')
-    .option('--jsonl', 'read JSON lines with id and text; print one result line per input')
-    .action((path: string, o: DetectCliOptions) => {
-      if (o.json && o.jsonl) throw new CliError('use either --json or --jsonl')
-      const alpha = parseNumber('--alpha', o.alpha)
-      if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
-      const keys: WatermarkKey[] = o.key.map(loadKey)
-      const tokenizer = resolveTokenizer(o.tokenizer, o.tokenizerFile)
-      const input = readInput(path)
-      const run = (text: string) =>
-        detect({ text, keys, tokenizer, alpha, window: o.window, dedup: o.dedup, normalize: o.normalize, marks: o.marks })
-      if (o.jsonl) {
-        const lines = input.split('\n')
-        lines.forEach((line, i) => {
-          if (line.trim() === '') return
-          let rec: unknown
-          try {
-            rec = JSON.parse(line)
-          } catch {
-            throw new CliError(`line ${i + 1}: not valid JSON`)
-          }
-          const r = rec as { id?: unknown; text?: unknown }
-          if (rec === null || typeof rec !== 'object' || typeof r.text !== 'string') throw new CliError(`line ${i + 1}: needs a string field "text"`)
-          process.stdout.write(JSON.stringify({ id: r.id ?? i + 1, ...detectionJson(run(r.text)) }) + '\n')
-        })
-        return
+export function run(path: string, o: DetectCliOptions): void {
+  if (o.json && o.jsonl) throw new CliError('use either --json or --jsonl')
+  const alpha = parseNumber('--alpha', o.alpha)
+  if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
+  const keys: WatermarkKey[] = o.key.map(loadKey)
+  const tokenizer = resolveTokenizer(o.tokenizer, o.tokenizerFile)
+  const input = readInput(path)
+  const run = (text: string) =>
+    detect({ text, keys, tokenizer, alpha, window: o.window, dedup: o.dedup, normalize: o.normalize, marks: o.marks })
+  if (o.jsonl) {
+    const lines = input.split('\n')
+    lines.forEach((line, i) => {
+      if (line.trim() === '') return
+      let rec: unknown
+      try {
+        rec = JSON.parse(line)
+      } catch {
+        throw new CliError(`line ${i + 1}: not valid JSON`)
       }
-      const r = run(input)
-      process.stdout.write(o.json ? JSON.stringify(detectionJson(r)) + '\n' : summary(r))
+      const r = rec as { id?: unknown; text?: unknown }
+      if (rec === null || typeof rec !== 'object' || typeof r.text !== 'string') throw new CliError(`line ${i + 1}: needs a string field "text"`)
+      process.stdout.write(JSON.stringify({ id: r.id ?? i + 1, ...detectionJson(run(r.text)) }) + '\n')
     })
+    return
+  }
+  const r = run(input)
+  process.stdout.write(o.json ? JSON.stringify(detectionJson(r)) + '\n' : summary(r))
 }

@@ -1,21 +1,11 @@
+/** What `tokenmark lab distill` does. Its options are declared in commands/lab.ts; this module loads only when it runs. */
 import { TokenmarkError, type WatermarkKey } from '@tokenmark/core'
 import { DISTILL_RHOS, Distillation, LabError, distillKey, distillMarkdown, type DistillOptions, type DistillRow } from '@tokenmark/lab'
-import type { Command } from 'commander'
 import { CliError } from '../errors.js'
 import { formatP } from '../format.js'
-import { loadKey, parseNumber } from '../io.js'
-
-interface DistillCliOptions {
-  rho?: string
-  table?: boolean
-  filter?: boolean
-  key?: string
-  seed: string
-  trainTokens?: string
-  servedTokens?: string
-  probeAnswers?: string
-  json?: boolean
-}
+import { parseNumber } from '../io.js'
+import { loadKey } from '../load.js'
+import type { DistillCliOptions } from '../commands/lab.js'
 
 /** The fields of `scan --json` plus rho (and the training mix). */
 function rowJson(r: DistillRow): Record<string, unknown> {
@@ -45,65 +35,48 @@ function int(flag: string, v: string | undefined): number | undefined {
   return n
 }
 
-export function registerLab(program: Command): void {
-  const lab = program.command('lab').description('simulations with the reference model (see packages/lab/README.md)')
-  const distill = lab
-    .command('distill')
-    .description('distillation simulation: a student trained on a fraction rho of watermarked teacher responses, probed and scanned')
-    .option('--rho <r>', 'fraction of the student\'s training tokens that are teacher responses, in [0, 1]')
-    .option('--table', `run every rho (${DISTILL_RHOS.join(', ')}) with the filter off and on; print the Markdown table`)
-    .option('--filter', "score only contexts the teacher served (the emission filter)")
-    .option('--key <file>', 'teacher key (default: a fixed simulation key from --seed, kgw h = 3)')
-    .option('--seed <s>', 'seed of every non-watermark random choice (and of the default key)', '1')
-    .option('--train-tokens <n>', 'student training tokens (default 90,000)')
-    .option('--served-tokens <n>', 'teacher response tokens served and recorded in the filter (default: --train-tokens)')
-    .option('--probe-answers <n>', 'student answers the investigator collects (default 1,000)')
-    .option('--json', 'print JSON (one object; with --table, {setup, rows})')
-    .action((o: DistillCliOptions) => {
-      if ((o.rho === undefined) === (o.table === undefined)) throw new CliError('give --rho R (one cell) or --table (every cell)')
-      const rho = o.rho === undefined ? undefined : parseNumber('--rho', o.rho)
-      if (rho !== undefined && !(rho >= 0 && rho <= 1)) throw new CliError('--rho must be in [0, 1] (a fraction: 0.01 is 1 %)')
-      const seed = parseNumber('--seed', o.seed)
-      if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CliError('--seed must be a whole number in [0, 4294967295]')
-      const options: DistillOptions = {
-        seed,
-        trainTokens: int('--train-tokens', o.trainTokens),
-        servedTokens: int('--served-tokens', o.servedTokens),
-        probeAnswers: int('--probe-answers', o.probeAnswers),
+export function run(o: DistillCliOptions): void {
+  if ((o.rho === undefined) === (o.table === undefined)) throw new CliError('give --rho R (one cell) or --table (every cell)')
+  const rho = o.rho === undefined ? undefined : parseNumber('--rho', o.rho)
+  if (rho !== undefined && !(rho >= 0 && rho <= 1)) throw new CliError('--rho must be in [0, 1] (a fraction: 0.01 is 1 %)')
+  const seed = parseNumber('--seed', o.seed)
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CliError('--seed must be a whole number in [0, 4294967295]')
+  const options: DistillOptions = {
+    seed,
+    trainTokens: int('--train-tokens', o.trainTokens),
+    servedTokens: int('--served-tokens', o.servedTokens),
+    probeAnswers: int('--probe-answers', o.probeAnswers),
+  }
+  const key: WatermarkKey = o.key === undefined ? distillKey(seed) : loadKey(o.key)
+  const say = (m: string) => process.stderr.write(`tokenmark: ${m}\n`)
+  try {
+    const t0 = Date.now()
+    say(`teacher (key ${key.keyId}, ${key.scheme} ${JSON.stringify(key.config.params)}) serving responses…`)
+    const sim = new Distillation(key, options)
+    say(`served ${sim.served.responses.length} responses (${sim.served.tokens} tokens) in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    if (rho !== undefined) {
+      const [off, on] = sim.rows(rho)
+      const r = o.filter ? on : off
+      if (o.json) process.stdout.write(JSON.stringify(rowJson(r)) + '\n')
+      else {
+        process.stdout.write(
+          `rho = ${rho}: p = ${formatP(r.log10P)} (log10 p = ${r.log10P.toFixed(2)}), e-value ${formatP(r.log10E)}, filter ${r.filter ? 'on' : 'off'}\n` +
+            `  tokens: ${r.tokensSeen} seen, ${r.tokensScored} scored, ${r.tokensExcluded} in prompts, ${r.tokensFiltered} outside the filter\n` +
+            `  tokens needed for p < 1e-6 at the observed effect: ${r.tokensNeeded ?? '—'}\n` +
+            `  student trained on ${r.teacherTokens} teacher + ${r.humanTokens} human tokens\n`,
+        )
       }
-      const key: WatermarkKey = o.key === undefined ? distillKey(seed) : loadKey(o.key)
-      const say = (m: string) => process.stderr.write(`tokenmark: ${m}\n`)
-      try {
-        const t0 = Date.now()
-        say(`teacher (key ${key.keyId}, ${key.scheme} ${JSON.stringify(key.config.params)}) serving responses…`)
-        const sim = new Distillation(key, options)
-        say(`served ${sim.served.responses.length} responses (${sim.served.tokens} tokens) in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
-        if (rho !== undefined) {
-          const [off, on] = sim.rows(rho)
-          const r = o.filter ? on : off
-          if (o.json) process.stdout.write(JSON.stringify(rowJson(r)) + '\n')
-          else {
-            process.stdout.write(
-              `rho = ${rho}: p = ${formatP(r.log10P)} (log10 p = ${r.log10P.toFixed(2)}), e-value ${formatP(r.log10E)}, filter ${r.filter ? 'on' : 'off'}\n` +
-                `  tokens: ${r.tokensSeen} seen, ${r.tokensScored} scored, ${r.tokensExcluded} in prompts, ${r.tokensFiltered} outside the filter\n` +
-                `  tokens needed for p < 1e-6 at the observed effect: ${r.tokensNeeded ?? '—'}\n` +
-                `  student trained on ${r.teacherTokens} teacher + ${r.humanTokens} human tokens\n`,
-            )
-          }
-          return
-        }
-        const rows: DistillRow[] = []
-        for (const r of DISTILL_RHOS) {
-          rows.push(...sim.rows(r))
-          say(`rho = ${r} done (${((Date.now() - t0) / 1000).toFixed(0)} s)`)
-        }
-        const setup = sim.setup()
-        process.stdout.write(o.json ? JSON.stringify({ setup, rows: rows.map(rowJson) }) + '\n' : distillMarkdown(rows, setup))
-      } catch (e) {
-        if (e instanceof LabError || e instanceof TokenmarkError) throw new CliError(e.message)
-        throw e
-      }
-    })
-  // nested commands need the one-line error format too (program.ts applies it to top-level ones)
-  distill.exitOverride().configureOutput(program.configureOutput())
+      return
+    }
+    const rows: DistillRow[] = []
+    for (const r of DISTILL_RHOS) {
+      rows.push(...sim.rows(r))
+      say(`rho = ${r} done (${((Date.now() - t0) / 1000).toFixed(0)} s)`)
+    }
+    const setup = sim.setup()
+    process.stdout.write(o.json ? JSON.stringify({ setup, rows: rows.map(rowJson) }) + '\n' : distillMarkdown(rows, setup))
+  } catch (e) {
+    if (e instanceof LabError || e instanceof TokenmarkError) throw new CliError(e.message)
+    throw e
+  }
 }

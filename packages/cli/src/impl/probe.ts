@@ -1,36 +1,11 @@
-/**
- * `tokenmark probe --endpoint URL --format openai|anthropic --model NAME --prompts FILE.jsonl --out FILE.jsonl
- *  [--api-key-env VAR] [--concurrency N] [--max-samples N] [--max-tokens N] [--stream]
- *  [--case ID --server URL --token-env VAR]`: collects a suspect model's answers to prompts, for a
- * radioactivity test. The output is append-only JSON lines (`id, prompt, text, model, endpoint, time,
- * requestId`); re-running the same command continues where it stopped and never asks a prompt twice.
- * Ctrl-C stops it with only complete lines in the file. With --case, samples also go to a server case.
- */
-import type { Command } from 'commander'
+/** What `tokenmark probe` does. Its options are declared in commands/probe.ts; this module loads only when it runs. */
 import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
 import { CaseSink } from '../probe/case-sink.js'
 import { DEFAULT_RETRY, makeClient, PROBE_FORMATS, withRetries, type ProbeFormat } from '../probe/client.js'
 import { openOutput, readPrompts, type ProbeSample } from '../probe/files.js'
 import { Progress } from '../probe/progress.js'
-
-interface ProbeCliOptions {
-  endpoint: string
-  format: string
-  model: string
-  prompts: string
-  out?: string
-  apiKeyEnv?: string
-  concurrency: string
-  maxSamples?: string
-  maxTokens: string
-  stream?: boolean
-  retries: string
-  timeout: string
-  case?: string
-  server?: string
-  tokenEnv?: string
-}
+import type { ProbeCliOptions } from '../commands/probe.js'
 
 function intOption(name: string, value: string, min: number, max: number): number {
   const n = parseNumber(name, value)
@@ -44,111 +19,91 @@ function env(name: string, what: string): string {
   return v
 }
 
-export function registerProbe(program: Command): void {
-  program
-    .command('probe')
-    .description("collect a suspect API's answers to prompts (OpenAI or Anthropic format), resumably, into JSON lines and/or a server case")
-    .requiredOption('--endpoint <url>', 'API base URL (http://host:port or .../v1)')
-    .requiredOption('--format <f>', `wire format: ${PROBE_FORMATS.join(' or ')}`)
-    .requiredOption('--model <name>', 'model name to request')
-    .requiredOption('--prompts <file>', 'JSON lines with "prompt" (or "text") and an optional "id" (else the line number identifies it)')
-    .option('--out <file>', 'append-only JSON-lines output; re-running continues where it stopped')
-    .option('--api-key-env <var>', 'environment variable holding the API key (default OPENAI_API_KEY or ANTHROPIC_API_KEY)')
-    .option('--concurrency <n>', 'requests in flight', '4')
-    .option('--max-samples <n>', 'stop when the output holds this many samples (earlier runs included)')
-    .option('--max-tokens <n>', 'max_tokens of each request', '128')
-    .option('--stream', 'request streamed responses (server-sent events) and assemble them')
-    .option('--retries <n>', 'retries per request on 429, 5xx and network errors', String(DEFAULT_RETRY.retries))
-    .option('--timeout <seconds>', 'per-request timeout', '120')
-    .option('--case <id>', 'also add every sample to this case of a tokenmark server')
-    .option('--server <url>', 'the tokenmark server (with --case)')
-    .option('--token-env <var>', 'environment variable holding the server API token (with --case)', 'TOKENMARK_TOKEN')
-    .action(async (o: ProbeCliOptions) => {
-      if (!(PROBE_FORMATS as readonly string[]).includes(o.format)) throw new CliError(`--format must be ${PROBE_FORMATS.join(' or ')}, got "${o.format.slice(0, 20)}"`)
-      const format = o.format as ProbeFormat
-      const concurrency = intOption('--concurrency', o.concurrency, 1, 64)
-      const maxTokens = intOption('--max-tokens', o.maxTokens, 1, 100_000)
-      const retries = intOption('--retries', o.retries, 0, 100)
-      const timeout = parseNumber('--timeout', o.timeout) * 1000
-      if (!(timeout > 0)) throw new CliError('--timeout must be > 0')
-      if (!o.out && !o.case) throw new CliError('give --out FILE, --case ID, or both: the samples need somewhere to go')
-      if (o.case && !o.server) throw new CliError('--case needs --server URL')
-      const apiKey = env(o.apiKeyEnv ?? (format === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY'), 'the API key')
-      const prompts = readPrompts(o.prompts)
-      const ask = await makeClient({ format, endpoint: o.endpoint, apiKey, model: o.model, maxTokens, stream: o.stream === true, timeout })
+export async function run(o: ProbeCliOptions): Promise<void> {
+  if (!(PROBE_FORMATS as readonly string[]).includes(o.format)) throw new CliError(`--format must be ${PROBE_FORMATS.join(' or ')}, got "${o.format.slice(0, 20)}"`)
+  const format = o.format as ProbeFormat
+  const concurrency = intOption('--concurrency', o.concurrency, 1, 64)
+  const maxTokens = intOption('--max-tokens', o.maxTokens, 1, 100_000)
+  const retries = intOption('--retries', o.retries, 0, 100)
+  const timeout = parseNumber('--timeout', o.timeout) * 1000
+  if (!(timeout > 0)) throw new CliError('--timeout must be > 0')
+  if (!o.out && !o.case) throw new CliError('give --out FILE, --case ID, or both: the samples need somewhere to go')
+  if (o.case && !o.server) throw new CliError('--case needs --server URL')
+  const apiKey = env(o.apiKeyEnv ?? (format === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY'), 'the API key')
+  const prompts = readPrompts(o.prompts)
+  const ask = await makeClient({ format, endpoint: o.endpoint, apiKey, model: o.model, maxTokens, stream: o.stream === true, timeout })
 
-      const out = o.out ? openOutput(o.out) : undefined
-      const done = new Set(out?.samples.map((s) => s.id))
-      const limit = o.maxSamples === undefined ? prompts.length : intOption('--max-samples', o.maxSamples, 0, Number.MAX_SAFE_INTEGER)
-      const todo = prompts.filter((p) => !done.has(p.id)).slice(0, Math.max(0, limit - done.size))
-      const total = Math.min(limit, done.size + todo.length)
-      const progress = new Progress(total, Math.min(done.size, total), 'probe')
-      const onRetry = (why: string, ms: number) => {
-        progress.retries++
-        progress.note(`${why}; retrying in ${(ms / 1000).toFixed(1)} s`)
+  const out = o.out ? openOutput(o.out) : undefined
+  const done = new Set(out?.samples.map((s) => s.id))
+  const limit = o.maxSamples === undefined ? prompts.length : intOption('--max-samples', o.maxSamples, 0, Number.MAX_SAFE_INTEGER)
+  const todo = prompts.filter((p) => !done.has(p.id)).slice(0, Math.max(0, limit - done.size))
+  const total = Math.min(limit, done.size + todo.length)
+  const progress = new Progress(total, Math.min(done.size, total), 'probe')
+  const onRetry = (why: string, ms: number) => {
+    progress.retries++
+    progress.note(`${why}; retrying in ${(ms / 1000).toFixed(1)} s`)
+  }
+  const sink = o.case ? new CaseSink({ server: o.server!, caseId: o.case, token: env(o.tokenEnv ?? 'TOKENMARK_TOKEN', '--token-env'), onRetry }) : undefined
+
+  const controller = new AbortController()
+  let interrupted = false
+  const onSigint = () => {
+    interrupted = true
+    controller.abort(new Error('interrupted'))
+  }
+  process.once('SIGINT', onSigint)
+  if (done.size > 0) process.stderr.write(`tokenmark: resuming: ${done.size} samples already in ${o.out}, ${todo.length} to go\n`)
+  progress.draw()
+
+  let failure: unknown
+  let added = 0
+  try {
+    // Samples of earlier runs first: the server drops the ones it already holds (idempotency keys).
+    for (const s of out?.samples ?? []) await sink?.add(s, controller.signal)
+    let next = 0
+    const worker = async () => {
+      while (next < todo.length && !controller.signal.aborted) {
+        const p = todo[next++]
+        const answer = await withRetries(() => ask(p.prompt, controller.signal), controller.signal, { ...DEFAULT_RETRY, retries }, onRetry)
+        if (controller.signal.aborted) return
+        const sample: ProbeSample = { id: p.id, prompt: p.prompt, text: answer.text, model: o.model, endpoint: o.endpoint, time: new Date().toISOString(), requestId: answer.requestId }
+        out?.append(sample)
+        added++
+        progress.tick()
+        await sink?.add(sample, controller.signal)
       }
-      const sink = o.case ? new CaseSink({ server: o.server!, caseId: o.case, token: env(o.tokenEnv ?? 'TOKENMARK_TOKEN', '--token-env'), onRetry }) : undefined
-
-      const controller = new AbortController()
-      let interrupted = false
-      const onSigint = () => {
-        interrupted = true
-        controller.abort(new Error('interrupted'))
-      }
-      process.once('SIGINT', onSigint)
-      if (done.size > 0) process.stderr.write(`tokenmark: resuming: ${done.size} samples already in ${o.out}, ${todo.length} to go\n`)
-      progress.draw()
-
-      let failure: unknown
-      let added = 0
-      try {
-        // Samples of earlier runs first: the server drops the ones it already holds (idempotency keys).
-        for (const s of out?.samples ?? []) await sink?.add(s, controller.signal)
-        let next = 0
-        const worker = async () => {
-          while (next < todo.length && !controller.signal.aborted) {
-            const p = todo[next++]
-            const answer = await withRetries(() => ask(p.prompt, controller.signal), controller.signal, { ...DEFAULT_RETRY, retries }, onRetry)
-            if (controller.signal.aborted) return
-            const sample: ProbeSample = { id: p.id, prompt: p.prompt, text: answer.text, model: o.model, endpoint: o.endpoint, time: new Date().toISOString(), requestId: answer.requestId }
-            out?.append(sample)
-            added++
-            progress.tick()
-            await sink?.add(sample, controller.signal)
+    }
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, todo.length) }, () =>
+        worker().catch((e) => {
+          if (!controller.signal.aborted) {
+            failure = e
+            controller.abort(e)
           }
-        }
-        await Promise.all(
-          Array.from({ length: Math.min(concurrency, todo.length) }, () =>
-            worker().catch((e) => {
-              if (!controller.signal.aborted) {
-                failure = e
-                controller.abort(e)
-              }
-            }),
-          ),
-        )
-        if (!controller.signal.aborted) await sink?.flush(controller.signal)
-      } catch (e) {
-        if (!interrupted) failure ??= e
-      } finally {
-        process.removeListener('SIGINT', onSigint)
-        out?.close()
-        progress.end()
-      }
-      const where = o.out ? ` in ${o.out}` : ''
-      if (failure !== undefined && !interrupted) {
-        if (failure instanceof CliError) throw failure
-        throw new CliError(`${o.endpoint}: ${(failure as Error).message}; ${done.size + added} samples${where}, re-run the same command to continue`)
-      }
-      if (interrupted) {
-        process.stderr.write(`tokenmark: interrupted; ${done.size + added} samples${where} — re-run the same command to continue\n`)
-        process.exitCode = 130
-        return
-      }
-      const c = sink?.last
-      process.stdout.write(
-        `probed ${added} prompts (${done.size + added} samples${where})${progress.retries ? `, ${progress.retries} retries` : ''}\n` +
-          (sink ? `  case ${o.case}: ${sink.sent} added, ${sink.duplicates} already there${c ? `; ${c.samples} samples, ${c.tokensScored} tokens scored, p = ${c.result.pValue.toPrecision(3)}` : ''}\n` : ''),
-      )
-    })
+        }),
+      ),
+    )
+    if (!controller.signal.aborted) await sink?.flush(controller.signal)
+  } catch (e) {
+    if (!interrupted) failure ??= e
+  } finally {
+    process.removeListener('SIGINT', onSigint)
+    out?.close()
+    progress.end()
+  }
+  const where = o.out ? ` in ${o.out}` : ''
+  if (failure !== undefined && !interrupted) {
+    if (failure instanceof CliError) throw failure
+    throw new CliError(`${o.endpoint}: ${(failure as Error).message}; ${done.size + added} samples${where}, re-run the same command to continue`)
+  }
+  if (interrupted) {
+    process.stderr.write(`tokenmark: interrupted; ${done.size + added} samples${where} — re-run the same command to continue\n`)
+    process.exitCode = 130
+    return
+  }
+  const c = sink?.last
+  process.stdout.write(
+    `probed ${added} prompts (${done.size + added} samples${where})${progress.retries ? `, ${progress.retries} retries` : ''}\n` +
+      (sink ? `  case ${o.case}: ${sink.sent} added, ${sink.duplicates} already there${c ? `; ${c.samples} samples, ${c.tokensScored} tokens scored, p = ${c.result.pValue.toPrecision(3)}` : ''}\n` : ''),
+  )
 }

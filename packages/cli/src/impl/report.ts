@@ -1,10 +1,4 @@
-/**
- * `tokenmark report --key FILE --signing-key FILE [--prompts FILE] [--filter FILE] --out report.html
- *  [--bundle out.tmev] [--format html|md|json] CORPUS...`: analyses a corpus from a suspect source,
- * seals a signed evidence bundle and renders the attribution report from it.
- * A corpus file is JSON lines with a `text` field (and optional `id`, `prompt`), or plain text (one
- * text per file).
- */
+/** What `tokenmark report` does. Its options are declared in commands/report.ts; this module loads only when it runs. */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import { EmissionFilter, TokenmarkError } from '@tokenmark/core'
@@ -19,27 +13,11 @@ import {
   type ReportFormat,
   type SigningKey,
 } from '@tokenmark/evidence'
-import type { Command } from 'commander'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
-import { loadKey, parseNumber, readInput } from '../io.js'
-
-interface ReportCliOptions {
-  key: string
-  signingKey: string
-  prompts?: string
-  filter?: string
-  out: string
-  bundle?: string
-  format?: string
-  title?: string
-  description?: string
-  notes?: string
-  inputs: boolean
-  dedup: boolean
-  normalize: boolean
-  alpha: string
-}
+import { parseNumber, readInput } from '../io.js'
+import { loadKey } from '../load.js'
+import type { ReportCliOptions } from '../commands/report.js'
 
 const isJsonLines = (path: string, text: string) => /\.jsonl$/i.test(path) || /^\s*\{/.test(text)
 
@@ -133,60 +111,40 @@ function write(path: string, data: string | Uint8Array): void {
   }
 }
 
-export function registerReport(program: Command): void {
-  program
-    .command('report')
-    .description('analyse a corpus, seal a signed evidence bundle, and write the attribution report')
-    .argument('<corpus...>', 'corpus files: JSON lines with a "text" field (optional "id", "prompt"), or plain text files (one text each)')
-    .requiredOption('--key <file>', 'watermark key file')
-    .requiredOption('--signing-key <file>', 'Ed25519 signing key (tokenmark keygen --signing)')
-    .option('--prompts <file>', 'prompts given to the suspect model: their (context, token) pairs are excluded')
-    .option('--filter <file>', "the provider's emission filter: only tokens whose context it served are scored")
-    .requiredOption('--out <file>', 'report file to write')
-    .option('--bundle <file>', 'also write the signed evidence bundle (.tmev)')
-    .option('--format <f>', 'html, md or json (default: from --out, else html)')
-    .option('--title <text>', 'case title shown at the top of the report')
-    .option('--description <text>', 'case description')
-    .option('--notes <text>', "analyst's free-text notes, recorded and signed")
-    .option('--no-inputs', 'leave the texts out of the bundle (only their SHA-256); the analysis then cannot be rerun from it')
-    .option('--no-dedup', 'score repeated (context, token) pairs every time (recorded in the bundle)')
-    .option('--no-normalize', 'skip Unicode normalisation')
-    .option('--alpha <a>', 'significance level of the verdict', '1e-6')
-    .action((corpusPaths: string[], o: ReportCliOptions) => {
-      const format = formatOf(o)
-      const alpha = parseNumber('--alpha', o.alpha)
-      if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
-      const key = loadKey(o.key)
-      const signer = loadSigningKey(o.signingKey)
-      const prompts = o.prompts ? readPrompts(o.prompts) : undefined
-      const filter = o.filter ? loadFilter(o.filter) : undefined
-      const texts = corpusPaths.flatMap(readCorpusFile)
-      process.stderr.write(`tokenmark: scoring ${texts.length} texts from ${corpusPaths.length} file(s)…\n`)
-      let bundle: Uint8Array
-      try {
-        bundle = createBundle(key, texts, signer, {
-          case: { title: o.title, description: o.description },
-          notes: o.notes,
-          includeInputs: o.inputs,
-          dedup: o.dedup,
-          normalize: o.normalize,
-          alpha,
-          prompts,
-          filter,
-          filterDescription: o.filter ? `emission filter ${basename(o.filter)}` : undefined,
-        })
-      } catch (e) {
-        if (e instanceof EvidenceError || e instanceof TokenmarkError) throw new CliError(e.message)
-        throw e
-      }
-      const bundleName = o.bundle ? basename(o.bundle) : undefined
-      if (o.bundle) write(o.bundle, bundle)
-      const out = renderReport(bundle, { format, publicKey: signer.publicKey, bundleName })
-      write(o.out, out)
-      const { result, statistics } = openBundle(bundle).body
-      process.stdout.write(
-        `${result.detected ? 'WATERMARK DETECTED' : 'no significant evidence'}: p = ${formatP(result.log10P)} (${oneIn(result.log10P)}), ${statistics.tokensScored} tokens scored in ${texts.length} texts\n` +
-          `  report ${o.out} (${format})${o.bundle ? `\n  bundle ${o.bundle} (signed by ${signer.signerId})` : ''}\n`,
-      )
+export function run(corpusPaths: string[], o: ReportCliOptions): void {
+  const format = formatOf(o)
+  const alpha = parseNumber('--alpha', o.alpha)
+  if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
+  const key = loadKey(o.key)
+  const signer = loadSigningKey(o.signingKey)
+  const prompts = o.prompts ? readPrompts(o.prompts) : undefined
+  const filter = o.filter ? loadFilter(o.filter) : undefined
+  const texts = corpusPaths.flatMap(readCorpusFile)
+  process.stderr.write(`tokenmark: scoring ${texts.length} texts from ${corpusPaths.length} file(s)…\n`)
+  let bundle: Uint8Array
+  try {
+    bundle = createBundle(key, texts, signer, {
+      case: { title: o.title, description: o.description },
+      notes: o.notes,
+      includeInputs: o.inputs,
+      dedup: o.dedup,
+      normalize: o.normalize,
+      alpha,
+      prompts,
+      filter,
+      filterDescription: o.filter ? `emission filter ${basename(o.filter)}` : undefined,
     })
+  } catch (e) {
+    if (e instanceof EvidenceError || e instanceof TokenmarkError) throw new CliError(e.message)
+    throw e
+  }
+  const bundleName = o.bundle ? basename(o.bundle) : undefined
+  if (o.bundle) write(o.bundle, bundle)
+  const out = renderReport(bundle, { format, publicKey: signer.publicKey, bundleName })
+  write(o.out, out)
+  const { result, statistics } = openBundle(bundle).body
+  process.stdout.write(
+    `${result.detected ? 'WATERMARK DETECTED' : 'no significant evidence'}: p = ${formatP(result.log10P)} (${oneIn(result.log10P)}), ${statistics.tokensScored} tokens scored in ${texts.length} texts\n` +
+      `  report ${o.out} (${format})${o.bundle ? `\n  bundle ${o.bundle} (signed by ${signer.signerId})` : ''}\n`,
+  )
 }

@@ -1,24 +1,12 @@
+/** What `tokenmark scan` does. Its options are declared in commands/scan.ts; this module loads only when it runs. */
 import { createReadStream, readFileSync, statSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { CorpusScanner, EmissionFilter, TokenmarkError, type CorpusResult } from '@tokenmark/core'
-import type { Command } from 'commander'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
-import { loadKey, parseNumber, resolveTokenizer } from '../io.js'
-import { readPromptsJsonl } from './generate.js'
-
-interface ScanCliOptions {
-  key: string
-  prompts?: string
-  filter?: string
-  format: string
-  tokenizer?: string
-  alpha: string
-  dedup: boolean
-  normalize: boolean
-  progress: boolean
-  json?: boolean
-}
+import { parseNumber, readPromptsJsonl } from '../io.js'
+import { loadKey, resolveTokenizer } from '../load.js'
+import type { ScanCliOptions } from '../commands/scan.js'
 
 /** The fields `scan --json` prints (and `lab distill --json`, with rho). */
 export function scanJson(r: CorpusResult): Record<string, unknown> {
@@ -118,70 +106,54 @@ function progressBar(total: number): { add(bytes: number, tokens: number): void;
   }
 }
 
-export function registerScan(program: Command): void {
-  program
-    .command('scan')
-    .description('corpus test: score many texts from one suspect source together (de-duplicated across the corpus)')
-    .argument('<corpus...>', 'JSONL files ({"text"} per line) or text files (one text per paragraph); - for stdin')
-    .requiredOption('--key <file>', 'key file')
-    .option('--prompts <file>', 'JSONL prompts the texts answered; their tuples are excluded from scoring')
-    .option('--filter <file>', 'emission filter (tokenmark generate --record-filter, or EmissionFilter.toBytes()): score only contexts the provider served')
-    .option('--format <f>', 'auto (by extension: .jsonl/.ndjson are JSONL), jsonl or text', 'auto')
-    .option('--tokenizer <name>', "tokenizer (default: the key's)")
-    .option('--alpha <a>', 'significance level for the verdict', '1e-6')
-    .option('--no-dedup', 'score repeated (context, token) tuples every time (reported in the result)')
-    .option('--no-normalize', 'skip Unicode normalisation')
-    .option('--no-progress', 'no progress bar on stderr (it is drawn only on a terminal anyway)')
-    .option('--json', 'print the result as one JSON object')
-    .action(async (corpus: string[], o: ScanCliOptions) => {
-      const alpha = parseNumber('--alpha', o.alpha)
-      if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
-      if (!['auto', 'jsonl', 'text'].includes(o.format)) throw new CliError('--format must be auto, jsonl or text')
-      const key = loadKey(o.key)
-      const tokenizer = resolveTokenizer(o.tokenizer, undefined)
-      let filter: EmissionFilter | undefined
-      if (o.filter !== undefined) {
-        let bytes: Uint8Array
-        try {
-          bytes = readFileSync(o.filter)
-        } catch (e) {
-          throw new CliError(`cannot read filter ${o.filter}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-        }
-        try {
-          filter = EmissionFilter.fromBytes(bytes)
-        } catch (e) {
-          if (e instanceof TokenmarkError) throw new CliError(`${o.filter}: ${e.message}`)
-          throw e
-        }
-      }
-      const prompts = o.prompts !== undefined ? readPromptsJsonl(o.prompts).map((p) => p.prompt) : []
-      let scanner: CorpusScanner
-      try {
-        scanner = new CorpusScanner(key, { tokenizer, prompts, filter, alpha, dedup: o.dedup, normalize: o.normalize })
-      } catch (e) {
-        if (e instanceof TokenmarkError) throw new CliError(e.message)
-        throw e
-      }
-      let total = 0
-      for (const p of corpus) {
-        if (p === '-') continue
-        try {
-          total += statSync(p).size
-        } catch (e) {
-          throw new CliError(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-        }
-      }
-      const bar = progressBar(o.progress ? total : 0)
-      for (const p of corpus) {
-        const format = o.format === 'auto' ? (/\.(jsonl|ndjson)$/i.test(p) ? 'jsonl' : 'text') : (o.format as 'jsonl' | 'text')
-        for await (const text of readTexts(p, format, (n) => o.progress && bar.add(n, 0))) {
-          const before = scanner.accumulator.tokensTotal
-          scanner.add(text)
-          if (o.progress) bar.add(0, scanner.accumulator.tokensTotal - before)
-        }
-      }
-      if (o.progress) bar.done()
-      const r = scanner.result()
-      process.stdout.write(o.json ? JSON.stringify(scanJson(r)) + '\n' : scanSummary(r))
-    })
+export async function run(corpus: string[], o: ScanCliOptions): Promise<void> {
+  const alpha = parseNumber('--alpha', o.alpha)
+  if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
+  if (!['auto', 'jsonl', 'text'].includes(o.format)) throw new CliError('--format must be auto, jsonl or text')
+  const key = loadKey(o.key)
+  const tokenizer = resolveTokenizer(o.tokenizer, undefined)
+  let filter: EmissionFilter | undefined
+  if (o.filter !== undefined) {
+    let bytes: Uint8Array
+    try {
+      bytes = readFileSync(o.filter)
+    } catch (e) {
+      throw new CliError(`cannot read filter ${o.filter}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+    }
+    try {
+      filter = EmissionFilter.fromBytes(bytes)
+    } catch (e) {
+      if (e instanceof TokenmarkError) throw new CliError(`${o.filter}: ${e.message}`)
+      throw e
+    }
+  }
+  const prompts = o.prompts !== undefined ? readPromptsJsonl(o.prompts).map((p) => p.prompt) : []
+  let scanner: CorpusScanner
+  try {
+    scanner = new CorpusScanner(key, { tokenizer, prompts, filter, alpha, dedup: o.dedup, normalize: o.normalize })
+  } catch (e) {
+    if (e instanceof TokenmarkError) throw new CliError(e.message)
+    throw e
+  }
+  let total = 0
+  for (const p of corpus) {
+    if (p === '-') continue
+    try {
+      total += statSync(p).size
+    } catch (e) {
+      throw new CliError(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+    }
+  }
+  const bar = progressBar(o.progress ? total : 0)
+  for (const p of corpus) {
+    const format = o.format === 'auto' ? (/\.(jsonl|ndjson)$/i.test(p) ? 'jsonl' : 'text') : (o.format as 'jsonl' | 'text')
+    for await (const text of readTexts(p, format, (n) => o.progress && bar.add(n, 0))) {
+      const before = scanner.accumulator.tokensTotal
+      scanner.add(text)
+      if (o.progress) bar.add(0, scanner.accumulator.tokensTotal - before)
+    }
+  }
+  if (o.progress) bar.done()
+  const r = scanner.result()
+  process.stdout.write(o.json ? JSON.stringify(scanJson(r)) + '\n' : scanSummary(r))
 }

@@ -1,53 +1,28 @@
+/** What `tokenmark serve` does. Its options are declared in commands/serve.ts; this module loads only when it runs. */
 import { startServer } from '@tokenmark/server'
-import type { Command } from 'commander'
 import { CliError } from '../errors.js'
+import { LEVELS, type ServeCliOptions } from '../commands/serve.js'
 
-interface ServeCliOptions {
-  host: string
-  port: string
-  db: string
-  logLevel: string
-  rateLimit?: string
-}
-
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
-
-/**
- * `tokenmark serve`: the verification service on an embedded SQLite database. First start on an empty
- * database creates a tenant and an admin token, printed once (or TOKENMARK_ADMIN_TOKEN when set).
- * Logs (JSON) go to stderr; stdout carries the admin token and the listening address. SIGTERM/SIGINT
- * stop accepting, finish in-flight requests and close the database.
- */
-export function registerServe(program: Command): void {
-  program
-    .command('serve')
-    .description('run the verification service (fastify + SQLite); keys never leave it')
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port (0 picks a free one)', '8787')
-    .option('--db <file>', 'SQLite database file (created when missing; the master secret goes to <file>.master unless TOKENMARK_MASTER_SECRET(_FILE) is set)', './tokenmark.db')
-    .option('--log-level <level>', `log level: ${LEVELS.join(', ')}`, 'info')
-    .option('--rate-limit <n>', 'requests per API token per minute (0 = off)', '600')
-    .action(async (o: ServeCliOptions) => {
-      const port = Number(o.port)
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('--port must be an integer in 0..65535')
-      if (!(LEVELS as readonly string[]).includes(o.logLevel)) throw new CliError(`--log-level must be one of ${LEVELS.join(', ')}`)
-      const rl = Number(o.rateLimit ?? '600')
-      if (!Number.isInteger(rl) || rl < 0) throw new CliError('--rate-limit must be a non-negative integer')
-      let server
-      try {
-        server = await startServer({
-          host: o.host,
-          port,
-          db: o.db,
-          logger: o.logLevel as (typeof LEVELS)[number],
-          logStream: process.stderr,
-          rateLimit: rl === 0 ? false : { max: rl },
-          onAdminToken: (token) =>
-            process.stdout.write(`created the first tenant; its admin token (shown once, store it now):\n${token}\n`),
-        })
-      } catch (e) {
-        throw new CliError(`cannot start the server: ${(e as Error).message}`, 1)
-      }
-      process.stdout.write(`tokenmark: listening on ${server.url}\n`)
+export async function run(o: ServeCliOptions): Promise<void> {
+  const port = Number(o.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('--port must be an integer in 0..65535')
+  if (!(LEVELS as readonly string[]).includes(o.logLevel)) throw new CliError(`--log-level must be one of ${LEVELS.join(', ')}`)
+  const rl = Number(o.rateLimit ?? '600')
+  if (!Number.isInteger(rl) || rl < 0) throw new CliError('--rate-limit must be a non-negative integer')
+  let server
+  try {
+    server = await startServer({
+      host: o.host,
+      port,
+      db: o.db,
+      logger: o.logLevel as (typeof LEVELS)[number],
+      logStream: process.stderr,
+      rateLimit: rl === 0 ? false : { max: rl },
+      onAdminToken: (token) =>
+        process.stdout.write(`created the first tenant; its admin token (shown once, store it now):\n${token}\n`),
     })
+  } catch (e) {
+    throw new CliError(`cannot start the server: ${(e as Error).message}`, 1)
+  }
+  process.stdout.write(`tokenmark: listening on ${server.url}\n`)
 }

@@ -1,0 +1,36 @@
+import type { Command } from 'commander'
+
+/** Options as commander parses them from the declaration below. */
+export interface ScanCliOptions {
+  key: string
+  prompts?: string
+  filter?: string
+  format: string
+  tokenizer?: string
+  alpha: string
+  dedup: boolean
+  normalize: boolean
+  progress: boolean
+  json?: boolean
+}
+
+export function registerScan(program: Command): void {
+  program
+    .command('scan')
+    .description('corpus test: score many texts from one suspect source together (de-duplicated across the corpus)')
+    .argument('<corpus...>', 'JSONL files ({"text"} per line) or text files (one text per paragraph); - for stdin')
+    .requiredOption('--key <file>', 'key file')
+    .option('--prompts <file>', 'JSONL prompts the texts answered; their tuples are excluded from scoring')
+    .option('--filter <file>', 'emission filter (tokenmark generate --record-filter, or EmissionFilter.toBytes()): score only contexts the provider served')
+    .option('--format <f>', 'auto (by extension: .jsonl/.ndjson are JSONL), jsonl or text', 'auto')
+    .option('--tokenizer <name>', "tokenizer (default: the key's)")
+    .option('--alpha <a>', 'significance level for the verdict', '1e-6')
+    .option('--no-dedup', 'score repeated (context, token) tuples every time (reported in the result)')
+    .option('--no-normalize', 'skip Unicode normalisation')
+    .option('--no-progress', 'no progress bar on stderr (it is drawn only on a terminal anyway)')
+    .option('--json', 'print the result as one JSON object')
+    .action(async (corpus: string[], o: ScanCliOptions) => {
+      const { run } = await import('../impl/scan.js')
+      return run(corpus, o)
+    })
+}

@@ -1,0 +1,34 @@
+import type { Command } from 'commander'
+
+/** Log levels `--log-level` accepts. */
+export const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
+
+/** Options as commander parses them from the declaration below. */
+export interface ServeCliOptions {
+  host: string
+  port: string
+  db: string
+  logLevel: string
+  rateLimit?: string
+}
+
+/**
+ * `tokenmark serve`: the verification service on an embedded SQLite database. First start on an empty
+ * database creates a tenant and an admin token, printed once (or TOKENMARK_ADMIN_TOKEN when set).
+ * Logs (JSON) go to stderr; stdout carries the admin token and the listening address. SIGTERM/SIGINT
+ * stop accepting, finish in-flight requests and close the database.
+ */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the verification service (fastify + SQLite); keys never leave it')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port (0 picks a free one)', '8787')
+    .option('--db <file>', 'SQLite database file (created when missing; the master secret goes to <file>.master unless TOKENMARK_MASTER_SECRET(_FILE) is set)', './tokenmark.db')
+    .option('--log-level <level>', `log level: ${LEVELS.join(', ')}`, 'info')
+    .option('--rate-limit <n>', 'requests per API token per minute (0 = off)', '600')
+    .action(async (o: ServeCliOptions) => {
+      const { run } = await import('../impl/serve.js')
+      return run(o)
+    })
+}

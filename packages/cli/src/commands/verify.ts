@@ -1,0 +1,27 @@
+/**
+ * `tokenmark verify BUNDLE --public-key FILE [--key FILE] [--json]`: checks an evidence bundle.
+ * Exit 0 only when everything asked for verifies: no check fails, and with --key the commitment and
+ * the recomputation were both carried out. Exit 1 when verification fails; 2 on bad input.
+ */
+import type { Command } from 'commander'
+
+/** Options as commander parses them from the declaration below. */
+export interface VerifyCliOptions {
+  publicKey: string
+  key?: string
+  json?: boolean
+}
+
+export function registerVerify(program: Command): void {
+  program
+    .command('verify')
+    .description('verify an evidence bundle: signature, input hashes and, with --key, the commitment and every statistic')
+    .argument('<bundle>', 'evidence bundle (.tmev), or - for stdin')
+    .requiredOption('--public-key <file>', "the signer's public key file (from keygen --signing), or 32 bytes in hex")
+    .option('--key <file>', 'watermark key: check it against the commitment and recompute every statistic from the included texts')
+    .option('--json', 'print {valid, checks, ...} as JSON')
+    .action(async (path: string, o: VerifyCliOptions) => {
+      const { run } = await import('../impl/verify.js')
+      return run(path, o)
+    })
+}
