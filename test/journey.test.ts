@@ -6,7 +6,9 @@
  * `student` text (≈ 52 % of its training tokens harvested; at ρ·N = 600, ≈ 40 %, p ranged 1e-5…1e-15 over
  * keys — too close to the 1e-6 line for a test), a control on the human text alone; both are served by the
  * suspect API; `tokenmark probe` collects 100 held-out prompts' answers from each into a `tokenmark serve`
- * case; `tokenmark report` seals the bundles and reports. Here we check what it leaves behind, and break it.
+ * case; the server seals each case's bundle with the tenant's signing key and renders its HTML report, and
+ * `tokenmark verify` checks the bundle with the public key from /v1/signing-key. Here we check what it
+ * leaves behind, and break it.
  * Needs the build (`pnpm build`): everything runs from dist, the CLI and the server as child processes.
  */
 import { spawn, spawnSync } from 'node:child_process'
@@ -23,8 +25,12 @@ const dir = mkdtempSync(join(tmpdir(), 'tokenmark-journey-'))
 interface Summary {
   parameters: { harvest: number; rho: number; accounts: number; probes: number }
   training: { harvestedResponses: number; harvestedTokens: number; humanTokens: number; harvestedShare: number }
-  server: Record<'student' | 'control', { caseId: string; pValue: number; log10P: number; tokensScored: number; detected: boolean }>
-  reports: Record<'student' | 'control', { report: string; bundle: string; summary: string }>
+  server: Record<'student' | 'control', { caseId: string; samples: number; pValue: number; log10P: number; tokensScored: number; statistic: string; detected: boolean }>
+  reports: Record<
+    'student' | 'control',
+    { report: string; bundle: string; summary: string; detected: boolean; bundleResult: { tokensScored: number; statistic: string; log10P: number } }
+  >
+  signingKey: string
   bundleVerified: boolean
   seconds: number
 }
@@ -45,7 +51,7 @@ beforeAll(async () => {
 }, 170_000)
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-describe('distillation journey: provider → harvester → student → probe → case → signed report', () => {
+describe('distillation journey: provider → harvester → student → probe → server case → signed report', () => {
   test('the story runs to the end in well under two minutes', () => {
     expect(demo.err).toBe('')
     expect(demo.code).toBe(0)
@@ -66,20 +72,31 @@ describe('distillation journey: provider → harvester → student → probe →
     expect(summary.server.control.pValue).toBeGreaterThan(1e-3)
     expect(summary.server.control.detected).toBe(false)
     for (const name of ['student', 'control'] as const) expect(summary.server[name].tokensScored).toBeGreaterThan(3000)
-    // 100 probe samples per case, each with its prompt
-    for (const name of ['student', 'control'] as const) expect(readFileSync(join(dir, `${name}-samples.jsonl`), 'utf8').trim().split('\n').length).toBe(100)
+    // 100 probe samples per case, each with its prompt, in the probe file and in the server case
+    for (const name of ['student', 'control'] as const) {
+      expect(readFileSync(join(dir, `${name}-samples.jsonl`), 'utf8').trim().split('\n').length).toBe(100)
+      expect(summary.server[name].samples).toBe(100)
+    }
   })
 
-  test('the report names the verdict', () => {
+  test('the server’s report names the verdict, and its bundle states exactly the case’s result', () => {
     const student = readFileSync(summary.reports.student.report, 'utf8')
     expect(student).toContain('class="verdict detected"')
     expect(student).toMatch(/id="verdict-sentence">[^<]*watermark/i)
+    expect(student).toContain(summary.reports.student.summary.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'))
     expect(readFileSync(summary.reports.control.report, 'utf8')).toContain('class="verdict not-detected"')
-    expect(summary.reports.student.summary).toMatch(/^WATERMARK DETECTED: p = /)
+    expect(summary.reports.student.summary).toMatch(/watermark/i)
+    for (const name of ['student', 'control'] as const) {
+      expect(summary.reports[name].detected).toBe(summary.server[name].detected)
+      const { tokensScored, statistic, log10P } = summary.server[name]
+      expect(summary.reports[name].bundleResult).toEqual({ tokensScored, statistic, log10P })
+    }
   })
 
-  test('the bundle verifies with the signer’s public key and the watermark key; one flipped byte fails', () => {
+  test('the bundle verifies with the tenant’s public key from /v1/signing-key and the watermark key; one flipped byte fails', () => {
     expect(summary.bundleVerified).toBe(true)
+    expect(summary.signingKey).toBe(join(dir, 'signing.key.pub'))
+    expect(JSON.parse(readFileSync(summary.signingKey, 'utf8'))).toMatchObject({ format: 'tokenmark-signing-public-key', algorithm: 'ed25519' })
     const ok = tm(['verify', summary.reports.student.bundle, '--public-key', join(dir, 'signing.key.pub'), '--key', join(dir, 'provider.tmkey')])
     expect(ok.status).toBe(0)
     expect(ok.stdout).toMatch(/^VALID: /)
