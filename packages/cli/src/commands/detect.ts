@@ -1,7 +1,9 @@
 import type { Command } from 'commander'
+import { CliError } from '../errors.js'
+import { parseNumber } from '../io.js'
 
 /** Options as commander parses them from the declaration below. */
-export interface DetectCliOptions {
+interface DetectCliOptions {
   key: string[]
   tokenizer?: string
   tokenizerFile?: string
@@ -12,6 +14,17 @@ export interface DetectCliOptions {
   json?: boolean
   jsonl?: boolean
   marks?: boolean
+}
+
+/** `detect`'s options once checked. */
+export type DetectOptions = Omit<DetectCliOptions, 'alpha'> & { alpha: number }
+
+/** The checks that need only the option values, made before core loads. */
+function check(o: DetectCliOptions): DetectOptions {
+  if (o.json && o.jsonl) throw new CliError('use either --json or --jsonl')
+  const alpha = parseNumber('--alpha', o.alpha)
+  if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
+  return { ...o, alpha }
 }
 
 export function registerDetect(program: Command): void {
@@ -30,7 +43,8 @@ export function registerDetect(program: Command): void {
     .option('--json', 'print one JSON object')
     .option('--jsonl', 'read JSON lines with id and text; print one result line per input')
     .action(async (path: string, o: DetectCliOptions) => {
+      const options = check(o)
       const { run } = await import('../impl/detect.js')
-      return run(path, o)
+      return run(path, options)
     })
 }

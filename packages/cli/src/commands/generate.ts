@@ -1,7 +1,9 @@
 import type { Command } from 'commander'
+import { CliError } from '../errors.js'
+import { parseNumber } from '../io.js'
 
 /** Options as commander parses them from the declaration below. */
-export interface GenerateCliOptions {
+interface GenerateCliOptions {
   key?: string
   model?: string
   prompt?: string
@@ -13,6 +15,30 @@ export interface GenerateCliOptions {
   stop: string
   jsonl?: boolean
   recordFilter?: string
+}
+
+/** `generate`'s options once checked. */
+export type GenerateOptions = Omit<GenerateCliOptions, 'maxTokens' | 'seed' | 'temperature' | 'topK' | 'stop'> & {
+  maxTokens: number
+  seed: number
+  temperature: number
+  topK: number
+  stop: 'none' | 'sentence' | 'paragraph'
+}
+
+/** The checks that need only the option values, made before the model (core, lab) loads. */
+function check(o: GenerateCliOptions): GenerateOptions {
+  if ((o.prompt === undefined) === (o.prompts === undefined)) throw new CliError('give exactly one of --prompt TEXT or --prompts FILE.jsonl')
+  const maxTokens = parseNumber('--max-tokens', o.maxTokens)
+  const seed = parseNumber('--seed', o.seed)
+  const temperature = parseNumber('--temperature', o.temperature)
+  const topK = parseNumber('--top-k', o.topK)
+  if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > 1_000_000) throw new CliError('--max-tokens must be a whole number in [1, 1000000]')
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CliError('--seed must be a whole number in [0, 4294967295]')
+  if (!(temperature >= 0)) throw new CliError('--temperature must be ≥ 0')
+  if (!Number.isInteger(topK) || topK < 0) throw new CliError('--top-k must be a whole number ≥ 0')
+  if (!['none', 'sentence', 'paragraph'].includes(o.stop)) throw new CliError('--stop must be none, sentence or paragraph')
+  return { ...o, maxTokens, seed, temperature, topK, stop: o.stop as GenerateOptions['stop'] }
 }
 
 export function registerGenerate(program: Command): void {
@@ -31,7 +57,8 @@ export function registerGenerate(program: Command): void {
     .option('--record-filter <file>', 'write the emission filter of the watermarked responses (for scan --filter)')
     .option('--jsonl', 'print one {id, prompt, text} line per prompt')
     .action(async (o: GenerateCliOptions) => {
+      const options = check(o)
       const { run } = await import('../impl/generate.js')
-      return run(o)
+      return run(options)
     })
 }

@@ -1,8 +1,10 @@
 import type { Command } from 'commander'
+import { CliError } from '../errors.js'
+import { parseNumber } from '../io.js'
 import { SCHEME_IDS } from '../help-facts.js'
 
 /** Options as commander parses them from the declaration below. */
-export interface KeygenOptions {
+interface KeygenCliOptions {
   scheme: string
   gamma?: string
   delta?: string
@@ -16,6 +18,33 @@ export interface KeygenOptions {
   force?: boolean
   json?: boolean
   signing?: boolean
+}
+
+/** A watermark key's options once checked: the scheme's parameters parsed into `params`. */
+export interface KeygenOptions {
+  scheme: string
+  params: Record<string, unknown>
+  tokenizer?: string
+  tokenizerFile?: string
+  out: string
+  force?: boolean
+  json?: boolean
+}
+
+/** The checks that need only the option values, made before core loads. */
+function check(o: KeygenCliOptions): KeygenOptions {
+  if (!o.out) throw new CliError('keygen needs --out FILE (the key is a secret and is never printed)')
+  const params: Record<string, unknown> = {}
+  const num = (flag: string, name: string, v: string | undefined) => {
+    if (v !== undefined) params[name] = parseNumber(flag, v)
+  }
+  num('--gamma', 'gamma', o.gamma)
+  num('--delta', 'delta', o.delta)
+  num('--context', 'context', o.context)
+  num('--layers', 'layers', o.layers)
+  num('--top-k', 'topK', o.topK)
+  if (o.seeding !== undefined) params.seeding = o.seeding
+  return { scheme: o.scheme, params, tokenizer: o.tokenizer, tokenizerFile: o.tokenizerFile, out: o.out, force: o.force, json: o.json }
 }
 
 export function registerKeygen(program: Command): void {
@@ -35,8 +64,11 @@ export function registerKeygen(program: Command): void {
     .option('--force', 'overwrite an existing key file')
     .option('--json', 'print {keyId, commitment, scheme, params, file} as JSON')
     .option('--signing', 'make an Ed25519 signing key for evidence bundles instead (secret to --out, public key to --out.pub)')
-    .action(async (o: KeygenOptions) => {
+    .action(async (o: KeygenCliOptions) => {
+      // a signing key comes from @tokenmark/evidence, a watermark key from @tokenmark/core
+      if (o.signing) return (await import('../impl/signing-keygen.js')).signingKeygen(o)
+      const options = check(o)
       const { run } = await import('../impl/keygen.js')
-      return run(o)
+      return run(options)
     })
 }

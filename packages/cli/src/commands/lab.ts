@@ -1,8 +1,10 @@
 import type { Command } from 'commander'
+import { CliError } from '../errors.js'
+import { parseNumber } from '../io.js'
 import { DISTILL_RHOS } from '../help-facts.js'
 
 /** Options as commander parses them from the declaration below. */
-export interface DistillCliOptions {
+interface DistillCliOptions {
   rho?: string
   table?: boolean
   filter?: boolean
@@ -12,6 +14,39 @@ export interface DistillCliOptions {
   servedTokens?: string
   probeAnswers?: string
   json?: boolean
+}
+
+/** `lab distill`'s options once checked. */
+export type LabDistillOptions = Omit<DistillCliOptions, 'rho' | 'seed' | 'trainTokens' | 'servedTokens' | 'probeAnswers'> & {
+  rho?: number
+  seed: number
+  trainTokens?: number
+  servedTokens?: number
+  probeAnswers?: number
+}
+
+function int(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined
+  const n = parseNumber(flag, v)
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a whole number ≥ 1`)
+  return n
+}
+
+/** The checks that need only the option values, made before lab loads. */
+function checkDistill(o: DistillCliOptions): LabDistillOptions {
+  if ((o.rho === undefined) === (o.table === undefined)) throw new CliError('give --rho R (one cell) or --table (every cell)')
+  const rho = o.rho === undefined ? undefined : parseNumber('--rho', o.rho)
+  if (rho !== undefined && !(rho >= 0 && rho <= 1)) throw new CliError('--rho must be in [0, 1] (a fraction: 0.01 is 1 %)')
+  const seed = parseNumber('--seed', o.seed)
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CliError('--seed must be a whole number in [0, 4294967295]')
+  return {
+    ...o,
+    rho,
+    seed,
+    trainTokens: int('--train-tokens', o.trainTokens),
+    servedTokens: int('--served-tokens', o.servedTokens),
+    probeAnswers: int('--probe-answers', o.probeAnswers),
+  }
 }
 
 export function registerLab(program: Command): void {
@@ -29,8 +64,9 @@ export function registerLab(program: Command): void {
     .option('--probe-answers <n>', 'student answers the investigator collects (default 1,000)')
     .option('--json', 'print JSON (one object; with --table, {setup, rows})')
     .action(async (o: DistillCliOptions) => {
+      const options = checkDistill(o)
       const { run } = await import('../impl/lab-distill.js')
-      return run(o)
+      return run(options)
     })
   // nested commands need the one-line error format too (program.ts applies it to top-level ones)
   distill.exitOverride().configureOutput(program.configureOutput())

@@ -1,7 +1,9 @@
 import type { Command } from 'commander'
+import { CliError } from '../errors.js'
+import { parseNumber } from '../io.js'
 
 /** Options as commander parses them from the declaration below. */
-export interface ScanCliOptions {
+interface ScanCliOptions {
   key: string
   prompts?: string
   filter?: string
@@ -12,6 +14,17 @@ export interface ScanCliOptions {
   normalize: boolean
   progress: boolean
   json?: boolean
+}
+
+/** `scan`'s options once checked. */
+export type ScanOptions = Omit<ScanCliOptions, 'alpha' | 'format'> & { alpha: number; format: 'auto' | 'jsonl' | 'text' }
+
+/** The checks that need only the option values, made before core loads. */
+function check(o: ScanCliOptions): ScanOptions {
+  const alpha = parseNumber('--alpha', o.alpha)
+  if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
+  if (!['auto', 'jsonl', 'text'].includes(o.format)) throw new CliError('--format must be auto, jsonl or text')
+  return { ...o, alpha, format: o.format as ScanOptions['format'] }
 }
 
 export function registerScan(program: Command): void {
@@ -30,7 +43,8 @@ export function registerScan(program: Command): void {
     .option('--no-progress', 'no progress bar on stderr (it is drawn only on a terminal anyway)')
     .option('--json', 'print the result as one JSON object')
     .action(async (corpus: string[], o: ScanCliOptions) => {
+      const options = check(o)
       const { run } = await import('../impl/scan.js')
-      return run(corpus, o)
+      return run(corpus, options)
     })
 }

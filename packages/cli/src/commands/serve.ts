@@ -1,15 +1,29 @@
 import type { Command } from 'commander'
+import { CliError } from '../errors.js'
 
 /** Log levels `--log-level` accepts. */
 export const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
 
 /** Options as commander parses them from the declaration below. */
-export interface ServeCliOptions {
+interface ServeCliOptions {
   host: string
   port: string
   db: string
   logLevel: string
   rateLimit?: string
+}
+
+/** `serve`'s options once checked. */
+export type ServeOptions = Omit<ServeCliOptions, 'port' | 'logLevel' | 'rateLimit'> & { port: number; logLevel: (typeof LEVELS)[number]; rateLimit: number }
+
+/** The checks that need only the option values, made before the server (fastify, SQLite) loads. */
+function check(o: ServeCliOptions): ServeOptions {
+  const port = Number(o.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('--port must be an integer in 0..65535')
+  if (!(LEVELS as readonly string[]).includes(o.logLevel)) throw new CliError(`--log-level must be one of ${LEVELS.join(', ')}`)
+  const rl = Number(o.rateLimit ?? '600')
+  if (!Number.isInteger(rl) || rl < 0) throw new CliError('--rate-limit must be a non-negative integer')
+  return { ...o, port, logLevel: o.logLevel as (typeof LEVELS)[number], rateLimit: rl }
 }
 
 /**
@@ -28,7 +42,8 @@ export function registerServe(program: Command): void {
     .option('--log-level <level>', `log level: ${LEVELS.join(', ')}`, 'info')
     .option('--rate-limit <n>', 'requests per API token per minute (0 = off)', '600')
     .action(async (o: ServeCliOptions) => {
+      const options = check(o)
       const { run } = await import('../impl/serve.js')
-      return run(o)
+      return run(options)
     })
 }

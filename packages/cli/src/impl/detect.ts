@@ -2,9 +2,9 @@
 import { detect, type DetectionResult, type WatermarkKey } from '@tokenmark/core'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
-import { parseNumber, readInput } from '../io.js'
+import { readInput } from '../io.js'
 import { loadKey, resolveTokenizer } from '../load.js'
-import type { DetectCliOptions } from '../commands/detect.js'
+import type { DetectOptions } from '../commands/detect.js'
 
 /** The JSON shape of a detection, shared by `--json`, `--jsonl` and the server's detect route. */
 export function detectionJson(r: DetectionResult): Record<string, unknown> {
@@ -36,10 +36,8 @@ function summary(r: DetectionResult): string {
   return lines.join('\n') + '\n'
 }
 
-export function run(path: string, o: DetectCliOptions): void {
-  if (o.json && o.jsonl) throw new CliError('use either --json or --jsonl')
-  const alpha = parseNumber('--alpha', o.alpha)
-  if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
+export function run(path: string, o: DetectOptions): void {
+  const { alpha } = o
   const keys: WatermarkKey[] = o.key.map(loadKey)
   const tokenizer = resolveTokenizer(o.tokenizer, o.tokenizerFile)
   const input = readInput(path)

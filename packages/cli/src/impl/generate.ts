@@ -3,22 +3,13 @@ import { writeFileSync } from 'node:fs'
 import { EmissionFilter, prepareKey, seededRng, TokenmarkError, watermarkSampler, type WatermarkKey } from '@tokenmark/core'
 import { LabError, generate, subSeed } from '@tokenmark/lab'
 import { CliError } from '../errors.js'
-import { parseNumber, readPromptsJsonl } from '../io.js'
+import { readPromptsJsonl } from '../io.js'
 import { loadKey } from '../load.js'
 import { loadReferenceModel } from '../model.js'
-import type { GenerateCliOptions } from '../commands/generate.js'
+import type { GenerateOptions } from '../commands/generate.js'
 
-export function run(o: GenerateCliOptions): void {
-  if ((o.prompt === undefined) === (o.prompts === undefined)) throw new CliError('give exactly one of --prompt TEXT or --prompts FILE.jsonl')
-  const maxTokens = parseNumber('--max-tokens', o.maxTokens)
-  const seed = parseNumber('--seed', o.seed)
-  const temperature = parseNumber('--temperature', o.temperature)
-  const topK = parseNumber('--top-k', o.topK)
-  if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > 1_000_000) throw new CliError('--max-tokens must be a whole number in [1, 1000000]')
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CliError('--seed must be a whole number in [0, 4294967295]')
-  if (!(temperature >= 0)) throw new CliError('--temperature must be ≥ 0')
-  if (!Number.isInteger(topK) || topK < 0) throw new CliError('--top-k must be a whole number ≥ 0')
-  if (!['none', 'sentence', 'paragraph'].includes(o.stop)) throw new CliError('--stop must be none, sentence or paragraph')
+export function run(o: GenerateOptions): void {
+  const { maxTokens, seed, temperature, topK } = o
   const key: WatermarkKey | undefined = o.key === undefined ? undefined : loadKey(o.key)
   if (key !== undefined && temperature === 0) throw new CliError('a watermark needs sampling: use --temperature > 0 with --key')
   if (o.recordFilter !== undefined && key === undefined) throw new CliError('--record-filter needs --key (it records watermarked responses)')
@@ -35,7 +26,7 @@ export function run(o: GenerateCliOptions): void {
         temperature,
         topK,
         seed: s,
-        stopAt: o.stop as 'none' | 'sentence' | 'paragraph',
+        stopAt: o.stop,
         sampler: key === undefined ? undefined : watermarkSampler(key, { temperature, topK }, seededRng(s)),
       })
     } catch (e) {

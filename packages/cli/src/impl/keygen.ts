@@ -1,29 +1,16 @@
 /** What `tokenmark keygen` does. Its options are declared in commands/keygen.ts; this module loads only when it runs. */
 import { generateKey, getScheme, TokenmarkError } from '@tokenmark/core'
 import { CliError } from '../errors.js'
-import { parseNumber, writeSecretFile } from '../io.js'
+import { writeSecretFile } from '../io.js'
 import { resolveTokenizer } from '../load.js'
 import type { KeygenOptions } from '../commands/keygen.js'
 
-export async function run(o: KeygenOptions): Promise<void> {
-  // the signing key comes from @tokenmark/evidence, which a watermark key does not need
-  if (o.signing) return (await import('./signing-keygen.js')).signingKeygen(o)
-  if (!o.out) throw new CliError('keygen needs --out FILE (the key is a secret and is never printed)')
-  const params: Record<string, unknown> = {}
-  const num = (flag: string, name: string, v: string | undefined) => {
-    if (v !== undefined) params[name] = parseNumber(flag, v)
-  }
-  num('--gamma', 'gamma', o.gamma)
-  num('--delta', 'delta', o.delta)
-  num('--context', 'context', o.context)
-  num('--layers', 'layers', o.layers)
-  num('--top-k', 'topK', o.topK)
-  if (o.seeding !== undefined) params.seeding = o.seeding
+export function run(o: KeygenOptions): void {
   let key
   try {
     getScheme(o.scheme)
     const tokenizer = resolveTokenizer(o.tokenizer, o.tokenizerFile)?.name ?? 'o200k_base'
-    key = generateKey({ scheme: o.scheme, params, tokenizer })
+    key = generateKey({ scheme: o.scheme, params: o.params, tokenizer })
   } catch (e) {
     if (e instanceof TokenmarkError) throw new CliError(e.message)
     throw e

@@ -3,9 +3,8 @@ import { TokenmarkError, type WatermarkKey } from '@tokenmark/core'
 import { DISTILL_RHOS, Distillation, LabError, distillKey, distillMarkdown, type DistillOptions, type DistillRow } from '@tokenmark/lab'
 import { CliError } from '../errors.js'
 import { formatP } from '../format.js'
-import { parseNumber } from '../io.js'
 import { loadKey } from '../load.js'
-import type { DistillCliOptions } from '../commands/lab.js'
+import type { LabDistillOptions } from '../commands/lab.js'
 
 /** The fields of `scan --json` plus rho (and the training mix). */
 function rowJson(r: DistillRow): Record<string, unknown> {
@@ -28,25 +27,9 @@ function rowJson(r: DistillRow): Record<string, unknown> {
   }
 }
 
-function int(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined
-  const n = parseNumber(flag, v)
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a whole number ≥ 1`)
-  return n
-}
-
-export function run(o: DistillCliOptions): void {
-  if ((o.rho === undefined) === (o.table === undefined)) throw new CliError('give --rho R (one cell) or --table (every cell)')
-  const rho = o.rho === undefined ? undefined : parseNumber('--rho', o.rho)
-  if (rho !== undefined && !(rho >= 0 && rho <= 1)) throw new CliError('--rho must be in [0, 1] (a fraction: 0.01 is 1 %)')
-  const seed = parseNumber('--seed', o.seed)
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CliError('--seed must be a whole number in [0, 4294967295]')
-  const options: DistillOptions = {
-    seed,
-    trainTokens: int('--train-tokens', o.trainTokens),
-    servedTokens: int('--served-tokens', o.servedTokens),
-    probeAnswers: int('--probe-answers', o.probeAnswers),
-  }
+export function run(o: LabDistillOptions): void {
+  const { rho, seed } = o
+  const options: DistillOptions = { seed, trainTokens: o.trainTokens, servedTokens: o.servedTokens, probeAnswers: o.probeAnswers }
   const key: WatermarkKey = o.key === undefined ? distillKey(seed) : loadKey(o.key)
   const say = (m: string) => process.stderr.write(`tokenmark: ${m}\n`)
   try {

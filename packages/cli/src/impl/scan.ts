@@ -4,9 +4,9 @@ import { createInterface } from 'node:readline'
 import { CorpusScanner, EmissionFilter, TokenmarkError, type CorpusResult } from '@tokenmark/core'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
-import { parseNumber, readPromptsJsonl } from '../io.js'
+import { readPromptsJsonl } from '../io.js'
 import { loadKey, resolveTokenizer } from '../load.js'
-import type { ScanCliOptions } from '../commands/scan.js'
+import type { ScanOptions } from '../commands/scan.js'
 
 /** The fields `scan --json` prints (and `lab distill --json`, with rho). */
 export function scanJson(r: CorpusResult): Record<string, unknown> {
@@ -106,10 +106,8 @@ function progressBar(total: number): { add(bytes: number, tokens: number): void;
   }
 }
 
-export async function run(corpus: string[], o: ScanCliOptions): Promise<void> {
-  const alpha = parseNumber('--alpha', o.alpha)
-  if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
-  if (!['auto', 'jsonl', 'text'].includes(o.format)) throw new CliError('--format must be auto, jsonl or text')
+export async function run(corpus: string[], o: ScanOptions): Promise<void> {
+  const { alpha } = o
   const key = loadKey(o.key)
   const tokenizer = resolveTokenizer(o.tokenizer, undefined)
   let filter: EmissionFilter | undefined
@@ -146,7 +144,7 @@ export async function run(corpus: string[], o: ScanCliOptions): Promise<void> {
   }
   const bar = progressBar(o.progress ? total : 0)
   for (const p of corpus) {
-    const format = o.format === 'auto' ? (/\.(jsonl|ndjson)$/i.test(p) ? 'jsonl' : 'text') : (o.format as 'jsonl' | 'text')
+    const format = o.format === 'auto' ? (/\.(jsonl|ndjson)$/i.test(p) ? 'jsonl' : 'text') : o.format
     for await (const text of readTexts(p, format, (n) => o.progress && bar.add(n, 0))) {
       const before = scanner.accumulator.tokensTotal
       scanner.add(text)
