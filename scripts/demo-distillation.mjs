@@ -189,15 +189,12 @@ async function main() {
   await step(`probing both suspects with ${PROBES} held-out prompts (tokenmark probe → server cases)`, async () => {
     writeFileSync(join(OUT, 'probe-prompts.jsonl'), probePrompts.map((p, i) => JSON.stringify({ id: `probe-${i}`, prompt: p }) + '\n').join(''))
     const format = { student: 'openai', control: 'anthropic' } // one suspect per wire format
-    // One request at a time: with --concurrency > 1, `tokenmark probe --case` currently loses samples on
-    // their way to the case (CaseSink.flush runs concurrently from several workers, and each drops the
-    // front of the shared queue after its request, including samples it never sent): the cases held
-    // 93–96 of the 100 probed samples. The journey asserts the case holds every sample.
+    // Four requests at a time; the journey asserts the case receives every probed sample.
     await Promise.all(
       ['student', 'control'].map((name) =>
         cli(
           ['probe', '--endpoint', suspects[name], '--format', format[name], '--model', `${name}-1`, '--prompts', join(OUT, 'probe-prompts.jsonl'), '--out', join(OUT, `${name}-samples.jsonl`),
-            '--max-tokens', '128', '--concurrency', '1', '--api-key-env', 'SUSPECT_KEY', '--case', server.cases[name], '--server', server.url, '--token-env', 'TOKENMARK_TOKEN'],
+            '--max-tokens', '128', '--concurrency', '4', '--api-key-env', 'SUSPECT_KEY', '--case', server.cases[name], '--server', server.url, '--token-env', 'TOKENMARK_TOKEN'],
           { env: { SUSPECT_KEY: 'sk-investigator', TOKENMARK_TOKEN: server.token } },
         ),
       ),

@@ -34,6 +34,8 @@ class HttpError extends Error {
 
 export class CaseSink {
   private pending: ProbeSample[] = []
+  /** Flushes run one at a time: concurrent probe workers share this sink. */
+  private chain: Promise<void> = Promise.resolve()
   private readonly batch: number
   private readonly url: string
   sent = 0
@@ -51,9 +53,17 @@ export class CaseSink {
     if (this.pending.length >= this.batch) await this.flush(signal)
   }
 
-  async flush(signal: AbortSignal): Promise<void> {
+  flush(signal: AbortSignal): Promise<void> {
+    const run = this.chain.then(() => this.drain(signal))
+    this.chain = run.catch(() => undefined)
+    return run
+  }
+
+  private async drain(signal: AbortSignal): Promise<void> {
     while (this.pending.length > 0) {
-      const batch = this.pending.slice(0, this.batch)
+      // Take the batch out before sending, so a flush never drops samples another flush queued meanwhile;
+      // on failure they go back to the front (the server de-duplicates by idempotency key anyway).
+      const batch = this.pending.splice(0, this.batch)
       const body = JSON.stringify({
         samples: batch.map((s) => ({
           text: s.text,
@@ -62,8 +72,13 @@ export class CaseSink {
           source: { model: s.model, endpoint: s.endpoint, time: s.time, requestId: s.requestId },
         })),
       })
-      const r = await withRetries(() => this.post(body, signal), signal, undefined, this.o.onRetry)
-      this.pending = this.pending.slice(batch.length)
+      let r: { accepted: number; duplicates: number; case: CaseSummary }
+      try {
+        r = await withRetries(() => this.post(body, signal), signal, undefined, this.o.onRetry)
+      } catch (e) {
+        this.pending.unshift(...batch)
+        throw e
+      }
       this.sent += r.accepted
       this.duplicates += r.duplicates
       this.last = r.case
