@@ -108,6 +108,21 @@ describe('tokenmark lab distill', () => {
     expect(j.log10P as number).toBeLessThan(-6)
   }, 60_000)
 
+  test('--filter accounts scores only contexts of the harvested responses', () => {
+    const r = tm(['lab', 'distill', '--rho', '0.1', '--filter', 'accounts', '--json', '--seed', '7', '--train-tokens', '60000', '--served-tokens', '6000', '--probe-answers', '300'])
+    expect(r.code, r.err).toBe(0)
+    const j = JSON.parse(r.out) as Record<string, unknown>
+    expect(j.filterMode).toBe('accounts')
+    expect(j.filterTokens as number).toBeLessThanOrEqual(6000)
+    expect(j.log10P as number).toBeLessThan(-6)
+  }, 60_000)
+
+  test('rejects an unknown filter mode with one line and exit 2', () => {
+    const r = tm(['lab', 'distill', '--rho', '0.1', '--filter', 'everything'])
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/^tokenmark: --filter must be one of off, served, accounts/)
+  })
+
   test('rejects a rho outside [0, 1] with one line and exit 2', () => {
     const r = tm(['lab', 'distill', '--rho', '5'])
     expect(r.code).toBe(2)

@@ -7,7 +7,7 @@ import { DISTILL_RHOS } from '../help-facts.js'
 interface DistillCliOptions {
   rho?: string
   table?: boolean
-  filter?: boolean
+  filter?: boolean | string
   key?: string
   seed: string
   trainTokens?: string
@@ -37,6 +37,9 @@ function checkDistill(o: DistillCliOptions): LabDistillOptions {
   if ((o.rho === undefined) === (o.table === undefined)) throw new CliError('give --rho R (one cell) or --table (every cell)')
   const rho = o.rho === undefined ? undefined : parseNumber('--rho', o.rho)
   if (rho !== undefined && !(rho >= 0 && rho <= 1)) throw new CliError('--rho must be in [0, 1] (a fraction: 0.01 is 1 %)')
+  if (typeof o.filter === 'string' && !['off', 'on', 'served', 'accounts'].includes(o.filter)) {
+    throw new CliError(`--filter must be one of off, served, accounts (a bare --filter means served), not "${o.filter.slice(0, 30)}"`)
+  }
   const seed = parseNumber('--seed', o.seed)
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CliError('--seed must be a whole number in [0, 4294967295]')
   return {
@@ -55,8 +58,8 @@ export function registerLab(program: Command): void {
     .command('distill')
     .description('distillation simulation: a student trained on a fraction rho of watermarked teacher responses, probed and scanned')
     .option('--rho <r>', 'fraction of the student\'s training tokens that are teacher responses, in [0, 1]')
-    .option('--table', `run every rho (${DISTILL_RHOS.join(', ')}) with the filter off and on; print the Markdown table`)
-    .option('--filter', "score only contexts the teacher served (the emission filter)")
+    .option('--table', `run every rho (${DISTILL_RHOS.join(', ')}) with each filter mode (off, served, accounts); print the Markdown table`)
+    .option('--filter [mode]', 'emission filter: served (every context the teacher served; a bare --filter) or accounts (only the harvesting accounts\' responses); default off')
     .option('--key <file>', 'teacher key (default: a fixed simulation key from --seed, kgw h = 3)')
     .option('--seed <s>', 'seed of every non-watermark random choice (and of the default key)', '1')
     .option('--train-tokens <n>', 'student training tokens (default 90,000)')

@@ -1,6 +1,6 @@
 /** What `tokenmark lab distill` does. Its options are declared in commands/lab.ts; this module loads only when it runs. */
 import { TokenmarkError, type WatermarkKey } from '@tokenmark/core'
-import { DISTILL_RHOS, Distillation, LabError, distillKey, distillMarkdown, type DistillOptions, type DistillRow } from '@tokenmark/lab'
+import { DISTILL_RHOS, Distillation, LabError, distillKey, distillMarkdown, parseDistillFilter, type DistillOptions, type DistillRow } from '@tokenmark/lab'
 import { CliError } from '../errors.js'
 import { formatP } from '../format.js'
 import { loadKey } from '../load.js'
@@ -11,6 +11,9 @@ function rowJson(r: DistillRow): Record<string, unknown> {
   return {
     rho: r.rho,
     filter: r.filter,
+    filterMode: r.filterMode,
+    filterTokens: r.filterTokens,
+    probeTokensToP6: r.probeTokensToP6,
     pValue: r.pValue,
     log10P: r.log10P,
     eValue: r.eValue,
@@ -38,12 +41,12 @@ export function run(o: LabDistillOptions): void {
     const sim = new Distillation(key, options)
     say(`served ${sim.served.responses.length} responses (${sim.served.tokens} tokens) in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
     if (rho !== undefined) {
-      const [off, on] = sim.rows(rho)
-      const r = o.filter ? on : off
+      const mode = parseDistillFilter(o.filter)
+      const r = sim.rows(rho).find((row) => row.filterMode === mode) as DistillRow
       if (o.json) process.stdout.write(JSON.stringify(rowJson(r)) + '\n')
       else {
         process.stdout.write(
-          `rho = ${rho}: p = ${formatP(r.log10P)} (log10 p = ${r.log10P.toFixed(2)}), e-value ${formatP(r.log10E)}, filter ${r.filter ? 'on' : 'off'}\n` +
+          `rho = ${rho}: p = ${formatP(r.log10P)} (log10 p = ${r.log10P.toFixed(2)}), e-value ${formatP(r.log10E)}, filter ${r.filterMode}\n` +
             `  tokens: ${r.tokensSeen} seen, ${r.tokensScored} scored, ${r.tokensExcluded} in prompts, ${r.tokensFiltered} outside the filter\n` +
             `  tokens needed for p < 1e-6 at the observed effect: ${r.tokensNeeded ?? '—'}\n` +
             `  student trained on ${r.teacherTokens} teacher + ${r.humanTokens} human tokens\n`,
