@@ -4,7 +4,7 @@
  * must not pay, so the help text reads these copies. The packages stay the source of truth: commands
  * validate with their tables (`getScheme`, `attackNames`, ...) and run with their defaults.
  * The types below fail the build when core gains, loses or renames a scheme, or a default attack's name
- * stops being one; the numbers are kept in step by hand.
+ * stops being one; packages/cli/test/help-facts.test.ts checks every copy against the live values.
  */
 import { readFileSync } from 'node:fs'
 import type { SchemeId } from '@tokenmark/core'
