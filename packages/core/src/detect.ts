@@ -9,7 +9,7 @@
 import type { Accumulator } from './accumulate.js'
 import { TokenmarkError } from './errors.js'
 import type { WatermarkKey } from './keys.js'
-import { normalizeText, type NormalizeOptions, type NormalizeResult } from './normalize.js'
+import { normalizeText, normalizeWithMap, type NormalizeOptions, type NormalizeResult } from './normalize.js'
 import type { SchemeId, SchemeParams, StatisticName } from './schemes/types.js'
 import { createAccumulator, prepareKey, scoreTokens, SkipReason, type TokenMarks } from './scoring.js'
 import { testAccumulator } from './significance.js'
@@ -41,7 +41,7 @@ export interface DetectOptions {
 
 export interface TokenMark {
   token: number
-  /** UTF-16 offsets in the (normalised) text; absent when detecting token ids. */
+  /** UTF-16 offsets in the caller's text (before normalisation); absent when detecting token ids. */
   start?: number
   end?: number
   /** Observation (1/0 green bit, g-sum, or Gumbel score), or null when not scored. */
@@ -118,9 +118,16 @@ export function detect(opts: DetectOptions): DetectionResult {
   const dedup = opts.dedup ?? true
 
   let norm: NormalizeResult | undefined
+  // Offsets of the normalised text in the caller's text, kept when spans or marks will report offsets.
+  let toOriginal: Uint32Array | undefined
   let text = opts.text
   if (text !== undefined && opts.normalize !== false) {
-    norm = normalizeText(text, typeof opts.normalize === 'object' ? opts.normalize : undefined)
+    const nopts = typeof opts.normalize === 'object' ? opts.normalize : undefined
+    if (opts.window || opts.marks) {
+      const m = normalizeWithMap(text, nopts)
+      norm = m
+      toOriginal = m.originalOffsets
+    } else norm = normalizeText(text, nopts)
     text = norm.text
   }
   // Tokenize once per distinct tokenizer in the ring.
@@ -180,11 +187,13 @@ export function detect(opts: DetectOptions): DetectionResult {
     }))
   }
 
+  // Token offsets in the caller's original text (through the normalisation map when one was applied).
   let offsets: Uint32Array | undefined
   const tokOffsets = (): Uint32Array | undefined => {
     if (offsets === undefined && run.text !== undefined) {
       const tk = opts.tokenizer ?? getTokenizer(run.tokenizer)
       offsets = tk.offsets(run.text, run.ids as Uint32Array)
+      if (toOriginal !== undefined) for (let i = 0; i < offsets.length; i++) offsets[i] = toOriginal[offsets[i]]
     }
     return offsets
   }

@@ -153,3 +153,44 @@ describe('windowed detection', () => {
     expect(uncorrected).toBeGreaterThan(bound)
   })
 })
+
+describe('offsets in the caller text', () => {
+  test('window and marks report offsets in the original text when normalisation removed characters', () => {
+    const tk = getTokenizer('o200k_base')
+    const key = keyFor('kgw', 91)
+    const V = tk.vocabSize
+    const sampler = watermarkSampler(key, {}, seededRng(12))
+    const rng = seededRng(13)
+    const logits = new Float32Array(V)
+    // watermarked ids over ordinary English word tokens, so the decoded passage re-encodes to the same ids
+    const ids0 = getTokenizer('o200k_base').encode(mobyDickText())
+    const words = [...new Set(ids0.subarray(0, 20_000))].filter((t) => /^ [a-z]+$/.test(tk.decode([t]))).slice(0, 400)
+    const ids = new Uint32Array(200)
+    ids[0] = words[0]
+    for (let i = 1; i < ids.length; i++) {
+      logits.fill(-30)
+      for (const w of words) logits[w] = rng.nextFloat()
+      ids[i] = sampler(logits, ids.subarray(0, i))
+    }
+    const passage = tk.decode(ids)
+    const human = mobyDickText().slice(100_000, 103_000)
+    // zero-width spaces before the passage shift every later offset in the original text
+    const original = human.slice(0, 1500).replace(/ /g, ' \u200b') + passage + human.slice(1500)
+    const r = detect({ text: original, keys: key, window: true, marks: true })
+    expect(r.normalization!.changes.invisible).toBeGreaterThan(100)
+    const w = r.window!
+    expect(w.log10P).toBeLessThan(-6)
+    const start = original.indexOf(passage)
+    const span = original.slice(w.startChar, w.endChar)
+    // the span lies on the pasted passage of the original text; unmapped offsets would sit ~250 characters
+    // earlier (the zero-width spaces removed before it), so a 60-character tolerance tells them apart
+    const removedBefore = (original.slice(0, start).match(/\u200b/g) ?? []).length
+    expect(removedBefore).toBeGreaterThan(200)
+    expect(w.startChar!).toBeGreaterThanOrEqual(start - 60)
+    expect(w.endChar!).toBeLessThanOrEqual(start + passage.length + 60)
+    expect(span.length).toBeGreaterThan(200)
+    // marks index the original text too: each scored mark's slice is the token's text
+    const m = r.marks!.find((x) => x.start! > start + 10 && x.reason === 'scored')!
+    expect(original.slice(m.start, m.end).replace(/\u200b/g, '')).toBe(tk.decode([m.token]))
+  })
+})
