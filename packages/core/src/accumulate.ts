@@ -64,11 +64,16 @@ export class Accumulator {
    * dropped it. Skips for other reasons are counted by the caller (scoring.ts).
    */
   addTuple(w0: number, w1: number): number {
-    w1 = TupleSet.canon(w0, w1)
     if (this.excluded.size > 0 && this.excluded.has(w0, w1)) {
       this.skipped.excluded++
       return NaN
     }
+    return this.addUnexcluded(w0, w1)
+  }
+
+  /** `addTuple` for a caller that has already checked `excluded` (scoreTokens: one probe per token, not two). */
+  addUnexcluded(w0: number, w1: number): number {
+    w1 = TupleSet.canon(w0, w1)
     if (this.seen !== undefined && !this.seen.add(w0, w1)) {
       this.skipped.duplicate++
       return NaN
@@ -78,6 +83,7 @@ export class Accumulator {
     this.sum += x
     return x
   }
+
 
   /** Excludes a tuple from the test from now on, and removes it if it was already scored. */
   excludeTuple(w0: number, w1: number): void {

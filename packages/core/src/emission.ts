@@ -16,7 +16,7 @@
  * an extra context through, which keeps the test valid. Filters of equal shape merge by OR.
  */
 import { TokenmarkError } from './errors.js'
-import type { ContextFilter, PreparedKey } from './scoring.js'
+import { withContext, type ContextFilter, type PreparedKey } from './scoring.js'
 
 const MAGIC = 0x46454d54 // "TMEF"
 
@@ -70,11 +70,8 @@ export class EmissionFilter implements ContextFilter {
   recordResponse(pk: PreparedKey, ids: ArrayLike<number>, promptIds?: ArrayLike<number>): void {
     const prf = pk.prf
     if (prf.seeding.rule === 'none') throw new TokenmarkError('E_BAD_PARAM', 'emission filters need a context-seeded scheme (unigram has no context)')
-    const ctx = promptIds ?? []
-    const all = new Uint32Array(ctx.length + ids.length)
-    all.set(ctx, 0)
-    all.set(ids, ctx.length)
-    for (let pos = Math.max(ctx.length, prf.need); pos < all.length; pos++) {
+    const [all, offset] = withContext(ids, promptIds)
+    for (let pos = Math.max(offset, prf.need); pos < all.length; pos++) {
       prf.setContext(all, pos)
       const [hi, lo] = prf.contextId(all, pos)
       this.add(hi, lo)

@@ -46,8 +46,6 @@ export class CandidateDistribution {
   n = 0
   full = true
   total = 0
-  /** Largest candidate logit (before temperature). */
-  max = 0
   ids: Uint32Array = new Uint32Array(0)
   weight: Float64Array = new Float64Array(0)
   cdf: Float64Array = new Float64Array(0)
@@ -102,7 +100,6 @@ export class CandidateDistribution {
       for (let i = 0; i < n; i++) if (lg[i] > max) max = lg[i]
     }
     if (!Number.isFinite(max)) throw new TokenmarkError('E_BAD_INPUT', 'logits must contain a finite maximum')
-    this.max = max
     const w = this.weight
     const c = this.cdf
     let sum = 0

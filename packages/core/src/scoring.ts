@@ -39,7 +39,7 @@ export function prepareKey(key: WatermarkKey): PreparedKey {
 export const SkipReason = { Scored: 0, NoContext: 1, Duplicate: 2, Excluded: 3, Filtered: 4 } as const
 
 /** `ids` preceded by `context` (context tokens seed the PRF but are never scored), and where ids start. */
-function withContext(ids: ArrayLike<number>, context: ArrayLike<number> | undefined): [ArrayLike<number>, number] {
+export function withContext(ids: ArrayLike<number>, context: ArrayLike<number> | undefined): [ArrayLike<number>, number] {
   if (!context || context.length === 0) return [ids, 0]
   const joined = new Uint32Array(context.length + ids.length)
   joined.set(context, 0)
@@ -102,7 +102,7 @@ export function scoreTokens(pk: PreparedKey, ids: ArrayLike<number>, acc: Accumu
         continue
       }
     }
-    const x = acc.addTuple(w0, w1)
+    const x = acc.addUnexcluded(w0, w1)
     if (marks) {
       marks.values[i] = x
       marks.reasons[i] = Number.isNaN(x) ? SkipReason.Duplicate : SkipReason.Scored

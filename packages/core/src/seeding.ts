@@ -190,11 +190,6 @@ export class KeyedPrf {
     this.w1 = mixLane(a, this.seedHi, this.seedLo, 1)
   }
 
-  /** True when the seed does not depend on the candidate, so `seedLane0` may be used in a loop. */
-  get seedIsShared(): boolean {
-    return this.seeding.rule !== 'selfhash'
-  }
-
   /**
    * Context id of the position last passed to `setContext`, as [hi, lo]: a keyed hash of the
    * previous tokens alone (never the candidate). Emission filters key on it (emission.ts): the

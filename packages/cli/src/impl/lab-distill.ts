@@ -6,30 +6,6 @@ import { formatP } from '../format.js'
 import { loadKey } from '../load.js'
 import type { LabDistillOptions } from '../commands/lab.js'
 
-/** The fields of `scan --json` plus rho (and the training mix). */
-function rowJson(r: DistillRow): Record<string, unknown> {
-  return {
-    rho: r.rho,
-    filter: r.filter,
-    filterMode: r.filterMode,
-    filterTokens: r.filterTokens,
-    probeTokensToP6: r.probeTokensToP6,
-    pValue: r.pValue,
-    log10P: r.log10P,
-    eValue: r.eValue,
-    log10E: r.log10E,
-    tokensSeen: r.tokensSeen,
-    tokensScored: r.tokensScored,
-    tokensExcluded: r.tokensExcluded,
-    tokensFiltered: r.tokensFiltered,
-    tokensNeeded: r.tokensNeeded,
-    teacherTokens: r.teacherTokens,
-    humanTokens: r.humanTokens,
-    scheme: r.scheme,
-    keyId: r.keyId,
-  }
-}
-
 export function run(o: LabDistillOptions): void {
   const { rho, seed } = o
   const options: DistillOptions = { seed, trainTokens: o.trainTokens, servedTokens: o.servedTokens, probeAnswers: o.probeAnswers }
@@ -43,7 +19,8 @@ export function run(o: LabDistillOptions): void {
     if (rho !== undefined) {
       const mode = parseDistillFilter(o.filter)
       const r = sim.rows(rho).find((row) => row.filterMode === mode) as DistillRow
-      if (o.json) process.stdout.write(JSON.stringify(rowJson(r)) + '\n')
+      // a DistillRow is the --json shape: the fields of scan --json plus rho, the filter and the training mix
+      if (o.json) process.stdout.write(JSON.stringify(r) + '\n')
       else {
         process.stdout.write(
           `rho = ${rho}: p = ${formatP(r.log10P)} (log10 p = ${r.log10P.toFixed(2)}), e-value ${formatP(r.log10E)}, filter ${r.filterMode}\n` +
@@ -60,7 +37,7 @@ export function run(o: LabDistillOptions): void {
       say(`rho = ${r} done (${((Date.now() - t0) / 1000).toFixed(0)} s)`)
     }
     const setup = sim.setup()
-    process.stdout.write(o.json ? JSON.stringify({ setup, rows: rows.map(rowJson) }) + '\n' : distillMarkdown(rows, setup))
+    process.stdout.write(o.json ? JSON.stringify({ setup, rows }) + '\n' : distillMarkdown(rows, setup))
   } catch (e) {
     if (e instanceof LabError || e instanceof TokenmarkError) throw new CliError(e.message)
     throw e
