@@ -49,11 +49,11 @@ export class KeyedPrf {
   private minHi = 0
   private minLo = 0
   private anchor = 0
-  // lefthash seed cache: direct-mapped on the context tokens (exact tag compare), because real
-  // text reuses contexts heavily and SipHash dominates the cost of scoring.
-  private readonly cacheTags: Uint32Array
-  private readonly cacheSeeds: Uint32Array
-  private readonly cacheValid: Uint8Array
+  // lefthash seed cache, direct-mapped on the context tokens (exact tag compare), because real text
+  // reuses contexts heavily and SipHash dominates the cost of scoring. One record per slot,
+  // [valid, seedHi, seedLo, tag_0 .. tag_{h-1}], so a lookup touches one cache line.
+  private readonly cache: Uint32Array
+  private readonly stride: number
 
   constructor(
     private readonly key: SipKey,
@@ -68,9 +68,8 @@ export class KeyedPrf {
     this.single = seeding.rule === 'lefthash' && seeding.context === 1
     const size = 1 << CACHE_BITS
     const h = seeding.rule === 'lefthash' ? seeding.context : 0
-    this.cacheTags = new Uint32Array(h > 0 && h <= 4 ? size * h : 0)
-    this.cacheSeeds = new Uint32Array(h > 0 && h <= 4 ? size * 2 : 0)
-    this.cacheValid = new Uint8Array(h > 0 && h <= 4 ? size : 0)
+    this.stride = 3 + h
+    this.cache = new Uint32Array(h > 0 && h <= 4 ? size * this.stride : 0)
     if (seeding.rule === 'none') {
       sipHashWords(key, this.out, 0, 0, this.out)
       this.seedHi = this.out[0]
@@ -85,10 +84,11 @@ export class KeyedPrf {
     if (this.single) {
       // lefthash with h = 1, the most common configuration: one tag compare on a cache hit.
       const t = tokens[pos - 1]
-      const slot = (t ^ (t >>> CACHE_BITS)) & ((1 << CACHE_BITS) - 1)
-      if (this.cacheTags[slot] === t && this.cacheValid[slot] === 1) {
-        this.seedHi = this.cacheSeeds[2 * slot]
-        this.seedLo = this.cacheSeeds[2 * slot + 1]
+      const at = ((t ^ (t >>> CACHE_BITS)) & ((1 << CACHE_BITS) - 1)) * 4
+      const c = this.cache
+      if (c[at] === 1 && c[at + 3] === t) {
+        this.seedHi = c[at + 1]
+        this.seedLo = c[at + 2]
         return
       }
     }
@@ -97,7 +97,8 @@ export class KeyedPrf {
         return
       case 'lefthash': {
         const start = pos - need
-        if (this.cacheValid.length === 0) {
+        const c = this.cache
+        if (c.length === 0) {
           sipHashWords(this.key, tokens, start, need, this.out)
           this.seedHi = this.out[0]
           this.seedLo = this.out[1]
@@ -112,28 +113,28 @@ export class KeyedPrf {
           for (let i = 0; i < need; i++) hh = Math.imul(hh ^ tokens[start + i], 0x9e3779b1) + i
           slot = hh >>> (32 - CACHE_BITS)
         }
-        const tagAt = slot * need
-        if (this.cacheValid[slot] === 1) {
+        const at = slot * this.stride
+        if (c[at] === 1) {
           let same = true
           for (let i = 0; i < need; i++) {
-            if (this.cacheTags[tagAt + i] !== tokens[start + i]) {
+            if (c[at + 3 + i] !== tokens[start + i]) {
               same = false
               break
             }
           }
           if (same) {
-            this.seedHi = this.cacheSeeds[2 * slot]
-            this.seedLo = this.cacheSeeds[2 * slot + 1]
+            this.seedHi = c[at + 1]
+            this.seedLo = c[at + 2]
             return
           }
         }
         sipHashWords(this.key, tokens, start, need, this.out)
         this.seedHi = this.out[0]
         this.seedLo = this.out[1]
-        for (let i = 0; i < need; i++) this.cacheTags[tagAt + i] = tokens[start + i]
-        this.cacheSeeds[2 * slot] = this.seedHi
-        this.cacheSeeds[2 * slot + 1] = this.seedLo
-        this.cacheValid[slot] = 1
+        c[at] = 1
+        c[at + 1] = this.seedHi
+        c[at + 2] = this.seedLo
+        for (let i = 0; i < need; i++) c[at + 3 + i] = tokens[start + i]
         return
       }
       case 'selfhash': {
