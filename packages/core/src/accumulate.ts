@@ -29,6 +29,9 @@ export interface SkipCounts {
   filtered: number
 }
 
+/** addWords' per-batch flags (synchronous, never re-entered: observe is the scheme's pure function). */
+let freshScratch = new Uint8Array(0)
+
 const MAGIC = 0x43414d54 // "TMAC" little-endian
 const FORMAT_VERSION = 2
 
@@ -84,6 +87,39 @@ export class Accumulator {
     return x
   }
 
+
+  /**
+   * `addUnexcluded` for a batch: tuples (words[2k], words[2k + 1]), k < count, already checked against
+   * `excluded` (rewritten in canonical form, TupleSet.canon). Writes each observation (NaN for a duplicate) to `out` when
+   * given. Same result, in the same order, as calling `addUnexcluded` on each.
+   */
+  addWords(words: Uint32Array, count: number, out?: Float64Array): void {
+    const observe = this.observe
+    let sum = this.sum
+    let scored = 0
+    if (this.seen === undefined) {
+      for (let k = 0; k < count; k++) {
+        const x = observe(words[2 * k], TupleSet.canon(words[2 * k], words[2 * k + 1]))
+        sum += x
+        if (out) out[k] = x
+      }
+      scored = count
+    } else {
+      const fresh = count <= freshScratch.length ? freshScratch : (freshScratch = new Uint8Array(count))
+      this.seen.addBatch(words, count, fresh)
+      for (let k = 0; k < count; k++) {
+        if (fresh[k] === 1) {
+          const x = observe(words[2 * k], words[2 * k + 1])
+          sum += x
+          scored++
+          if (out) out[k] = x
+        } else if (out) out[k] = NaN
+      }
+    }
+    this.sum = sum
+    this.tokensScored += scored
+    this.skipped.duplicate += count - scored
+  }
 
   /** Excludes a tuple from the test from now on, and removes it if it was already scored. */
   excludeTuple(w0: number, w1: number): void {

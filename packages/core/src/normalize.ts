@@ -83,6 +83,13 @@ export function normalizeWithMap(text: string, opts?: NormalizeOptions): Normali
 
 const MAX_ROUNDS = 16
 
+/**
+ * Characters any step can act on: all but ASCII and U+2010–U+2029, U+2030–U+205E (dashes, quotes,
+ * bullets, primes, line/paragraph separators), which hold no invisible, no odd space, no letter and
+ * nothing NFC changes or composes (tested over the whole range).
+ */
+const MAY_CHANGE = /[^\x00-\x7f\u2010-\u2029\u2030-\u205e]/
+
 /** One step's output: its text and, when it changed anything and a map is wanted, output unit → input offset. */
 interface Stage {
   text: string
@@ -105,8 +112,9 @@ function run(input: string, opts: NormalizeOptions | undefined, withMap: boolean
     }
     return s.count
   }
-  // Pure ASCII cannot change (no invisibles, already NFC, no look-alikes): the common case costs one scan.
-  if (/[^\x00-\x7f]/.test(text)) {
+  // ASCII plus typographic punctuation cannot change (no invisibles, already NFC, no look-alikes): the
+  // common case, English with curly quotes and dashes, costs one scan.
+  if (MAY_CHANGE.test(text)) {
     // A mapped look-alike can change what the other steps see (a variation selector now follows ASCII, a
     // joiner now sits in a Latin word, two words join), so the steps repeat until the look-alike step finds
     // nothing: the result is a fixed point, and normalising it again changes nothing. Every round that
@@ -303,7 +311,13 @@ function letterKind(cp: number): number {
 /** No-break and typographic spaces (not U+3000, which is ordinary in CJK text). */
 const ODD_SPACE = /[\u00a0\u2000-\u200a\u202f\u205f]/g
 const ODD_SPACE_CHAR = /^[\u00a0\u2000-\u200a\u202f\u205f]$/
-const NON_ASCII = /[^\x00-\x7f]/gu
+/**
+ * Every UTF-16 unit that can start a look-alike or an odd space: the table holds letters and digits only,
+ * so ASCII and the General Punctuation block (typographic quotes, dashes) are skipped, apart from its
+ * spaces. Not a /u regex: irregexp scans a plain class several times faster, and English prose is full of
+ * curly quotes.
+ */
+const CANDIDATE = /[\u00a0-\u1fff\u2000-\u200a\u202f\u205f\u2070-\uffff]/g
 
 interface Edit {
   from: number
@@ -315,8 +329,9 @@ function homoglyphStage(text: string, withMap: boolean): Stage {
   const table = lookAlikeTable()
   // Most non-ASCII text (typographic punctuation, accents, other scripts) has no look-alike at all.
   let any = false
-  for (const m of text.matchAll(NON_ASCII)) {
-    if (table.has(m[0].codePointAt(0)!) || ODD_SPACE_CHAR.test(m[0])) {
+  CANDIDATE.lastIndex = 0
+  for (let m = CANDIDATE.exec(text); m !== null; m = CANDIDATE.exec(text)) {
+    if (table.has(text.codePointAt(m.index)!) || ODD_SPACE_CHAR.test(m[0])) {
       any = true
       break
     }

@@ -76,9 +76,24 @@ export function scoreTokens(pk: PreparedKey, ids: ArrayLike<number>, acc: Accumu
   const prf = pk.prf
   const need = prf.need
   const { exclude, filter } = opts
+  const excluded = acc.excluded.size > 0 ? acc.excluded : undefined
   acc.tokensTotal += n
-  acc.seen?.reserve(acc.seen.size + n)
-  for (let i = 0; i < n; i++) {
+  // Pass 1: the PRF words of every token that survives the skip rules, packed (at[k] = its index).
+  // Pass 2 (acc.addWords): de-duplication and observations in one tight loop. Splitting the two keeps
+  // each loop monomorphic and on locals, about twice as fast as one loop through method calls.
+  const words = new Uint32Array(2 * n)
+  const at = marks ? new Uint32Array(n) : undefined
+  let k = 0
+  let i = 0
+  if (!marks && exclude === undefined && excluded === undefined && filter === undefined) {
+    // Nothing to skip but the first positions: the PRF's batch form.
+    i = Math.min(n, Math.max(0, need - offset))
+    acc.skipped.noContext += i
+    prf.fillWords(all, offset + i, offset + n, words)
+    k = n - i
+    i = n
+  }
+  for (; i < n; i++) {
     const pos = i + offset
     if (pos < need) {
       acc.skipped.noContext++
@@ -89,7 +104,7 @@ export function scoreTokens(pk: PreparedKey, ids: ArrayLike<number>, acc: Accumu
     prf.words(all[pos])
     const w0 = prf.w0
     const w1 = prf.w1
-    if ((exclude !== undefined && exclude.has(w0, w1)) || (acc.excluded.size > 0 && acc.excluded.has(w0, w1))) {
+    if ((exclude !== undefined && exclude.has(w0, w1)) || (excluded !== undefined && excluded.has(w0, w1))) {
       acc.skipped.excluded++
       if (marks) marks.reasons[i] = SkipReason.Excluded
       continue
@@ -102,10 +117,18 @@ export function scoreTokens(pk: PreparedKey, ids: ArrayLike<number>, acc: Accumu
         continue
       }
     }
-    const x = acc.addUnexcluded(w0, w1)
-    if (marks) {
-      marks.values[i] = x
-      marks.reasons[i] = Number.isNaN(x) ? SkipReason.Duplicate : SkipReason.Scored
+    words[2 * k] = w0
+    words[2 * k + 1] = w1
+    if (at) at[k] = i
+    k++
+  }
+  const values = marks ? new Float64Array(k) : undefined
+  acc.addWords(words, k, values)
+  if (marks && at && values) {
+    for (let j = 0; j < k; j++) {
+      const x = values[j]
+      marks.values[at[j]] = x
+      marks.reasons[at[j]] = Number.isNaN(x) ? SkipReason.Duplicate : SkipReason.Scored
     }
   }
   return marks

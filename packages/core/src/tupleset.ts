@@ -47,6 +47,43 @@ export class TupleSet implements TupleFilter {
     return true
   }
 
+  /**
+   * `add` for tuples (words[2k], words[2k + 1]), k < count, which it rewrites in canonical form (`canon`):
+   * sets fresh[k] to 1 for a tuple that was new, 0 for one already present (or earlier in the batch).
+   * One loop over locals: scoring feeds every token through here.
+   */
+  addBatch(words: Uint32Array, count: number, fresh: Uint8Array): number {
+    this.reserve(this.size + count)
+    const t = this.table
+    const mask = this.mask
+    let added = 0
+    for (let k = 0; k < count; k++) {
+      const w0 = words[2 * k]
+      let w1 = words[2 * k + 1]
+      if (w0 === 0 && w1 === 0) words[2 * k + 1] = w1 = 1
+      let i = w1 & mask
+      let isNew = 1
+      for (;;) {
+        const a = t[2 * i]
+        const b = t[2 * i + 1]
+        if (a === 0 && b === 0) break
+        if (a === w0 && b === w1) {
+          isNew = 0
+          break
+        }
+        i = (i + 1) & mask
+      }
+      fresh[k] = isNew
+      if (isNew === 1) {
+        t[2 * i] = w0
+        t[2 * i + 1] = w1
+        added++
+      }
+    }
+    this.size += added
+    return added
+  }
+
   has(w0: number, w1: number): boolean {
     w1 = TupleSet.canon(w0, w1)
     const t = this.table

@@ -23,6 +23,21 @@ describe('legitimate text passes unchanged', () => {
     expect(r).toEqual({ text, changes: none, applied: ALL })
   })
 
+  test('the punctuation ranges the fast path skips (U+2010–2029, U+2030–205E) are left alone by every step', () => {
+    const safe: string[] = []
+    for (let c = 0x2010; c <= 0x205e; c++) if (c < 0x202a || c >= 0x2030) safe.push(String.fromCharCode(c))
+    for (const ch of safe) {
+      expect(/[\p{L}\p{N}\p{M}\p{Cf}\p{Zs}]/u.test(ch)).toBe(false)
+      expect(ch.normalize('NFC')).toBe(ch)
+      expect(('e' + ch + 'a').normalize('NFC')).toBe('e' + ch + 'a')
+    }
+    // With a look-alike present the full pipeline runs: only the Cyrillic а changes.
+    const text = 'pаypal ' + safe.map((c) => `a${c}b ${c} `).join('')
+    const r = normalizeText(text)
+    expect(r.text).toBe(text.replace('а', 'a'))
+    expect(r.changes).toEqual({ invisible: 0, nfc: 0, homoglyph: 1 })
+  })
+
   test('all of Moby-Dick, with its em dashes, curly quotes and accents, is untouched', () => {
     expect(/[^\x00-\x7f]/.test(MOBY_DICK)).toBe(true)
     expectUnchanged(MOBY_DICK)

@@ -71,7 +71,8 @@ describe('seeding', () => {
   test('lefthash cache returns the same seeds as direct hashing', () => {
     const direct = new KeyedPrf(key, { rule: 'lefthash', context: 5 }) // h > 4: no cache
     const cached = new KeyedPrf(key, { rule: 'lefthash', context: 1 })
-    const ids = Uint32Array.from({ length: 3000 }, (_, i) => (i * 7919) % 97)
+    // small ids, ids that grow the h = 1 memo, and ids past its cap
+    const ids = Uint32Array.from({ length: 3000 }, (_, i) => ((i * 7919) % 97) + [0, 0, 0, 300_000, 2_000_000][i % 5])
     const ref = new Uint32Array(2)
     for (let i = 1; i < ids.length; i++) {
       cached.setContext(ids, i)
@@ -81,6 +82,32 @@ describe('seeding', () => {
     direct.setContext(ids, 10)
     sipHashWords(key, ids, 5, 5, ref)
     expect(direct.seed()).toEqual([ref[0], ref[1]])
+  })
+
+  test('fillWords equals setContext + words at every position, for every rule, across memo growth', () => {
+    // ids up to 1.2 M (past the h = 1 memo's initial size and its cap), plus a fractional and a negative id
+    const ids: number[] = Array.from({ length: 4000 }, (_, i) => (i % 3 === 0 ? (i * 104729) % 1_200_000 : (i * 7919) % 300))
+    ids[100] = 1.5
+    ids[200] = -1
+    for (const seeding of [
+      { rule: 'lefthash', context: 1 },
+      { rule: 'lefthash', context: 3 },
+      { rule: 'lefthash', context: 6 },
+      { rule: 'selfhash', context: 3 },
+      { rule: 'none', context: 0 },
+    ] as const) {
+      const batch = new KeyedPrf(key, seeding)
+      const single = new KeyedPrf(key, seeding)
+      const from = batch.need
+      const out = new Uint32Array(2 * (ids.length - from))
+      batch.fillWords(ids, from, ids.length, out)
+      batch.fillWords(ids, from, ids.length, out) // second pass: every seed from the memo/cache
+      for (let p = from; p < ids.length; p++) {
+        single.setContext(ids, p)
+        single.words(ids[p])
+        expect([out[2 * (p - from)], out[2 * (p - from) + 1]]).toEqual([single.w0, single.w1])
+      }
+    }
   })
 
   test('selfhash seed is the anchored minimum over the window including the candidate', () => {
