@@ -68,6 +68,10 @@ export interface ScoreOptions {
   marks?: boolean
 }
 
+/** Pass 1's buffer, kept between calls up to SCRATCH_MAX tokens (4 MB). */
+let wordsScratch = new Uint32Array(0)
+const SCRATCH_MAX = 1 << 19
+
 /** Scores `ids` into `acc` (which must belong to `pk`'s key). */
 export function scoreTokens(pk: PreparedKey, ids: ArrayLike<number>, acc: Accumulator, opts: ScoreOptions = {}): TokenMarks | undefined {
   const [all, offset] = withContext(ids, opts.context)
@@ -81,11 +85,14 @@ export function scoreTokens(pk: PreparedKey, ids: ArrayLike<number>, acc: Accumu
   // Pass 1: the PRF words of every token that survives the skip rules, packed (at[k] = its index).
   // Pass 2 (acc.addWords): de-duplication and observations in one tight loop. Splitting the two keeps
   // each loop monomorphic and on locals, about twice as fast as one loop through method calls.
-  const words = new Uint32Array(2 * n)
+  const fast = !marks && exclude === undefined && excluded === undefined && filter === undefined
+  // The fast path calls no caller code, so it cannot be re-entered and may use the shared scratch.
+  const words = fast && 2 * n <= wordsScratch.length ? wordsScratch : new Uint32Array(2 * n)
+  if (fast && words !== wordsScratch && n <= SCRATCH_MAX) wordsScratch = words
   const at = marks ? new Uint32Array(n) : undefined
   let k = 0
   let i = 0
-  if (!marks && exclude === undefined && excluded === undefined && filter === undefined) {
+  if (fast) {
     // Nothing to skip but the first positions: the PRF's batch form.
     i = Math.min(n, Math.max(0, need - offset))
     acc.skipped.noContext += i
