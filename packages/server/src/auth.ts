@@ -35,7 +35,8 @@ export interface CreatedToken extends TokenInfo {
 export class Auth {
   readonly #store: Store
   /** Tokens by id: a verified token skips the database on later requests. */
-  readonly #cache = new Map<string, TokenRow>()
+  /** Live tokens by id, with their parsed scopes (read-only: AuthContext.scopes is shared between requests). */
+  readonly #cache = new Map<string, { row: TokenRow; scopes: ReadonlySet<Scope> }>()
 
   constructor(store: Store) {
     this.#store = store
@@ -91,13 +92,15 @@ export class Auth {
     if (!m) throw new ServerError('E_UNAUTHORIZED', 'the Authorization header must be "Bearer <token>"')
     const p = parseToken(m[1])
     if (!p) throw new ServerError('E_UNAUTHORIZED', 'invalid API token')
-    let row = this.#cache.get(p.id)
-    if (!row) {
-      row = this.#store.getToken(p.id)
-      if (row && !row.revoked) this.#cache.set(p.id, row)
+    let live = this.#cache.get(p.id)
+    if (!live) {
+      const row = this.#store.getToken(p.id)
+      if (!row || row.revoked) throw new ServerError('E_UNAUTHORIZED', 'invalid API token')
+      live = { row, scopes: new Set(JSON.parse(row.scopes) as Scope[]) }
+      this.#cache.set(p.id, live)
     }
-    if (!row || row.revoked || !tokenMatches(p.secret, row.hash)) throw new ServerError('E_UNAUTHORIZED', 'invalid API token')
-    return { tenantId: row.tenant_id, tokenId: row.id, scopes: new Set(JSON.parse(row.scopes) as Scope[]) }
+    if (!tokenMatches(p.secret, live.row.hash)) throw new ServerError('E_UNAUTHORIZED', 'invalid API token')
+    return { tenantId: live.row.tenant_id, tokenId: live.row.id, scopes: live.scopes }
   }
 }
 
