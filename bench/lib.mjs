@@ -7,37 +7,8 @@ export function machine() {
   return `${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.arch()}`
 }
 
-/** Median seconds per call of fn over `rounds` rounds, each at least `minMs` long. */
-export function timeIt(fn, { rounds = 7, minMs = 150, warmup = 2 } = {}) {
-  for (let i = 0; i < warmup; i++) fn()
-  const samples = []
-  for (let r = 0; r < rounds; r++) {
-    let calls = 0
-    const t0 = process.hrtime.bigint()
-    let dt = 0
-    do {
-      fn()
-      calls++
-      dt = Number(process.hrtime.bigint() - t0) / 1e6
-    } while (dt < minMs)
-    samples.push(dt / 1000 / calls)
-  }
-  samples.sort((a, b) => a - b)
-  return samples[Math.floor(samples.length / 2)]
-}
-
-/** Runs a and b alternately (to share the machine's noise) and returns both medians. */
-export function compare(a, b, opts) {
-  const ta = []
-  const tb = []
-  const rounds = opts?.rounds ?? 5
-  for (let r = 0; r < rounds; r++) {
-    ta.push(timeIt(a, { ...opts, rounds: 1, warmup: r === 0 ? 2 : 0 }))
-    tb.push(timeIt(b, { ...opts, rounds: 1, warmup: r === 0 ? 2 : 0 }))
-  }
-  const med = (xs) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]
-  return [med(ta), med(tb)]
-}
+// timeIt and compare are the CLI's (tokenmark bench uses the same timing).
+export { compare, timeIt } from '../packages/cli/dist/timing.js'
 
 export function fmt(x, digits = 3) {
   if (!Number.isFinite(x)) return String(x)

@@ -11,6 +11,7 @@ import { registerScan } from './commands/scan.js'
 import { registerLab } from './commands/lab.js'
 import { registerEval } from './commands/eval.js'
 import { registerProbe } from './commands/probe.js'
+import { registerBench } from './commands/bench.js'
 
 /**
  * The `tokenmark` command tree; every command registers itself here. Registering is cheap: a command's
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerLab(program)
   registerEval(program)
   registerProbe(program)
+  registerBench(program)
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput())
   return program
 }
