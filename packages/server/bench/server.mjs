@@ -102,8 +102,10 @@ export async function run() {
     const ratio = det.requests.average / ech.requests.average
     const errors = (r) => r.errors + r.timeouts + r.non2xx
 
-    // RSS swings by ±25 % with garbage-collection timing, so one reading at each end says little: sample
-    // every second and compare the median of the soak's first and last sixths (a leak shows as a trend).
+    // RSS swings by ±25 % with garbage-collection timing (a sawtooth of 10-20 s at this rate), so one
+    // reading at each end says little, and neither do medians of the first and last sixths (one or two
+    // teeth each: +14 % and -7 % on the same build). A leak is a trend: sample every second and take the
+    // least-squares line through all samples; growth = its rise over the soak / its value at the start.
     const rssSamples = []
     const sampler = setInterval(() => rssSamples.push(rssOf(server.proc.pid)), 1000)
     const soak = await cannon({ url: server.url, requests, duration: soakSeconds })
@@ -112,7 +114,18 @@ export async function run() {
     const sixth = Math.max(1, Math.floor(rssSamples.length / 6))
     const rss0 = median(rssSamples.slice(0, sixth))
     const rss1 = median(rssSamples.slice(-sixth))
-    const growth = (rss1 - rss0) / rss0
+    const n = rssSamples.length
+    const mx = (n - 1) / 2
+    const my = rssSamples.reduce((a, b) => a + b, 0) / n
+    let sxy = 0
+    let sxx = 0
+    rssSamples.forEach((y, x) => {
+      sxy += (x - mx) * (y - my)
+      sxx += (x - mx) ** 2
+    })
+    const slope = sxx > 0 ? sxy / sxx : 0
+    const fit0 = my - slope * mx
+    const growth = (slope * (n - 1)) / fit0
 
     const rows = [
       row('/v1/detect, 2 KB text (req/s)', fmt(det.requests.average), '', undefined),
@@ -122,7 +135,8 @@ export async function run() {
       row('detect p50 latency (ms)', fmt(det.latency.p50), '', undefined),
       row(`soak ${soakSeconds} s: requests`, fmt(soak.requests.total), '', undefined),
       row(`soak ${soakSeconds} s: errors + non-2xx`, String(errors(soak)), '0', errors(soak) === 0),
-      row('soak RSS growth (median of first vs last sixth)', `${(growth * 100).toFixed(1)} % (${(rss0 / 2 ** 20).toFixed(0)} → ${(rss1 / 2 ** 20).toFixed(0)} MiB)`, '< 10 %', growth < 0.1),
+      row(`soak RSS growth (least-squares trend over ${n} samples)`, `${(growth * 100).toFixed(1)} % (${(fit0 / 2 ** 20).toFixed(0)} → ${((fit0 + slope * (n - 1)) / 2 ** 20).toFixed(0)} MiB)`, '< 10 %', growth < 0.1),
+      row('soak RSS, medians of first and last sixth (GC sawtooth; for reference)', `${(rss0 / 2 ** 20).toFixed(0)} → ${(rss1 / 2 ** 20).toFixed(0)} MiB (${(((rss1 - rss0) / rss0) * 100).toFixed(1)} %)`, '', undefined),
       row('soak p99 latency (ms)', fmt(soak.latency.p99), '', undefined),
     ]
     if (fuzzRuns > 0) {
