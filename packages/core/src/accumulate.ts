@@ -59,7 +59,7 @@ export class Accumulator {
     this.nullModel = pk.scheme.nullModel
     this.observe = pk.scheme.observe
     this.dedup = opts.dedup ?? true
-    this.seen = this.dedup ? new TupleSet() : undefined
+    this.seen = this.dedup ? new TupleSet(16) : undefined // scoring and merges reserve what they need; a short text should not zero 16 KB
   }
 
   /**
