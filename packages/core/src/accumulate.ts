@@ -71,11 +71,6 @@ export class Accumulator {
       this.skipped.excluded++
       return NaN
     }
-    return this.addUnexcluded(w0, w1)
-  }
-
-  /** `addTuple` for a caller that has already checked `excluded` (scoreTokens: one probe per token, not two). */
-  addUnexcluded(w0: number, w1: number): number {
     w1 = TupleSet.canon(w0, w1)
     if (this.seen !== undefined && !this.seen.add(w0, w1)) {
       this.skipped.duplicate++
@@ -87,11 +82,11 @@ export class Accumulator {
     return x
   }
 
-
   /**
-   * `addUnexcluded` for a batch: tuples (words[2k], words[2k + 1]), k < count, already checked against
-   * `excluded` (rewritten in canonical form, TupleSet.canon). Writes each observation (NaN for a duplicate) to `out` when
-   * given. Same result, in the same order, as calling `addUnexcluded` on each.
+   * `addTuple` for a batch whose tuples (words[2k], words[2k + 1]), k < count, the caller has already
+   * checked against `excluded` (scoreTokens: one probe per token, not two); rewrites them in canonical
+   * form (TupleSet.canon). Writes each observation (NaN for a duplicate) to `out` when given. Same
+   * result, in the same order, as `addTuple` on each.
    */
   addWords(words: Uint32Array, count: number, out?: Float64Array): void {
     const observe = this.observe
