@@ -4,7 +4,8 @@
  * detect() inline (the default for buildServer, and the only mode when running from TypeScript source).
  */
 import { Worker } from 'node:worker_threads'
-import { detect, TokenmarkError, type DetectionResult, type TokenmarkErrorCode, type WatermarkKey } from '@tokenmark/core'
+import { detect, TokenmarkError, type TokenmarkErrorCode, type WatermarkKey } from '@tokenmark/core'
+import { detectReplyBody } from './detect-reply.js'
 
 export interface DetectRunOptions {
   alpha?: number
@@ -19,16 +20,18 @@ export interface WorkerRequest {
   /** ref identifies a key within the server (tenant + key id); file is sent the first time only. */
   keys: { ref: string; file?: string }[]
   texts: string[]
+  /** Reply with `{ results }` (a batch) rather than the one result. */
+  batch: boolean
   options: DetectRunOptions
 }
 
 export type WorkerReply =
-  | { id: number; results: DetectionResult[]; error?: undefined }
-  | { id: number; error: { name: string; code?: string; message: string }; results?: undefined }
+  | { id: number; body: string; error?: undefined }
+  | { id: number; error: { name: string; code?: string; message: string }; body?: undefined }
 
 interface Slot {
   worker: Worker
-  pending: Map<number, { resolve: (r: DetectionResult[]) => void; reject: (e: Error) => void }>
+  pending: Map<number, { resolve: (body: string) => void; reject: (e: Error) => void }>
   known: Set<string>
 }
 
@@ -57,7 +60,7 @@ export class DetectPool {
       slot.pending.delete(m.id)
       if (m.error) {
         p.reject(m.error.name === 'TokenmarkError' ? new TokenmarkError(m.error.code as TokenmarkErrorCode, m.error.message) : new Error(m.error.message))
-      } else p.resolve(m.results)
+      } else p.resolve(m.body)
     })
     const fail = (err: Error) => {
       for (const p of slot.pending.values()) p.reject(err)
@@ -80,11 +83,17 @@ export class DetectPool {
     return slot
   }
 
-  /** Detects every text against `keys` (refs identify keys across requests). */
-  async run(keys: { ref: string; key: WatermarkKey }[], texts: string[], options: DetectRunOptions): Promise<DetectionResult[]> {
+  /**
+   * Detects every text against `keys` (refs identify keys across requests) and resolves to the reply body:
+   * the JSON of the one result, or of `{ results }` when `batch` (see detect-reply.ts).
+   */
+  async run(keys: { ref: string; key: WatermarkKey }[], texts: string[], options: DetectRunOptions, batch: boolean): Promise<string> {
     if (this.size === 0 || this.#closed || this.#inline) {
       const ring = keys.map((k) => k.key)
-      return texts.map((text) => detect({ text, keys: ring, ...options }))
+      return detectReplyBody(
+        texts.map((text) => detect({ text, keys: ring, ...options })),
+        batch,
+      )
     }
     // Least pending first; ties in round-robin order.
     let best = this.#slots[this.#next++ % this.size]
@@ -95,6 +104,7 @@ export class DetectPool {
       id,
       keys: keys.map((k) => (slot.known.has(k.ref) ? { ref: k.ref } : { ref: k.ref, file: k.key.toKeyFile() })),
       texts,
+      batch,
       options,
     }
     for (const k of keys) slot.known.add(k.ref)

@@ -1,11 +1,13 @@
 /**
- * Worker thread of the detection pool (detect-pool.ts): runs core's detect() off the event loop.
+ * Worker thread of the detection pool (detect-pool.ts): runs core's detect() off the event loop and
+ * replies with the serialised reply body.
  * Keys arrive once per worker as key-file text (the same process's memory; never logged) and are kept
  * parsed by reference.
  */
 import { parentPort } from 'node:worker_threads'
 import { detect, parseKeyFile, TokenmarkError, type WatermarkKey } from '@tokenmark/core'
 import type { WorkerReply, WorkerRequest } from './detect-pool.js'
+import { detectReplyBody } from './detect-reply.js'
 
 const keys = new Map<string, WatermarkKey>()
 
@@ -18,7 +20,7 @@ parentPort?.on('message', (msg: WorkerRequest) => {
       if (!key) throw new Error(`worker lacks key ${k.ref}`)
       return key
     })
-    reply = { id: msg.id, results: msg.texts.map((text) => detect({ text, keys: ring, ...msg.options })) }
+    reply = { id: msg.id, body: detectReplyBody(msg.texts.map((text) => detect({ text, keys: ring, ...msg.options })), msg.batch) }
   } catch (e) {
     reply = {
       id: msg.id,

@@ -233,3 +233,13 @@ export const idParams = {
   additionalProperties: false,
   properties: { id: { type: 'string', minLength: 1, maxLength: 100 } },
 } as const
+
+/**
+ * The 200 reply of POST /v1/detect. One object schema rather than anyOf: fast-json-stringify serialises it
+ * without trying branches, and the document still says which fields each form carries.
+ */
+export const detectReplySchema = {
+  type: 'object',
+  description: 'For `text`: one detection result (the fields of `tokenmark detect --json`). For `texts`: `{ results }` in input order.',
+  properties: { ...detectionSchema.properties, results: { type: 'array', items: detectionSchema } },
+} as const

@@ -4,17 +4,23 @@ import { expect, test } from 'vitest'
 import { DetectPool } from '../dist/detect-pool.js'
 import { plainText, testKey, watermarkedText } from './helpers.js'
 
-test('pooled detection returns what detect() returns, spreads over workers, and carries core errors back', async () => {
+test('pooled detection replies with the JSON of what detect() returns, spreads over workers, and carries core errors back', async () => {
   const pool = new DetectPool(2)
   try {
     const key = testKey(8)
     const other = testKey(9)
     const texts = [watermarkedText(key, 120, 1), plainText(120, 2)]
-    const runs = await Promise.all([0, 1, 2, 3].map(() => pool.run([{ ref: 't\0a', key }, { ref: 't\0b', key: other }], texts, { window: true })))
+    const refs = [{ ref: 't\0a', key }, { ref: 't\0b', key: other }]
+    const runs = await Promise.all([0, 1, 2, 3].map(() => pool.run(refs, texts, { window: true }, true)))
+    // The reply schema names every field detect() returns: nothing is dropped on the way out.
     const want = JSON.parse(JSON.stringify(texts.map((text) => detect({ text, keys: [key, other], window: true }))))
-    for (const r of runs) expect(JSON.parse(JSON.stringify(r))).toEqual(want)
-    expect(runs[0][0].detected).toBe(true)
-    const err = await pool.run([{ ref: 't\0a', key }], ['x'], { alpha: 2 }).catch((e: unknown) => e)
+    for (const r of runs) expect(JSON.parse(r)).toEqual({ results: want })
+    expect(JSON.parse(runs[0]).results[0].detected).toBe(true)
+    // One text: the result itself, from a worker and inline alike.
+    const inline = new DetectPool(0)
+    const one = [await pool.run(refs, texts.slice(0, 1), {}, false), await inline.run(refs, texts.slice(0, 1), {}, false)]
+    for (const r of one) expect(JSON.parse(r)).toEqual(JSON.parse(JSON.stringify(detect({ text: texts[0], keys: [key, other] }))))
+    const err = await pool.run([{ ref: 't\0a', key }], ['x'], { alpha: 2 }, false).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(Error)
     expect((err as TokenmarkError).code).toBe('E_BAD_PARAM')
   } finally {

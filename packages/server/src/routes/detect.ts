@@ -6,7 +6,7 @@
 import type { WatermarkKey } from '@tokenmark/core'
 import type { FastifyInstance } from 'fastify'
 import { ServerError } from '../errors.js'
-import { AUTH_ERRORS, BODY_ERRORS, detectionSchema, errors, keyIdSchema } from '../schemas.js'
+import { AUTH_ERRORS, BODY_ERRORS, detectReplySchema, errors, keyIdSchema } from '../schemas.js'
 
 export interface DetectBody {
   text?: string
@@ -48,18 +48,13 @@ export default async function detectRoutes(app: FastifyInstance): Promise<void> 
         summary: 'Test one text or a batch for the watermark of the tenant’s keys',
         body: bodySchema,
         response: {
-          // One object schema rather than anyOf: fast-json-stringify serialises it without trying
-          // branches, and the document still says which fields each form carries.
-          200: {
-            type: 'object',
-            description: 'For `text`: one detection result (the fields of `tokenmark detect --json`). For `texts`: `{ results }` in input order.',
-            properties: { ...detectionSchema.properties, results: { type: 'array', items: detectionSchema } },
-          },
+          // Documents the reply; the body itself is serialised with this schema where detection runs.
+          200: detectReplySchema,
           ...errors(...AUTH_ERRORS, 404, ...BODY_ERRORS),
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const b = req.body
       const auth = req.auth!
       if ((b.text === undefined) === (b.texts === undefined)) throw new ServerError('E_VALIDATION', 'body must have exactly one of "text" or "texts"')
@@ -74,8 +69,10 @@ export default async function detectRoutes(app: FastifyInstance): Promise<void> 
       }
       const refs = keys.map((key) => ({ ref: `${auth.tenantId}\0${key.keyId}`, key }))
       const options = { alpha: b.alpha, window: b.window, dedup: b.dedup, normalize: b.normalize, marks: b.marks === true }
-      const results = await app.detector.run(refs, b.text !== undefined ? [b.text] : (b.texts as string[]), options)
-      return b.text !== undefined ? results[0] : { results }
+      const batch = b.text === undefined
+      const body = await app.detector.run(refs, batch ? (b.texts as string[]) : [b.text as string], options, batch)
+      // A string with a JSON content type is sent as it is (fastify serialises objects only).
+      return reply.type('application/json; charset=utf-8').send(body)
     },
   )
 }
