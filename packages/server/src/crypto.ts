@@ -8,7 +8,7 @@
  * - API tokens: "tmt_" + 12-char id + "_" + 43-char secret (32 random bytes, base64url). Only
  *   SHA-256(secret) is stored; comparison is constant time (crypto.timingSafeEqual).
  */
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, hash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { ServerError } from './errors.js'
 
@@ -114,7 +114,8 @@ export function randomId(prefix: string, length = 12): string {
 }
 
 export function hashTokenSecret(secret: string): Buffer {
-  return createHash('sha256').update(secret, 'utf8').digest()
+  // One-shot hash (Node >= 20.12): no Hash object per authenticated request.
+  return hash('sha256', secret, 'buffer')
 }
 
 export function newToken(): NewToken {

@@ -115,8 +115,8 @@ export default async function caseRoutes(app: FastifyInstance): Promise<void> {
                 required: ['text'],
                 additionalProperties: false,
                 properties: {
-                  text: { type: 'string', maxLength: app.limits.bodyLimit },
-                  prompt: { type: 'string', maxLength: app.limits.bodyLimit, description: 'The prompt the text answered: context for its first tokens, its tuples excluded from scoring' },
+                  text: { type: 'string' }, // no maxLength: see TEXTS_ARE_BOUNDED in schemas.ts
+                  prompt: { type: 'string', description: 'The prompt the text answered: context for its first tokens, its tuples excluded from scoring' },
                   source: { type: 'object', additionalProperties: true, description: 'Free metadata (where and when the sample was collected)' },
                   idempotencyKey: { type: 'string', minLength: 1, maxLength: 200 },
                 },

@@ -26,8 +26,8 @@ export default async function detectRoutes(app: FastifyInstance): Promise<void> 
     additionalProperties: false,
     description: 'Give `text` or `texts`; `keyId`, `keyIds` or neither (the whole key ring, p-value corrected for its size).',
     properties: {
-      text: { type: 'string', maxLength: app.limits.bodyLimit },
-      texts: { type: 'array', minItems: 1, maxItems: app.limits.detectBatch, items: { type: 'string', maxLength: app.limits.bodyLimit } },
+      text: { type: 'string' }, // no maxLength: see TEXTS_ARE_BOUNDED in schemas.ts
+      texts: { type: 'array', minItems: 1, maxItems: app.limits.detectBatch, items: { type: 'string' } },
       keyId: keyIdSchema,
       keyIds: { type: 'array', minItems: 1, maxItems: 64, items: keyIdSchema },
       alpha: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 1e-6 },
