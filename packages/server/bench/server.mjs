@@ -6,13 +6,13 @@
 //   node bench/run.mjs ../packages/server/bench/server    (through the root runner)
 // Env: BENCH_SECONDS (default 10 per measurement), SOAK_SECONDS (60), FUZZ_RUNS (10000; 0 skips).
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
-import { getTokenizer, keyFromSecret, seededRng, watermarkSampler } from '../../core/dist/index.js'
-import { fmt, machine, printTable, row } from '../../../bench/lib.mjs'
+import { detect, getTokenizer, keyFromSecret, seededRng, watermarkSampler } from '../../core/dist/index.js'
+import { fmt, machine, printTable, row, timeIt } from '../../../bench/lib.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = resolve(here, '../../..')
@@ -54,11 +54,47 @@ function watermarked2k(key, seed) {
   return text
 }
 
-function cannon(opts) {
-  return new Promise((res, rej) => {
+/** CPU time (user + system, µs) of each thread of a process, by thread id. */
+function threadCpu(pid) {
+  const out = new Map()
+  const tick = 1e6 / 100 // USER_HZ
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) * tick)
+    } catch {
+      // the thread ended between readdir and read
+    }
+  }
+  return out
+}
+
+/**
+ * One autocannon run against `target` ({ url, proc }) that also records where the CPU went, per request:
+ * the server's event-loop thread, its other threads (detection workers, V8's GC helpers) and this
+ * process (autocannon, the client). On 2 cores the three share the machine, so this is the budget.
+ */
+async function cannon(opts, target) {
+  const before = target ? threadCpu(target.proc.pid) : undefined
+  const me = process.cpuUsage()
+  const r = await new Promise((res, rej) => {
     const inst = autocannon({ connections: 32, pipelining: 1, ...opts }, (err, r) => (err ? rej(err) : res(r)))
     autocannon.track(inst, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false })
   })
+  if (before) {
+    const after = threadCpu(target.proc.pid)
+    const client = process.cpuUsage(me)
+    let main = 0
+    let other = 0
+    for (const [tid, t] of after) {
+      const d = t - (before.get(tid) ?? 0)
+      if (tid === target.proc.pid) main += d
+      else other += d
+    }
+    const n = Math.max(1, r.requests.total)
+    r.cpuPerRequest = { main: main / n, other: other / n, client: (client.user + client.system) / n }
+  }
+  return r
 }
 
 export async function run() {
@@ -93,8 +129,8 @@ export async function run() {
     const d = []
     const e = []
     for (let i = 0; i < 2; i++) {
-      d.push(await cannon({ url: server.url, requests, duration: seconds }))
-      e.push(await cannon({ url: echo.url, requests: echoRequests, duration: seconds }))
+      d.push(await cannon({ url: server.url, requests, duration: seconds }, server))
+      e.push(await cannon({ url: echo.url, requests: echoRequests, duration: seconds }, echo))
     }
     const best = (rs) => rs.reduce((a, b) => (b.requests.average > a.requests.average ? b : a))
     const det = best(d)
@@ -127,10 +163,21 @@ export async function run() {
     const fit0 = my - slope * mx
     const growth = (slope * (n - 1)) / fit0
 
+    // The same detections in this process, and the tokenizer's share of them.
+    const tk = getTokenizer('o200k_base')
+    let j = 0
+    const inProcess = timeIt(() => detect({ text: texts[j++ & 15], keys: key }), { rounds: 7, minMs: 200 })
+    const encodeOnly = timeIt(() => tk.encode(texts[j++ & 15]), { rounds: 7, minMs: 200 })
+    const us = (x) => fmt(x, 3)
+    const cpu = (r) => r.cpuPerRequest
+    const cpuRow = (r) => `${us(cpu(r).main)} event loop + ${us(cpu(r).other)} other threads + ${us(cpu(r).client)} client = ${us(cpu(r).main + cpu(r).other + cpu(r).client)}`
     const rows = [
       row('/v1/detect, 2 KB text (req/s)', fmt(det.requests.average), '', undefined),
       row('bare fastify echo, same body (req/s)', fmt(ech.requests.average), '', undefined),
       row('detect / echo', fmt(ratio, 2), '≥ 0.5', ratio >= 0.5),
+      row('CPU per detect request (µs)', cpuRow(det), '', undefined),
+      row('CPU per echo request (µs)', cpuRow(ech), '', undefined),
+      row('one 2 KB detection in process (µs)', `${us(inProcess * 1e6)}, of which tokenizer encode ${us(encodeOnly * 1e6)}`, '', undefined),
       row('detect p99 latency (ms)', fmt(det.latency.p99), '≤ 20', det.latency.p99 <= 20),
       row('detect p50 latency (ms)', fmt(det.latency.p50), '', undefined),
       row(`soak ${soakSeconds} s: requests`, fmt(soak.requests.total), '', undefined),
