@@ -24,11 +24,18 @@ function start(script, args, env) {
   let err = ''
   proc.stderr.on('data', (d) => (err += d))
   return new Promise((res, rej) => {
-    proc.stdout.on('data', (d) => {
+    const onData = (d) => {
       out += d
       const m = /\{"listening":"([^"]+)"\}/.exec(out)
-      if (m) res({ proc, url: m[1] })
-    })
+      if (m) {
+        // From here on the output (request logs at BENCH_LOG_LEVEL=info) is drained unread: collecting and
+        // scanning it would spend this process's CPU, which is autocannon's.
+        proc.stdout.off('data', onData)
+        proc.stdout.resume()
+        res({ proc, url: m[1] })
+      }
+    }
+    proc.stdout.on('data', onData)
     proc.on('exit', (code) => rej(new Error(`${script} exited ${code}: ${err}`)))
   })
 }

@@ -10,7 +10,7 @@ import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { TokenmarkError, VERSION } from '@tokenmark/core'
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { Auth, type AuthContext, type Scope } from './auth.js'
 import { DetectPool } from './detect-pool.js'
 import { CaseService } from './cases.js'
@@ -110,6 +110,21 @@ export const REDACT_PATHS = [
   '*.keyFile',
 ]
 
+/**
+ * One access line per request, when it completes, instead of fastify's two ("incoming request" and
+ * "request completed"): at the default level the first line cost about 8 % of /v1/detect's throughput and
+ * carries nothing the second lacks, which now names the method and URL itself.
+ */
+class AccessLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    const line = { req, res: reply, responseTime: reply.elapsedTime }
+    if (error) reply.log.error({ ...line, err: error }, 'request errored')
+    else reply.log.info(line, 'request completed')
+  }
+}
+
 export async function buildServer(opts: BuildServerOptions = {}): Promise<FastifyInstance> {
   const env = opts.env ?? process.env
   const limits: ServerLimits = { bodyLimit: 2 * 1024 * 1024, detectBatch: 64, samplesBatch: 1000, checkpointMinBytes: 1 << 20, ...opts.limits }
@@ -144,6 +159,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
     logger,
     bodyLimit: limits.bodyLimit,
     genReqId: () => randomUUID(),
+    logController: new AccessLog(),
     trustProxy: opts.trustProxy ?? false,
     // Bodies are strict: no type coercion ("5" is not 5), unknown fields rejected, not stripped.
     // Query strings are strings too; routes parse their numbers (routes/query.ts).
