@@ -52,6 +52,23 @@ describe('health and documents', () => {
     expect(r.headers['access-control-allow-origin']).toBeUndefined()
     expect(r.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/)
   })
+  test('the access log has one line per request, when it completes, naming method, URL, status and request id', async () => {
+    const before = s.logs.lines.length
+    const r = await call('GET', '/v1/keys?probe=access-log', s.admin)
+    const denied = await call('GET', '/v1/keys?probe=access-log-401')
+    expect(r.status).toBe(200)
+    expect(denied.status).toBe(401)
+    const lines = s.logs.lines.slice(before).map((l) => JSON.parse(l) as Record<string, any>)
+    const about = (id: unknown) => lines.filter((l) => l.reqId === id)
+    const ok = about(r.headers['x-request-id'])
+    expect(ok.map((l) => l.msg)).toEqual(['request completed'])
+    expect(ok[0].req).toMatchObject({ method: 'GET', url: '/v1/keys?probe=access-log' })
+    expect(ok[0].res).toEqual({ statusCode: 200 })
+    expect(ok[0].responseTime).toBeGreaterThan(0)
+    // a rejected request: the reason, then its access line; never an "incoming request" line
+    expect(about(denied.headers['x-request-id']).map((l) => l.msg)).toEqual(['request rejected', 'request completed'])
+    expect(lines.some((l) => l.msg === 'incoming request')).toBe(false)
+  })
   test('an unknown route is a 404 in the error format', async () => {
     const r = await call('GET', '/v1/nothing', s.admin)
     expect(r.status).toBe(404)
