@@ -11,6 +11,39 @@ export function readInput(path: string | undefined): string {
   }
 }
 
+/** A named file's text, or a one-line CliError saying which file could not be read and why. */
+export function readFileText(path: string, what: string): string {
+  return readNamed(path, what, 'utf8')
+}
+
+/** A named file's bytes (`-` is stdin when `stdin`), or a one-line CliError like readFileText's. */
+export function readFileBytes(path: string, what: string, stdin = false): Uint8Array {
+  return new Uint8Array(readNamed(stdin && path === '-' ? 0 : path, what))
+}
+
+function readNamed(path: string | 0, what: string): Buffer
+function readNamed(path: string | 0, what: string, encoding: 'utf8'): string
+function readNamed(path: string | 0, what: string, encoding?: 'utf8'): Buffer | string {
+  try {
+    return readFileSync(path, encoding)
+  } catch (e) {
+    throw new CliError(`cannot read ${what} ${path === 0 ? '-' : path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+  }
+}
+
+/**
+ * `parse()` of the file at `path`; an error of `errorType` (the parsing package's typed error) becomes a
+ * one-line CliError naming the file. Any other error passes through.
+ */
+export function parseFile<T>(path: string, parse: () => T, errorType: abstract new (...args: never[]) => Error): T {
+  try {
+    return parse()
+  } catch (e) {
+    if (e instanceof errorType) throw new CliError(`${path}: ${e.message}`)
+    throw e
+  }
+}
+
 /** Writes a secret-bearing file with mode 0600, refusing to overwrite unless `force`. */
 export function writeSecretFile(path: string, text: string, force = false): void {
   if (!force && existsSync(path)) throw new CliError(`${path} exists; pass --force to overwrite it`)

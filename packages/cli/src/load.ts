@@ -1,22 +1,15 @@
-/** What the user named, loaded into @tokenmark/core objects: key files and tokenizers. */
-import { readFileSync } from 'node:fs'
-import { getTokenizer, huggingFaceTokenizer, parseKeyFile, TokenmarkError, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
+/** What the user named, loaded into @tokenmark/core objects: key files, emission filters and tokenizers. */
+import { EmissionFilter, getTokenizer, huggingFaceTokenizer, parseKeyFile, TokenmarkError, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
 import { CliError } from './errors.js'
-import { readInput } from './io.js'
+import { parseFile, readFileBytes, readFileText, readInput } from './io.js'
 
 export function loadKey(path: string): WatermarkKey {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (e) {
-    throw new CliError(`cannot read key file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-  }
-  try {
-    return parseKeyFile(text)
-  } catch (e) {
-    if (e instanceof TokenmarkError) throw new CliError(`${path}: ${e.message}`)
-    throw e
-  }
+  return parseFile(path, () => parseKeyFile(readFileText(path, 'key file')), TokenmarkError)
+}
+
+/** An emission filter file (EmissionFilter.toBytes()), as `scan --filter` and `report --filter` take it. */
+export function loadFilter(path: string): EmissionFilter {
+  return parseFile(path, () => EmissionFilter.fromBytes(readFileBytes(path, 'emission filter')), TokenmarkError)
 }
 
 /**

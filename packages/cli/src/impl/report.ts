@@ -1,7 +1,7 @@
 /** What `tokenmark report` does. Its options are declared in commands/report.ts; this module loads only when it runs. */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { basename } from 'node:path'
-import { EmissionFilter, TokenmarkError } from '@tokenmark/core'
+import { TokenmarkError } from '@tokenmark/core'
 import {
   createBundle,
   EvidenceError,
@@ -15,8 +15,8 @@ import {
 } from '@tokenmark/evidence'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
-import { parseNumber, readInput } from '../io.js'
-import { loadKey } from '../load.js'
+import { parseFile, parseNumber, readFileText, readInput } from '../io.js'
+import { loadFilter, loadKey } from '../load.js'
 import type { ReportCliOptions } from '../commands/report.js'
 
 const isJsonLines = (path: string, text: string) => /\.jsonl$/i.test(path) || /^\s*\{/.test(text)
@@ -68,33 +68,7 @@ function readPrompts(path: string): string[] {
 }
 
 function loadSigningKey(path: string): SigningKey {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (e) {
-    throw new CliError(`cannot read signing key ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-  }
-  try {
-    return parseSigningKeyFile(text)
-  } catch (e) {
-    if (e instanceof EvidenceError) throw new CliError(`${path}: ${e.message}`)
-    throw e
-  }
-}
-
-function loadFilter(path: string): EmissionFilter {
-  let bytes: Uint8Array
-  try {
-    bytes = new Uint8Array(readFileSync(path))
-  } catch (e) {
-    throw new CliError(`cannot read emission filter ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-  }
-  try {
-    return EmissionFilter.fromBytes(bytes)
-  } catch (e) {
-    if (e instanceof TokenmarkError) throw new CliError(`${path}: ${e.message}`)
-    throw e
-  }
+  return parseFile(path, () => parseSigningKeyFile(readFileText(path, 'signing key')), EvidenceError)
 }
 
 function formatOf(o: ReportCliOptions): ReportFormat {

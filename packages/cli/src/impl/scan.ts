@@ -1,11 +1,11 @@
 /** What `tokenmark scan` does. Its options are declared in commands/scan.ts; this module loads only when it runs. */
-import { createReadStream, readFileSync, statSync } from 'node:fs'
+import { createReadStream, statSync } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { CorpusScanner, EmissionFilter, TokenmarkError, type CorpusResult } from '@tokenmark/core'
+import { CorpusScanner, TokenmarkError, type CorpusResult } from '@tokenmark/core'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
 import { readPromptsJsonl } from '../io.js'
-import { loadKey, resolveTokenizer } from '../load.js'
+import { loadFilter, loadKey, resolveTokenizer } from '../load.js'
 import type { ScanOptions } from '../commands/scan.js'
 
 /** The fields `scan --json` prints (and `lab distill --json`, with rho). */
@@ -110,21 +110,7 @@ export async function run(corpus: string[], o: ScanOptions): Promise<void> {
   const { alpha } = o
   const key = loadKey(o.key)
   const tokenizer = resolveTokenizer(o.tokenizer, undefined)
-  let filter: EmissionFilter | undefined
-  if (o.filter !== undefined) {
-    let bytes: Uint8Array
-    try {
-      bytes = readFileSync(o.filter)
-    } catch (e) {
-      throw new CliError(`cannot read filter ${o.filter}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-    }
-    try {
-      filter = EmissionFilter.fromBytes(bytes)
-    } catch (e) {
-      if (e instanceof TokenmarkError) throw new CliError(`${o.filter}: ${e.message}`)
-      throw e
-    }
-  }
+  const filter = o.filter !== undefined ? loadFilter(o.filter) : undefined
   const prompts = o.prompts !== undefined ? readPromptsJsonl(o.prompts).map((p) => p.prompt) : []
   let scanner: CorpusScanner
   try {

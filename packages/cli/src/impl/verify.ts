@@ -1,31 +1,11 @@
 /** What `tokenmark verify` does. Its options are declared in commands/verify.ts; this module loads only when it runs. */
-import { readFileSync } from 'node:fs'
 import { EvidenceError, parsePublicKey, verify, type VerifyResult } from '@tokenmark/evidence'
-import { CliError } from '../errors.js'
+import { parseFile, readFileBytes, readFileText } from '../io.js'
 import { loadKey } from '../load.js'
 import type { VerifyCliOptions } from '../commands/verify.js'
 
-function readBytes(path: string, what: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path === '-' ? 0 : path))
-  } catch (e) {
-    throw new CliError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-  }
-}
-
 export function loadPublicKey(path: string): Uint8Array {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (e) {
-    throw new CliError(`cannot read public key ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-  }
-  try {
-    return parsePublicKey(text)
-  } catch (e) {
-    if (e instanceof EvidenceError) throw new CliError(`${path}: ${e.message}`)
-    throw e
-  }
+  return parseFile(path, () => parsePublicKey(readFileText(path, 'public key')), EvidenceError)
 }
 
 /** True when everything the user asked for was checked and passed. */
@@ -38,7 +18,7 @@ export function fullyVerified(r: VerifyResult, withKey: boolean): boolean {
 export function run(path: string, o: VerifyCliOptions): void {
   const publicKey = loadPublicKey(o.publicKey)
   const watermarkKey = o.key ? loadKey(o.key) : undefined
-  const bytes = readBytes(path, 'bundle')
+  const bytes = readFileBytes(path, 'bundle', true)
   const r = verify(bytes, { publicKey, watermarkKey })
   const ok = fullyVerified(r, watermarkKey !== undefined)
   if (o.json) {
