@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { detect, getTokenizer, keyFromSecret, seededRng, watermarkSampler } from '../../core/dist/index.js'
-import { fmt, machine, printTable, row, timeIt } from '../../../bench/lib.mjs'
+import { compare, fmt, machine, printTable, row } from '../../../bench/lib.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = resolve(here, '../../..')
@@ -173,11 +173,9 @@ export async function run() {
     // The same detections in this process, and the tokenizer's share of them.
     const tk = getTokenizer('o200k_base')
     let j = 0
-    const inProcess = timeIt(() => detect({ text: texts[j++ & 15], keys: key }), { rounds: 7, minMs: 200 })
-    const encodeOnly = timeIt(() => tk.encode(texts[j++ & 15]), { rounds: 7, minMs: 200 })
+    const [inProcess, encodeOnly] = compare(() => detect({ text: texts[j++ & 15], keys: key }), () => tk.encode(texts[j++ & 15]), { rounds: 7, minMs: 200 })
     const us = (x) => fmt(x, 3)
-    const cpu = (r) => r.cpuPerRequest
-    const cpuRow = (r) => `${us(cpu(r).main)} event loop + ${us(cpu(r).other)} other threads + ${us(cpu(r).client)} client = ${us(cpu(r).main + cpu(r).other + cpu(r).client)}`
+    const cpuRow = ({ cpuPerRequest: c }) => `${us(c.main)} event loop + ${us(c.other)} other threads + ${us(c.client)} client = ${us(c.main + c.other + c.client)}`
     const rows = [
       row('/v1/detect, 2 KB text (req/s)', fmt(det.requests.average), '', undefined),
       row('bare fastify echo, same body (req/s)', fmt(ech.requests.average), '', undefined),

@@ -4,7 +4,7 @@
  * detect() inline (the default for buildServer, and the only mode when running from TypeScript source).
  */
 import { Worker } from 'node:worker_threads'
-import { detect, TokenmarkError, type TokenmarkErrorCode, type WatermarkKey } from '@tokenmark/core'
+import { TokenmarkError, type TokenmarkErrorCode, type WatermarkKey } from '@tokenmark/core'
 import { detectReplyBody } from './detect-reply.js'
 
 export interface DetectRunOptions {
@@ -89,11 +89,7 @@ export class DetectPool {
    */
   async run(keys: { ref: string; key: WatermarkKey }[], texts: string[], options: DetectRunOptions, batch: boolean): Promise<string> {
     if (this.size === 0 || this.#closed || this.#inline) {
-      const ring = keys.map((k) => k.key)
-      return detectReplyBody(
-        texts.map((text) => detect({ text, keys: ring, ...options })),
-        batch,
-      )
+      return detectReplyBody(keys.map((k) => k.key), texts, options, batch)
     }
     // Least pending first; ties in round-robin order.
     let best = this.#slots[this.#next++ % this.size]

@@ -5,7 +5,7 @@
  * parsed by reference.
  */
 import { parentPort } from 'node:worker_threads'
-import { detect, parseKeyFile, TokenmarkError, type WatermarkKey } from '@tokenmark/core'
+import { parseKeyFile, TokenmarkError, type WatermarkKey } from '@tokenmark/core'
 import type { WorkerReply, WorkerRequest } from './detect-pool.js'
 import { detectReplyBody } from './detect-reply.js'
 
@@ -20,7 +20,7 @@ parentPort?.on('message', (msg: WorkerRequest) => {
       if (!key) throw new Error(`worker lacks key ${k.ref}`)
       return key
     })
-    reply = { id: msg.id, body: detectReplyBody(msg.texts.map((text) => detect({ text, keys: ring, ...msg.options })), msg.batch) }
+    reply = { id: msg.id, body: detectReplyBody(ring, msg.texts, msg.options, msg.batch) }
   } catch (e) {
     reply = {
       id: msg.id,

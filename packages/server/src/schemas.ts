@@ -42,11 +42,10 @@ export function errors(...statuses: number[]): Record<string, ErrorReply> {
 export const AUTH_ERRORS = [400, 401, 403, 429]
 export const BODY_ERRORS = [413, 415]
 
-/**
- * TEXTS_ARE_BOUNDED: text fields (`text`, `texts`, a sample's `prompt`) carry no maxLength. The body limit
- * already bounds them (JSON spends at least one byte per UTF-16 unit of a string), and ajv's maxLength
- * walks the whole string counting code points: 3.5 µs per 2 KB text on every request, measured.
- */
+// TEXTS_ARE_BOUNDED: text fields (`text`, `texts`, a sample's `prompt`) carry no maxLength. The body limit
+// already bounds them (JSON spends at least one byte per UTF-16 unit of a string), and ajv's maxLength
+// walks the whole string counting code points: 3.5 µs per 2 KB text on every request, measured.
+
 export const keyIdSchema = { type: 'string', minLength: 1, maxLength: 100, description: 'Key id (tmk_…)' } as const
 
 const paramsSchema = { type: 'object', description: 'Scheme parameters', additionalProperties: true } as const
