@@ -74,6 +74,11 @@ export function readPromptsJsonl(path: string): { id: unknown; prompt: string }[
   } catch (e) {
     throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
   }
+  return parsePromptsJsonl(path, text)
+}
+
+/** readPromptsJsonl on text already read (`path` names it in errors, with 1-based line numbers). */
+export function parsePromptsJsonl(path: string, text: string): { id: unknown; prompt: string }[] {
   const out: { id: unknown; prompt: string }[] = []
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return
@@ -84,8 +89,9 @@ export function readPromptsJsonl(path: string): { id: unknown; prompt: string }[
       throw new CliError(`${path} line ${i + 1}: not valid JSON`)
     }
     const r = rec as { id?: unknown; prompt?: unknown; text?: unknown }
-    const prompt = typeof r?.prompt === 'string' ? r.prompt : typeof r?.text === 'string' ? r.text : undefined
-    if (prompt === undefined) throw new CliError(`${path} line ${i + 1}: needs a string field "prompt"`)
+    // `prompt`, else `text`; a record whose `prompt` is there but not a string is an error, not a fallback.
+    const prompt = r?.prompt ?? r?.text
+    if (typeof prompt !== 'string') throw new CliError(`${path} line ${i + 1}: needs a string field "prompt" (or "text")`)
     out.push({ id: r.id ?? out.length + 1, prompt })
   })
   return out

@@ -15,7 +15,7 @@ import {
 } from '@tokenmark/evidence'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
-import { parseFile, parseNumber, readFileText, readInput } from '../io.js'
+import { parseFile, parseNumber, parsePromptsJsonl, readFileText, readInput } from '../io.js'
 import { loadFilter, loadKey } from '../load.js'
 import type { ReportCliOptions } from '../commands/report.js'
 
@@ -51,20 +51,7 @@ export function readCorpusFile(path: string): CorpusText[] {
 function readPrompts(path: string): string[] {
   const content = readInput(path)
   if (!isJsonLines(path, content)) return content.split('\n').filter((l) => l.trim() !== '')
-  return content
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l, i) => {
-      let o: Record<string, unknown>
-      try {
-        o = JSON.parse(l) as Record<string, unknown>
-      } catch {
-        throw new CliError(`${path}:${i + 1}: not valid JSON`)
-      }
-      const p = o?.prompt ?? o?.text
-      if (typeof p !== 'string') throw new CliError(`${path}:${i + 1}: needs a string field "prompt" or "text"`)
-      return p
-    })
+  return parsePromptsJsonl(path, content).map((p) => p.prompt)
 }
 
 function loadSigningKey(path: string): SigningKey {
