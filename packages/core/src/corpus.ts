@@ -121,6 +121,34 @@ export function corpusResult(acc: Accumulator, opts: { texts: number; filter?: b
   }
 }
 
+/** How scoreSample reads a text: the provider's tokenizer, normalisation, and an optional emission filter. */
+export interface SampleScoring {
+  tokenizer: Tokenizer
+  normalize?: boolean | NormalizeOptions
+  filter?: EmissionFilter
+}
+
+function prepareText(text: string, normalize: boolean | NormalizeOptions | undefined): string {
+  return normalize === false ? text : normalizeText(text, typeof normalize === 'object' ? normalize : undefined).text
+}
+
+/**
+ * One sample of a corpus into `acc`: its prompt (when given) is tokenized once, its tuples are excluded
+ * (from every sample, earlier ones too, through the accumulator) and it is context for the text's first
+ * tokens; then the text is scored. CorpusScanner.add and the server's cases both score samples here.
+ * Returns the text's token count.
+ */
+export function scoreSample(pk: PreparedKey, acc: Accumulator, text: string, prompt: string | undefined, opts: SampleScoring): number {
+  let context: Uint32Array | undefined
+  if (prompt !== undefined) {
+    context = opts.tokenizer.encode(prepareText(prompt, opts.normalize))
+    forEachTuple(pk, context, (w0, w1) => acc.excludeTuple(w0, w1))
+  }
+  const ids = opts.tokenizer.encode(prepareText(text, opts.normalize))
+  scoreTokens(pk, ids, acc, { context, filter: opts.filter })
+  return ids.length
+}
+
 export class CorpusScanner {
   readonly key: WatermarkKey
   readonly accumulator: Accumulator
@@ -138,26 +166,17 @@ export class CorpusScanner {
     for (const p of opts.prompts ?? []) this.excludePrompt(p)
   }
 
-  private prepare(text: string): string {
-    if (this.opts.normalize === false) return text
-    return normalizeText(text, typeof this.opts.normalize === 'object' ? this.opts.normalize : undefined).text
-  }
-
   /** Excludes every tuple of a prompt from the test (also removing any already scored). */
   excludePrompt(prompt: string): void {
-    forEachTuple(this.pk, this.tokenizer.encode(this.prepare(prompt)), (w0, w1) => {
+    forEachTuple(this.pk, this.tokenizer.encode(prepareText(prompt, this.opts.normalize)), (w0, w1) => {
       this.accumulator.excludeTuple(w0, w1)
     })
   }
 
-  /** Scores one text; its prompt, when given, is context for its first tokens and is excluded too. */
+  /** Scores one text; its prompt, when given, is context for its first tokens and is excluded too (scoreSample). */
   add(text: string, opts: { prompt?: string } = {}): void {
-    let context: Uint32Array | undefined
-    if (opts.prompt !== undefined) {
-      this.excludePrompt(opts.prompt)
-      context = this.tokenizer.encode(this.prepare(opts.prompt))
-    }
-    this.addTokens(this.tokenizer.encode(this.prepare(text)), context)
+    scoreSample(this.pk, this.accumulator, text, opts.prompt, { tokenizer: this.tokenizer, normalize: this.opts.normalize, filter: this.opts.filter })
+    this.texts++
   }
 
   /** Scores pre-tokenized ids (with optional prompt ids as context). */

@@ -19,11 +19,9 @@
 import {
   Accumulator,
   corpusResult,
-  forEachTuple,
   getTokenizer,
-  normalizeText,
   prepareKey,
-  scoreTokens,
+  scoreSample,
   type CorpusResult,
   type PreparedKey,
   type SchemeId,
@@ -220,7 +218,6 @@ export class CaseService {
     const row = this.row(tenantId, id)
     const key = this.#keys.require(tenantId, row.key_id)
     const tokenizer = getTokenizer(key.config.tokenizer)
-    const prep = (s: string) => (row.normalize ? normalizeText(s).text : s)
     const outcomes: SampleOutcome[] = []
     let accepted = 0
     try {
@@ -258,15 +255,8 @@ export class CaseService {
         const delta = new Accumulator(st.pk, { dedup: st.acc.dedup })
         if (!st.acc.dedup) st.acc.excluded.forEach((w0, w1) => delta.excludeTuple(w0, w1))
         for (const p of pending) {
-          // As CorpusScanner.add: the prompt's tuples are excluded (from every sample, earlier ones
-          // included, once merged) and the prompt is context for the sample's first tokens.
-          let context: Uint32Array | undefined
-          if (p.input.prompt !== undefined) {
-            context = tokenizer.encode(prep(p.input.prompt))
-            forEachTuple(st.pk, context, (w0, w1) => delta.excludeTuple(w0, w1))
-          }
-          const ids = tokenizer.encode(prep(p.input.text))
-          scoreTokens(st.pk, ids, delta, { context })
+          // As CorpusScanner.add (core's scoreSample); the prompt's exclusions reach earlier samples once merged.
+          const tokens = scoreSample(st.pk, delta, p.input.text, p.input.prompt, { tokenizer, normalize: row.normalize === 1 })
           this.#store.insertSample({
             case_id: id,
             seq: p.outcome.seq,
@@ -276,7 +266,7 @@ export class CaseService {
             prompt: p.input.prompt ?? null,
             source: p.input.source !== undefined ? JSON.stringify(p.input.source) : null,
             content_hash: p.hash,
-            tokens: ids.length,
+            tokens,
             created_at: now,
           })
         }
