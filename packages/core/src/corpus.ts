@@ -168,7 +168,12 @@ export class CorpusScanner {
 
   /** Excludes every tuple of a prompt from the test (also removing any already scored). */
   excludePrompt(prompt: string): void {
-    forEachTuple(this.pk, this.tokenizer.encode(prepareText(prompt, this.opts.normalize)), (w0, w1) => {
+    this.excludeTokens(this.tokenizer.encode(prepareText(prompt, this.opts.normalize)))
+  }
+
+  /** excludePrompt for a prompt already tokenized (and normalised as this scanner does). */
+  excludeTokens(ids: ArrayLike<number>): void {
+    forEachTuple(this.pk, ids, (w0, w1) => {
       this.accumulator.excludeTuple(w0, w1)
     })
   }

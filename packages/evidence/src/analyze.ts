@@ -109,17 +109,16 @@ export function analyzeCorpus(key: WatermarkKey, texts: readonly CorpusText[], o
   // The corpus test is core's; per-text tests below mirror its exclusion set so both see the same tuples.
   const scanner = new CorpusScanner(key, { tokenizer, dedup, normalize, filter: opts.filter, alpha })
   const excluded = new TupleSet()
+  // Each prompt is tokenized once, for the scanner's exclusions and the per-text ones alike.
   const exclude = (prompt: string): Uint32Array => {
     const ids = tokenizer.encode(prepare(prompt))
     forEachTuple(pk, ids, (w0, w1) => {
       excluded.add(w0, w1)
     })
+    scanner.excludeTokens(ids)
     return ids
   }
-  for (const p of prompts) {
-    scanner.excludePrompt(p)
-    exclude(p)
-  }
+  for (const p of prompts) exclude(p)
 
   const sampleAt = samplePoints(texts.length, opts.cumulativePoints ?? 200)
   const cumulative: CumulativePoint[] = []
@@ -128,10 +127,7 @@ export function analyzeCorpus(key: WatermarkKey, texts: readonly CorpusText[], o
   texts.forEach((t, i) => {
     if (typeof t?.text !== 'string') throw new EvidenceError('E_BAD_INPUT', `corpus text ${i} has no text`)
     let context: Uint32Array | undefined
-    if (t.prompt !== undefined) {
-      scanner.excludePrompt(t.prompt)
-      context = exclude(t.prompt)
-    }
+    if (t.prompt !== undefined) context = exclude(t.prompt)
     const norm = prepare(t.text)
     const ids = tokenizer.encode(norm)
     scanner.addTokens(ids, context)
