@@ -9,7 +9,11 @@
  *   gpt-tokenizer 4.0.0 numbers o200k_base's extra special tokens differently (200000-200006); that never
  *   matters for encoding, because special-token strings are encoded as ordinary text.
  * - `encode` never emits a special token and never throws on `<|endoftext|>` in untrusted text
- *   (gpt-tokenizer throws by default; `disallowedSpecial: new Set()` turns that off).
+ *   (gpt-tokenizer throws by default): special-token strings are not looked for at all.
+ * - `encode` splits text with tiktoken's pre-token pattern and merges each pre-token with gpt-tokenizer's
+ *   BPE, except that a pre-token of more than 512 UTF-8 bytes is merged in pieces (./bound.ts,
+ *   docs/spec.md#tokenizer-bound): gpt-tokenizer's merge is quadratic in a pre-token's length, and one
+ *   pre-token can be the whole input. Ids equal tiktoken's for every pre-token within the bound.
  * - `decode` and `offsets` use our own id → bytes table, not gpt-tokenizer's `decode`, which keeps
  *   incomplete UTF-8 in a module-level streaming `TextDecoder` that leaks into the next call. Invalid UTF-8
  *   (a token sequence cut inside a character) decodes to U+FFFD.
@@ -18,10 +22,12 @@
  *   merge tables themselves are JS modules (2.4 + 1.2 MB) evaluated when this module is imported (~0.3 s
  *   in Node); deferring that too needs a dynamic `import()`, i.e. an async `getTokenizer`.
  */
-import { GptEncoding } from 'gpt-tokenizer/GptEncoding'
+import { BytePairEncodingCore } from 'gpt-tokenizer/BytePairEncodingCore'
 import o200kRanks from 'gpt-tokenizer/bpeRanks/o200k_base'
 import cl100kRanks from 'gpt-tokenizer/bpeRanks/cl100k_base'
+import { CL100K_TOKEN_SPLIT_REGEX, O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants'
 import { TokenmarkError } from '../errors.js'
+import { splitByBytes } from './bound.js'
 import { byteToUtf16Offsets } from './offsets.js'
 import type { Tokenizer } from './types.js'
 
@@ -40,6 +46,8 @@ type RankTable = (string | number[])[]
 
 interface EncodingSpec {
   ranks: RankTable
+  /** tiktoken's pre-token pattern (tiktoken_ext/openai_public.py, as gpt-tokenizer ships it). */
+  pattern: RegExp
   /** tiktoken's special tokens: string → id. */
   special: ReadonlyArray<readonly [string, number]>
   /** tiktoken's n_vocab: max id + 1 over merges and special tokens. */
@@ -49,6 +57,7 @@ interface EncodingSpec {
 const SPECS: Record<GptEncodingName, EncodingSpec> = {
   o200k_base: {
     ranks: o200kRanks,
+    pattern: O200K_TOKEN_SPLIT_REGEX,
     special: [
       ['<|endoftext|>', 199999],
       ['<|endofprompt|>', 200018],
@@ -57,6 +66,7 @@ const SPECS: Record<GptEncodingName, EncodingSpec> = {
   },
   cl100k_base: {
     ranks: cl100kRanks,
+    pattern: CL100K_TOKEN_SPLIT_REGEX,
     special: [
       ['<|endoftext|>', 100257],
       ['<|fim_prefix|>', 100258],
@@ -68,8 +78,15 @@ const SPECS: Record<GptEncodingName, EncodingSpec> = {
   },
 }
 
-/** Special-token strings are text: nothing is allowed, nothing is disallowed (so nothing throws). */
-const AS_TEXT = { disallowedSpecial: new Set<string>() }
+/**
+ * The two steps of gpt-tokenizer's encoder that we call per pre-token: the whole-token lookup and the BPE merge
+ * (with its LRU cache). Private in its type declarations, so stated here; gpt-tokenizer is pinned, and the
+ * corpus tests compare every id with gpt-tokenizer's own `encode`.
+ */
+interface BpeCore {
+  getBpeRankFromString(piece: string): number | undefined
+  bytePairEncode(piece: string): number[]
+}
 
 /** id → UTF-8 bytes, stored flat: token i is bytes[start[i] .. start[i + 1]); empty = not a token. */
 interface ByteTable {
@@ -126,7 +143,7 @@ class GptTokenizer implements Tokenizer {
   readonly version = GPT_TOKENIZER_VERSION
   readonly vocabSize: number
   readonly #spec: EncodingSpec
-  #encoding: GptEncoding | undefined
+  #core: BpeCore | undefined
   #table: ByteTable | undefined
   readonly #utf8 = new TextDecoder('utf-8')
   readonly #encoder = new TextEncoder()
@@ -137,8 +154,8 @@ class GptTokenizer implements Tokenizer {
     this.vocabSize = this.#spec.vocabSize
   }
 
-  #enc(): GptEncoding {
-    if (this.#encoding === undefined) {
+  #bpe(): BpeCore {
+    if (this.#core === undefined) {
       const maxRank = this.#spec.ranks.length - 1
       const maxSpecial = Math.max(...this.#spec.special.map(([, id]) => id))
       if (Math.max(maxRank, maxSpecial) + 1 !== this.vocabSize) {
@@ -149,10 +166,12 @@ class GptTokenizer implements Tokenizer {
             `size ${this.vocabSize}; reinstall gpt-tokenizer ${GPT_TOKENIZER_VERSION}`,
         )
       }
-      const ranks = this.#spec.ranks
-      this.#encoding = GptEncoding.getEncodingApi(this.name, () => ranks)
+      this.#core = new BytePairEncodingCore({
+        bytePairRankDecoder: this.#spec.ranks,
+        tokenSplitRegex: this.#spec.pattern,
+      }) as unknown as BpeCore
     }
-    return this.#encoding
+    return this.#core
   }
 
   #bytes(): ByteTable {
@@ -161,7 +180,20 @@ class GptTokenizer implements Tokenizer {
 
   encode(text: string): Uint32Array {
     if (typeof text !== 'string') throw new TokenmarkError('E_BAD_INPUT', `${this.name}.encode expects a string`)
-    return Uint32Array.from(this.#enc().encode(text, AS_TEXT))
+    const bpe = this.#bpe()
+    const out: number[] = []
+    for (const [piece] of text.matchAll(this.#spec.pattern)) {
+      const rank = bpe.getBpeRankFromString(piece)
+      if (rank !== undefined) {
+        out.push(rank)
+        continue
+      }
+      for (const part of splitByBytes(piece)) {
+        const ids = bpe.bytePairEncode(part)
+        for (let k = 0; k < ids.length; k++) out.push(ids[k])
+      }
+    }
+    return Uint32Array.from(out)
   }
 
   decode(ids: ArrayLike<number>): string {
