@@ -1,7 +1,7 @@
 /**
  * The bound on BPE work per pre-token (docs/spec.md#tokenizer-bound). BPE merges a pre-token's symbols pair by
- * pair; gpt-tokenizer's merge loop rescans the whole pre-token after every merge (quadratic), and even a
- * heap-based merge is O(m log m) in time and holds m nodes. A single pre-token can be the whole input (a run of
+ * pair; tiktoken's and gpt-tokenizer's merge loops rescan the whole pre-token after every merge (quadratic),
+ * and even a heap-based merge (./bpe.ts, Hugging Face's) is O(m log m) in time and holds m nodes. A single pre-token can be the whole input (a run of
  * CJK, one letter with thousands of combining marks, 200,000 × `x`, spaces, one symbol, emoji), so an adapter
  * cuts any pre-token past a fixed size into pieces and merges each piece on its own: the work per input byte is
  * then bounded by a constant, whatever the input.
@@ -12,67 +12,31 @@
  */
 
 /**
- * Largest pre-token, in UTF-8 bytes (byte-level BPE: bytes are the merge loop's initial symbols), that is
- * merged whole. At 512 bytes one piece costs gpt-tokenizer's merge ~2× the per-byte time of English prose
- * (bench/tokenizer.mjs), and the longest pre-token of the held-out corpora is 170 bytes.
+ * Largest pre-token, in UTF-8 bytes (byte-level BPE: bytes are the merge's initial symbols), that is merged
+ * whole. Far above ordinary text: the longest pre-token of the held-out corpora (test/tokenizer-bound.test.ts)
+ * is 2,380 bytes, a block of tabs and newlines in an HTML e-mail; words are under 200 bytes.
  */
-export const MAX_PIECE_BYTES = 512
+export const MAX_PIECE_BYTES = 8192
 
 /**
- * Largest word, in characters (the merge loop's initial symbols for a Hugging Face BPE model, after its
- * normaliser and pre-tokeniser), that a Hugging Face BPE model merges whole.
+ * Largest word, in characters (the merge's initial symbols for a Hugging Face BPE model, after its normaliser
+ * and pre-tokeniser; bytes for byte-level files), that a Hugging Face BPE model merges whole.
  */
-export const MAX_PIECE_SYMBOLS = 512
+export const MAX_PIECE_SYMBOLS = 8192
 
 /** The Metaspace / SentencePiece word marker: a BPE word that holds several words is cut before one. */
 const WORD_MARKER = 0x2581
 
-/** UTF-8 length of `s`, a lone surrogate counting 3 bytes (it encodes as U+FFFD, as `TextEncoder` does). */
-export function utf8Length(s: string): number {
-  let n = 0
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c < 0x80) n += 1
-    else if (c < 0x800) n += 2
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && isLow(s.charCodeAt(i + 1))) {
-      n += 4
-      i++
-    } else n += 3
-  }
-  return n
-}
-
 /**
- * Byte-level rule (spec: tokenizer bound, rule B): a pre-token of more than `maxBytes` UTF-8 bytes is cut, left to
- * right, into pieces each holding the longest run of whole code points that fits in `maxBytes` bytes. A
- * pre-token within the bound is returned as it is (one piece).
+ * Byte rule (docs/spec.md#tokenizer-bound, rule B): the end of the piece that starts at `from` in the UTF-8
+ * pre-token bytes[.. to): `to` if at most `maxBytes` bytes remain, else the last character boundary at most
+ * `maxBytes` bytes after `from` (the longest run of whole characters that fits).
  */
-export function splitByBytes(piece: string, maxBytes: number = MAX_PIECE_BYTES): string[] {
-  // Each UTF-16 unit is at most 3 UTF-8 bytes: the common case needs no count.
-  if (piece.length * 3 <= maxBytes || utf8Length(piece) <= maxBytes) return [piece]
-  const out: string[] = []
-  let start = 0
-  let bytes = 0
-  for (let i = 0; i < piece.length; ) {
-    const c = piece.charCodeAt(i)
-    let units = 1
-    let size = 3
-    if (c < 0x80) size = 1
-    else if (c < 0x800) size = 2
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < piece.length && isLow(piece.charCodeAt(i + 1))) {
-      size = 4
-      units = 2
-    }
-    if (bytes + size > maxBytes) {
-      out.push(piece.slice(start, i))
-      start = i
-      bytes = 0
-    }
-    bytes += size
-    i += units
-  }
-  out.push(piece.slice(start))
-  return out
+export function pieceEnd(bytes: Uint8Array, from: number, to: number, maxBytes: number = MAX_PIECE_BYTES): number {
+  if (to - from <= maxBytes) return to
+  let cut = from + maxBytes
+  while (cut > from && (bytes[cut] & 0xc0) === 0x80) cut-- // 10xxxxxx: inside a character
+  return cut > from ? cut : from + maxBytes
 }
 
 /**

@@ -10,10 +10,11 @@
  *   matters for encoding, because special-token strings are encoded as ordinary text.
  * - `encode` never emits a special token and never throws on `<|endoftext|>` in untrusted text
  *   (gpt-tokenizer throws by default): special-token strings are not looked for at all.
- * - `encode` splits text with tiktoken's pre-token pattern and merges each pre-token with gpt-tokenizer's
- *   BPE, except that a pre-token of more than 512 UTF-8 bytes is merged in pieces (./bound.ts,
- *   docs/spec.md#tokenizer-bound): gpt-tokenizer's merge is quadratic in a pre-token's length, and one
- *   pre-token can be the whole input. Ids equal tiktoken's for every pre-token within the bound.
+ * - `encode` is ours, on gpt-tokenizer's tables and tiktoken's pre-token pattern: gpt-tokenizer's merge loop is
+ *   quadratic in a pre-token's length, and one pre-token can be the whole input. A pre-token that is a token is
+ *   looked up whole; any other is merged by ./bpe.ts (tiktoken's rule, O(m log m)), and one of more than
+ *   8,192 UTF-8 bytes in pieces (./bound.ts, docs/spec.md#tokenizer-bound). Ids equal tiktoken's for every
+ *   pre-token within the bound.
  * - `decode` and `offsets` use our own id → bytes table, not gpt-tokenizer's `decode`, which keeps
  *   incomplete UTF-8 in a module-level streaming `TextDecoder` that leaks into the next call. Invalid UTF-8
  *   (a token sequence cut inside a character) decodes to U+FFFD.
@@ -22,12 +23,12 @@
  *   merge tables themselves are JS modules (2.4 + 1.2 MB) evaluated when this module is imported (~0.3 s
  *   in Node); deferring that too needs a dynamic `import()`, i.e. an async `getTokenizer`.
  */
-import { BytePairEncodingCore } from 'gpt-tokenizer/BytePairEncodingCore'
 import o200kRanks from 'gpt-tokenizer/bpeRanks/o200k_base'
 import cl100kRanks from 'gpt-tokenizer/bpeRanks/cl100k_base'
 import { CL100K_TOKEN_SPLIT_REGEX, O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants'
 import { TokenmarkError } from '../errors.js'
-import { splitByBytes } from './bound.js'
+import { pieceEnd } from './bound.js'
+import { BytePairMerger } from './bpe.js'
 import { byteToUtf16Offsets } from './offsets.js'
 import type { Tokenizer } from './types.js'
 
@@ -78,14 +79,11 @@ const SPECS: Record<GptEncodingName, EncodingSpec> = {
   },
 }
 
-/**
- * The two steps of gpt-tokenizer's encoder that we call per pre-token: the whole-token lookup and the BPE merge
- * (with its LRU cache). Private in its type declarations, so stated here; gpt-tokenizer is pinned, and the
- * corpus tests compare every id with gpt-tokenizer's own `encode`.
- */
-interface BpeCore {
-  getBpeRankFromString(piece: string): number | undefined
-  bytePairEncode(piece: string): number[]
+/** What `encode` needs, built on its first call. */
+interface Encoder {
+  /** Tokens that are valid UTF-8, by their text: most pre-tokens of ordinary text are one of these. */
+  whole: Map<string, number>
+  merger: BytePairMerger
 }
 
 /** id → UTF-8 bytes, stored flat: token i is bytes[start[i] .. start[i + 1]); empty = not a token. */
@@ -143,10 +141,12 @@ class GptTokenizer implements Tokenizer {
   readonly version = GPT_TOKENIZER_VERSION
   readonly vocabSize: number
   readonly #spec: EncodingSpec
-  #core: BpeCore | undefined
+  #encoder: Encoder | undefined
+  /** UTF-8 of the pre-token being merged; grows as needed. */
+  #scratch = new Uint8Array(256)
   #table: ByteTable | undefined
   readonly #utf8 = new TextDecoder('utf-8')
-  readonly #encoder = new TextEncoder()
+  readonly #textEncoder = new TextEncoder()
 
   constructor(name: GptEncodingName) {
     this.name = name
@@ -154,8 +154,8 @@ class GptTokenizer implements Tokenizer {
     this.vocabSize = this.#spec.vocabSize
   }
 
-  #bpe(): BpeCore {
-    if (this.#core === undefined) {
+  #enc(): Encoder {
+    if (this.#encoder === undefined) {
       const maxRank = this.#spec.ranks.length - 1
       const maxSpecial = Math.max(...this.#spec.special.map(([, id]) => id))
       if (Math.max(maxRank, maxSpecial) + 1 !== this.vocabSize) {
@@ -166,12 +166,16 @@ class GptTokenizer implements Tokenizer {
             `size ${this.vocabSize}; reinstall gpt-tokenizer ${GPT_TOKENIZER_VERSION}`,
         )
       }
-      this.#core = new BytePairEncodingCore({
-        bytePairRankDecoder: this.#spec.ranks,
-        tokenSplitRegex: this.#spec.pattern,
-      }) as unknown as BpeCore
+      const { ranks } = this.#spec
+      const whole = new Map<string, number>()
+      for (let id = 0; id < ranks.length; id++) {
+        const r = ranks[id]
+        if (typeof r === 'string') whole.set(r, id)
+      }
+      const { bytes, start } = this.#bytes()
+      this.#encoder = { whole, merger: new BytePairMerger(bytes, start, ranks.length) }
     }
-    return this.#core
+    return this.#encoder
   }
 
   #bytes(): ByteTable {
@@ -180,17 +184,21 @@ class GptTokenizer implements Tokenizer {
 
   encode(text: string): Uint32Array {
     if (typeof text !== 'string') throw new TokenmarkError('E_BAD_INPUT', `${this.name}.encode expects a string`)
-    const bpe = this.#bpe()
+    const { whole, merger } = this.#enc()
     const out: number[] = []
     for (const [piece] of text.matchAll(this.#spec.pattern)) {
-      const rank = bpe.getBpeRankFromString(piece)
-      if (rank !== undefined) {
-        out.push(rank)
+      const id = whole.get(piece)
+      if (id !== undefined) {
+        out.push(id)
         continue
       }
-      for (const part of splitByBytes(piece)) {
-        const ids = bpe.bytePairEncode(part)
-        for (let k = 0; k < ids.length; k++) out.push(ids[k])
+      if (this.#scratch.length < 3 * piece.length) this.#scratch = new Uint8Array(3 * piece.length)
+      const bytes = this.#scratch
+      const n = this.#textEncoder.encodeInto(piece, bytes).written
+      for (let from = 0; from < n; ) {
+        const to = pieceEnd(bytes, from, n)
+        merger.merge(bytes, from, to, out)
+        from = to
       }
     }
     return Uint32Array.from(out)
@@ -211,7 +219,7 @@ class GptTokenizer implements Tokenizer {
 
   offsets(text: string, ids: Uint32Array): Uint32Array {
     const { bytes, start } = this.#bytes()
-    const target = this.#encoder.encode(text)
+    const target = this.#textEncoder.encode(text)
     const n = ids.length
     const starts = new Float64Array(n)
     let at = 0

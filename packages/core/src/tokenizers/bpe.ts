@@ -1,0 +1,171 @@
+/**
+ * Byte-level BPE merge with tiktoken's rule (tiktoken src/lib.rs, `byte_pair_merge`): start from the piece's
+ * single bytes; repeatedly merge the adjacent pair of parts whose concatenation is the token of lowest rank,
+ * the leftmost such pair on ties; stop when no adjacent pair concatenates to a token. Ranks are token ids.
+ *
+ * tiktoken and gpt-tokenizer rescan every pair after each merge (O(m²) for m bytes). Here the pairs sit in a
+ * binary heap keyed by (rank, position) with lazy deletion, which pops exactly the pair tiktoken picks, so the
+ * ids are the same in O(m log m). Token lookups hash the byte range (FNV-1a) into an open-addressing table over
+ * the id → bytes table, so a lookup allocates nothing. Scratch arrays are reused across calls.
+ */
+
+/** 2^32: heap keys are rank · 2^32 + position, exact in a double for ranks below 2^21. */
+const POS = 4294967296
+
+export class BytePairMerger {
+  readonly #bytes: Uint8Array
+  readonly #start: Uint32Array
+  /** Open addressing, linear probing: id + 1, or 0 for an empty slot. */
+  readonly #slots: Int32Array
+  readonly #mask: number
+  /** Token id of each single byte, or -1. */
+  readonly #single = new Int32Array(256).fill(-1)
+  #next = new Int32Array(0)
+  #prev = new Int32Array(0)
+  #token = new Int32Array(0)
+  #pair = new Int32Array(0)
+  #heap = new Float64Array(0)
+
+  /**
+   * `bytes`/`start`: token i is bytes[start[i] .. start[i + 1]), empty for an unused id. Ids 0 .. count − 1 are
+   * the mergeable tokens (special tokens, which BPE never produces, must not be among them).
+   */
+  constructor(bytes: Uint8Array, start: Uint32Array, count: number) {
+    this.#bytes = bytes
+    this.#start = start
+    let size = 1
+    while (size < 2 * count) size *= 2
+    this.#slots = new Int32Array(size)
+    this.#mask = size - 1
+    for (let id = 0; id < count; id++) {
+      const a = start[id]
+      const b = start[id + 1]
+      if (a === b) continue
+      let s = hash(bytes, a, b) & this.#mask
+      while (this.#slots[s] !== 0) s = (s + 1) & this.#mask
+      this.#slots[s] = id + 1
+      if (b - a === 1) this.#single[bytes[a]] = id
+    }
+  }
+
+  /** Id of the token spelled by src[from .. to), or -1. */
+  rank(src: Uint8Array, from: number, to: number): number {
+    const bytes = this.#bytes
+    const start = this.#start
+    const len = to - from
+    let s = hash(src, from, to) & this.#mask
+    for (;;) {
+      const e = this.#slots[s]
+      if (e === 0) return -1
+      const id = e - 1
+      const a = start[id]
+      if (start[id + 1] - a === len) {
+        let k = 0
+        while (k < len && bytes[a + k] === src[from + k]) k++
+        if (k === len) return id
+      }
+      s = (s + 1) & this.#mask
+    }
+  }
+
+  /** Append the ids of src[from .. to), merged, to `out`. Every byte must be a token (true of tiktoken's encodings). */
+  merge(src: Uint8Array, from: number, to: number, out: number[]): void {
+    const m = to - from
+    if (m <= 0) return
+    if (m === 1) {
+      out.push(this.#single[src[from]])
+      return
+    }
+    this.#reserve(m)
+    const next = this.#next
+    const prev = this.#prev
+    const token = this.#token
+    const pair = this.#pair
+    const heap = this.#heap
+    let size = 0
+    for (let p = 0; p < m; p++) {
+      next[p] = p + 1
+      prev[p] = p - 1
+      token[p] = this.#single[src[from + p]]
+    }
+    for (let p = 0; p + 1 < m; p++) {
+      const r = this.rank(src, from + p, from + p + 2)
+      pair[p] = r
+      if (r >= 0) size = push(heap, size, r * POS + p)
+    }
+    pair[m - 1] = -1
+    while (size > 0) {
+      const key = heap[0]
+      size = pop(heap, size)
+      const r = Math.floor(key / POS)
+      const p = key - r * POS
+      // Stale: part p was absorbed (token -1) or its pair changed since (a part only grows, so its pair's
+      // rank never comes back to an old value).
+      if (token[p] < 0 || pair[p] !== r) continue
+      const q = next[p]
+      token[p] = r
+      token[q] = -1
+      const after = next[q]
+      next[p] = after
+      if (after < m) {
+        prev[after] = p
+        const rr = this.rank(src, from + p, from + next[after])
+        pair[p] = rr
+        if (rr >= 0) size = push(heap, size, rr * POS + p)
+      } else pair[p] = -1
+      const before = prev[p]
+      if (before >= 0) {
+        const rl = this.rank(src, from + before, from + after)
+        pair[before] = rl
+        if (rl >= 0) size = push(heap, size, rl * POS + before)
+      }
+    }
+    for (let p = 0; p < m; p = next[p]) out.push(token[p])
+  }
+
+  #reserve(m: number): void {
+    if (this.#next.length >= m) return
+    const n = Math.max(m, 2 * this.#next.length, 64)
+    this.#next = new Int32Array(n)
+    this.#prev = new Int32Array(n)
+    this.#token = new Int32Array(n)
+    this.#pair = new Int32Array(n)
+    // m − 1 initial pairs, then at most two pushes per merge (m − 1 merges).
+    this.#heap = new Float64Array(3 * n)
+  }
+}
+
+function hash(src: Uint8Array, from: number, to: number): number {
+  let h = 0x811c9dc5
+  for (let i = from; i < to; i++) h = Math.imul(h ^ src[i], 0x01000193)
+  return h >>> 0
+}
+
+function push(heap: Float64Array, size: number, key: number): number {
+  let i = size
+  while (i > 0) {
+    const parent = (i - 1) >> 1
+    if (heap[parent] <= key) break
+    heap[i] = heap[parent]
+    i = parent
+  }
+  heap[i] = key
+  return size + 1
+}
+
+/** Remove heap[0]; returns the new size. */
+function pop(heap: Float64Array, size: number): number {
+  const n = size - 1
+  const last = heap[n]
+  let i = 0
+  for (;;) {
+    let c = 2 * i + 1
+    if (c >= n) break
+    if (c + 1 < n && heap[c + 1] < heap[c]) c++
+    if (heap[c] >= last) break
+    heap[i] = heap[c]
+    i = c
+  }
+  heap[i] = last
+  return n
+}
