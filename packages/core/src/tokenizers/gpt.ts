@@ -145,7 +145,8 @@ class GptTokenizer implements Tokenizer {
   /** UTF-8 of the pre-token being merged; grows as needed. */
   #scratch = new Uint8Array(256)
   #table: ByteTable | undefined
-  readonly #utf8 = new TextDecoder('utf-8')
+  /** ignoreBOM: a leading U+FEFF is text (token 5574 of o200k_base), not a byte-order mark to drop. */
+  readonly #utf8 = new TextDecoder('utf-8', { ignoreBOM: true })
   readonly #textEncoder = new TextEncoder()
 
   constructor(name: GptEncodingName) {
