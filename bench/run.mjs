@@ -1,9 +1,10 @@
 // `pnpm bench [suite...]`: runs every benchmark suite (or the named ones) and prints Markdown tables,
-// which README.md quotes. Suites: core, lab, server (the server suite includes a 60 s soak).
+// which README.md quotes. Suites: core, tokenizer, lab, server (the server suite includes a 60 s soak).
 import { machine } from './lib.mjs'
 
 const SUITES = {
   core: './core.mjs',
+  tokenizer: './tokenizer.mjs',
   lab: './lab.mjs',
   server: '../packages/server/bench/server.mjs',
 }

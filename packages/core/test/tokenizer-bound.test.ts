@@ -11,7 +11,7 @@ import { BytePairMerger } from '../src/tokenizers/bpe.js'
 import { huggingFaceTokenizer } from '../src/tokenizers/huggingface.js'
 import { getTokenizer } from '../src/tokenizers/registry.js'
 import { CORPUS_NAMES, corpus } from './helpers/corpora.js'
-import { byteLevelBpeJson, sentencePieceBpeJson } from './helpers/hf-files.js'
+import { byteLevelBpeJson, sentencePieceBpeJson, wordPieceJson } from './helpers/hf-files.js'
 
 const utf8 = new TextEncoder()
 const RANKS = { o200k_base: o200kRanks, cl100k_base: cl100kRanks }
@@ -24,6 +24,19 @@ function library(name: 'o200k_base' | 'cl100k_base'): (text: string) => number[]
   if (enc === undefined) libraries.set(name, (enc = GptEncoding.getEncodingApi(name, () => RANKS[name])))
   const e = enc
   return (text) => e.encode(text, { disallowedSpecial: new Set() })
+}
+
+/** @huggingface/tokenizers itself on a file, loaded as our adapter loads it (special added tokens as text). */
+function hfLibrary(json: string): (text: string) => number[] {
+  const file = JSON.parse(json) as { added_tokens?: { special?: boolean }[] }
+  const tok = new HfTokenizer(
+    {
+      normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...file,
+      added_tokens: (file.added_tokens ?? []).filter((t) => t.special !== true),
+    },
+    {},
+  ) as { encode(text: string, o: { add_special_tokens: boolean }): { ids: number[] } }
+  return (text) => tok.encode(text, { add_special_tokens: false }).ids
 }
 
 /** The pathological families of issue 12, each one pre-token of o200k, `n` characters long. */
@@ -101,17 +114,14 @@ describe('ordinary text tokenizes exactly as the libraries do', () => {
   })
 
   test('Hugging Face files: ids equal @huggingface/tokenizers\' on the corpora, whole texts as one word included', () => {
-    for (const json of [byteLevelBpeJson().json, sentencePieceBpeJson()]) {
-      const file = JSON.parse(json) as { added_tokens: { special?: boolean }[] }
-      const raw = new HfTokenizer({ ...file, added_tokens: file.added_tokens.filter((t) => t.special !== true) }, {}) as {
-        encode(text: string, o: { add_special_tokens: boolean }): { ids: number[] }
-      }
+    for (const json of [byteLevelBpeJson().json, sentencePieceBpeJson(), wordPieceJson()]) {
+      const raw = hfLibrary(json)
       const ours = huggingFaceTokenizer(json)
       for (const name of CORPUS_NAMES) {
         // The SentencePiece-style file has no pre-tokeniser, so these 12,000 characters are one word, cut
         // before a word marker.
         const text = corpus(name).slice(0, 12_000)
-        expect(Array.from(ours.encode(text)), name).toEqual(raw.encode(text, { add_special_tokens: false }).ids)
+        expect(Array.from(ours.encode(text)), name).toEqual(raw(text))
       }
     }
   })
@@ -174,6 +184,34 @@ describe('pathological runs cost linear work', () => {
       expect(ids.length, family).toBeGreaterThan(0)
       expect(Math.max(...lengths), family).toBeLessThanOrEqual(MAX_PIECE_SYMBOLS)
     }
+  })
+
+  test('Hugging Face WordPiece: vocabulary lookups bounded by the longest entry per character, same ids', () => {
+    const json = wordPieceJson()
+    const tok = huggingFaceTokenizer(json)
+    const raw = hfLibrary(json)
+    const vocab = (tok as unknown as { hf: { model: { tokens_to_ids: Map<string, number> } } }).hf.model.tokens_to_ids
+    let longest = 0
+    for (const k of vocab.keys()) longest = Math.max(longest, [...k].length)
+    let lookups = 0
+    const has = vocab.has.bind(vocab)
+    vi.spyOn(vocab, 'has').mockImplementation((k: string) => {
+      lookups++
+      return has(k)
+    })
+    // Words of 100 random letters: the library tries every end from the word's end down, ~5,000 lookups a word.
+    let seed = 5
+    let text = ''
+    for (let w = 0; w < 40; w++) {
+      for (let i = 0; i < 100; i++) {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+        text += 'abcdefghijklmnopqrstuvwxyz'[seed % 26]
+      }
+      text += w % 7 === 0 ? ' whale. ' : ' '
+    }
+    const ids = tok.encode(text)
+    expect(lookups).toBeLessThanOrEqual(longest * text.length)
+    expect(Array.from(ids)).toEqual(raw(text))
   })
 
   test('doubling the input at most roughly doubles the time (a hang guard: quadratic work would be 4× per doubling)', () => {

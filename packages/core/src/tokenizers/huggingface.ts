@@ -16,14 +16,15 @@
  *   byte-level BPE; spaces a tokenizer adds or drops are absorbed; where a normalizer rewrote the text
  *   (lowercasing beyond ASCII, accent stripping, NFKC) or a token is `<unk>`, the alignment resynchronises
  *   on the next token, so offsets there are approximate but still non-decreasing and within the text.
- * - A BPE model merges a word of more than 512 characters in pieces (./bound.ts, docs/spec.md#tokenizer-bound),
- *   so that one long word (or a whole text, for files with no pre-tokeniser) costs linear time and memory.
+ * - Work per character is bounded whatever the text (./hf-models.ts, docs/spec.md#tokenizer-bound): a BPE model
+ *   merges a word of more than 8,192 characters in pieces; a WordPiece model's longest-match search stops at the
+ *   longest vocabulary entry (same ids, without the library's cubic search over 100-character words).
  */
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { toHex } from '../bytes.js'
 import { TokenmarkError } from '../errors.js'
-import { splitBySymbols } from './bound.js'
+import { boundModel } from './hf-models.js'
 import { byteToUtf16Offsets } from './offsets.js'
 import type { Tokenizer } from './types.js'
 
@@ -39,54 +40,6 @@ interface HfTokenizerApi {
   decode(ids: number[], options: { skip_special_tokens: boolean; clean_up_tokenization_spaces: boolean }): string
   id_to_token(id: number): string | undefined
   readonly model: unknown
-}
-
-/** The part of `@huggingface/tokenizers`' BPE model that `boundBpe` wraps (0.2.0, src/core/tokenizerModelImplementations/BPE.ts). */
-interface HfBpeModel {
-  config: { type?: string }
-  bpe(word: string): string[]
-  cache: { get(word: string): string[] | undefined; put(word: string, tokens: string[]): void }
-  end_of_word_suffix?: string | null
-  continuing_subword_suffix?: string | null
-}
-
-/** Stands in for the BPE model's LRU cache while a piece that is not a whole word is merged. */
-const NO_CACHE = { get: (): undefined => undefined, put: (): void => {} }
-
-/**
- * Make a BPE model merge words of more than 512 characters in pieces (rule C of docs/spec.md#tokenizer-bound).
- * The last piece is merged as a word of its own; the others as inner parts of a word: no end-of-word suffix on
- * their last character, the continuing-subword suffix on their last token, and kept out of the model's cache
- * (keyed by string, it holds whole words only).
- */
-function boundBpe(model: unknown): void {
-  const m = model as HfBpeModel
-  if (m === null || (typeof m !== 'function' && typeof m !== 'object') || m.config?.type !== 'BPE' || typeof m.bpe !== 'function') return
-  const whole = m.bpe
-  m.bpe = function bounded(this: HfBpeModel, word: string): string[] {
-    const pieces = splitBySymbols(word)
-    if (pieces.length === 1) return whole.call(this, word)
-    const out: string[] = []
-    const { cache, end_of_word_suffix: end, continuing_subword_suffix: cont } = this
-    for (let p = 0; p < pieces.length; p++) {
-      const last = p === pieces.length - 1
-      let tokens: string[]
-      if (last) tokens = whole.call(this, pieces[p])
-      else {
-        this.cache = NO_CACHE
-        this.end_of_word_suffix = undefined
-        try {
-          tokens = whole.call(this, pieces[p])
-        } finally {
-          this.cache = cache
-          this.end_of_word_suffix = end
-        }
-        if (cont && tokens.length > 0) tokens = [...tokens.slice(0, -1), tokens[tokens.length - 1] + cont]
-      }
-      for (const t of tokens) out.push(t)
-    }
-    return out
-  }
 }
 
 interface AddedTokenJson {
@@ -133,7 +86,7 @@ export function huggingFaceTokenizer(json: string | object, name?: string, confi
   const load = (addedTokens: AddedTokenJson[]): HfTokenizerApi => {
     try {
       const tokenizer = new HfTokenizer({ ...withDefaults, added_tokens: addedTokens }, cfg) as HfTokenizerApi
-      boundBpe(tokenizer.model)
+      boundModel(tokenizer.model)
       return tokenizer
     } catch (e) {
       throw fileError(`could not be loaded by @huggingface/tokenizers: ${(e as Error).message}`)

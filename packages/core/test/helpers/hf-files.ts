@@ -39,7 +39,23 @@ function trainBpe(words: string[][], merges: number): [string, string][] {
   return out
 }
 
+const memo = new Map<string, unknown>()
+
+/** Each file is built once per test module (training the BPE merges takes a second or two). */
+function once<T>(name: string, build: () => T): T {
+  if (!memo.has(name)) memo.set(name, build())
+  return memo.get(name) as T
+}
+
 export function byteLevelBpeJson(): { json: string; textVocab: number } {
+  return once('byte-level', buildByteLevelBpeJson)
+}
+
+export function sentencePieceBpeJson(): string {
+  return once('sentencepiece', buildSentencePieceBpeJson)
+}
+
+function buildByteLevelBpeJson(): { json: string; textVocab: number } {
   const b2u = bytesToUnicode()
   const utf8 = new TextEncoder()
   const pattern = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu
@@ -66,7 +82,7 @@ export function byteLevelBpeJson(): { json: string; textVocab: number } {
   return { json: JSON.stringify(file), textVocab }
 }
 
-export function sentencePieceBpeJson(): string {
+function buildSentencePieceBpeJson(): string {
   const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2 }
   for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`] = 3 + b
   const alphabet = '▁abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.,;:!?\'"-—'
@@ -102,5 +118,31 @@ export function sentencePieceBpeJson(): string {
       type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null,
       fuse_unk: true, byte_fallback: true, ignore_merges: false, vocab, merges: merges.map(([a, b]) => `${a} ${b}`),
     },
+  })
+}
+
+/**
+ * A BERT-style WordPiece file: lowercasing BertNormalizer, BertPreTokenizer, every letter alone and as a
+ * `##` continuation, and the 3,000 most frequent longer words of the start of Moby-Dick.
+ */
+export function wordPieceJson(): string {
+  const vocab: Record<string, number> = { '[UNK]': 0 }
+  for (const c of 'abcdefghijklmnopqrstuvwxyz0123456789.,;:!?\'"-') {
+    vocab[c] = Object.keys(vocab).length
+    vocab['##' + c] = Object.keys(vocab).length
+  }
+  const counts = new Map<string, number>()
+  for (const w of MOBY_DICK.slice(0, 200_000).toLowerCase().match(/[a-z]{3,}/g) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1)
+  const frequent = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 3000)
+  for (const [w] of frequent) {
+    vocab[w] = Object.keys(vocab).length
+    vocab['##' + w] ??= Object.keys(vocab).length
+  }
+  return JSON.stringify({
+    added_tokens: [{ id: 0, content: '[UNK]', special: true }],
+    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
   })
 }
