@@ -6,11 +6,16 @@
  * tiktoken and gpt-tokenizer rescan every pair after each merge (O(m²) for m bytes). Here the pairs sit in a
  * binary heap keyed by (rank, position) with lazy deletion, which pops exactly the pair tiktoken picks, so the
  * ids are the same in O(m log m). Token lookups hash the byte range (FNV-1a) into an open-addressing table over
- * the id → bytes table, so a lookup allocates nothing. Scratch arrays are reused across calls.
+ * the id → bytes table, so a lookup allocates nothing; a direct-mapped cache of (left id, right id) → merged id
+ * in front of it makes the pairs that repeat (runs of one symbol or of spaces grow long parts, whose byte
+ * hash would cost their length) cost O(1). Scratch arrays are reused across calls.
  */
 
 /** 2^32: heap keys are rank · 2^32 + position, exact in a double for ranks below 2^21. */
 const POS = 4294967296
+
+/** Pair cache: 2^15 direct-mapped entries (384 KiB). */
+const PAIR_BITS = 15
 
 export class BytePairMerger {
   readonly #bytes: Uint8Array
@@ -25,6 +30,9 @@ export class BytePairMerger {
   #token = new Int32Array(0)
   #pair = new Int32Array(0)
   #heap = new Float64Array(0)
+  readonly #pairLeft = new Int32Array(1 << PAIR_BITS).fill(-1)
+  readonly #pairRight = new Int32Array(1 << PAIR_BITS)
+  readonly #pairId = new Int32Array(1 << PAIR_BITS)
 
   /**
    * `bytes`/`start`: token i is bytes[start[i] .. start[i + 1]), empty for an unused id. Ids 0 .. count − 1 are
@@ -68,6 +76,17 @@ export class BytePairMerger {
     }
   }
 
+  /** Id of the token spelled by tokens `left` then `right` (which src[from .. to) spells), or -1. */
+  #merged(left: number, right: number, src: Uint8Array, from: number, to: number): number {
+    const slot = Math.imul(left ^ Math.imul(right, 0x85ebca6b), 0x9e3779b1) >>> (32 - PAIR_BITS)
+    if (this.#pairLeft[slot] === left && this.#pairRight[slot] === right) return this.#pairId[slot]
+    const id = this.rank(src, from, to)
+    this.#pairLeft[slot] = left
+    this.#pairRight[slot] = right
+    this.#pairId[slot] = id
+    return id
+  }
+
   /** Append the ids of src[from .. to), merged, to `out`. Every byte must be a token (true of tiktoken's encodings). */
   merge(src: Uint8Array, from: number, to: number, out: number[]): void {
     const m = to - from
@@ -89,7 +108,7 @@ export class BytePairMerger {
       token[p] = this.#single[src[from + p]]
     }
     for (let p = 0; p + 1 < m; p++) {
-      const r = this.rank(src, from + p, from + p + 2)
+      const r = this.#merged(token[p], token[p + 1], src, from + p, from + p + 2)
       pair[p] = r
       if (r >= 0) size = push(heap, size, r * POS + p)
     }
@@ -109,13 +128,13 @@ export class BytePairMerger {
       next[p] = after
       if (after < m) {
         prev[after] = p
-        const rr = this.rank(src, from + p, from + next[after])
+        const rr = this.#merged(r, token[after], src, from + p, from + next[after])
         pair[p] = rr
         if (rr >= 0) size = push(heap, size, rr * POS + p)
       } else pair[p] = -1
       const before = prev[p]
       if (before >= 0) {
-        const rl = this.rank(src, from + before, from + after)
+        const rl = this.#merged(token[before], r, src, from + before, from + after)
         pair[before] = rl
         if (rl >= 0) size = push(heap, size, rl * POS + before)
       }

@@ -27,7 +27,7 @@ import o200kRanks from 'gpt-tokenizer/bpeRanks/o200k_base'
 import cl100kRanks from 'gpt-tokenizer/bpeRanks/cl100k_base'
 import { CL100K_TOKEN_SPLIT_REGEX, O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants'
 import { TokenmarkError } from '../errors.js'
-import { pieceEnd } from './bound.js'
+import { MAX_PIECE_BYTES, pieceEnd } from './bound.js'
 import { BytePairMerger } from './bpe.js'
 import { byteToUtf16Offsets } from './offsets.js'
 import type { Tokenizer } from './types.js'
@@ -193,8 +193,12 @@ class GptTokenizer implements Tokenizer {
         out.push(id)
         continue
       }
-      if (this.#scratch.length < 3 * piece.length) this.#scratch = new Uint8Array(3 * piece.length)
-      const bytes = this.#scratch
+      // Keep a scratch buffer for ordinary pre-tokens; a huge one gets its own, freed with it.
+      let bytes = this.#scratch
+      if (bytes.length < 3 * piece.length) {
+        bytes = new Uint8Array(3 * piece.length)
+        if (bytes.length <= 3 * MAX_PIECE_BYTES) this.#scratch = bytes
+      }
       const n = this.#textEncoder.encodeInto(piece, bytes).written
       for (let from = 0; from < n; ) {
         const to = pieceEnd(bytes, from, n)
