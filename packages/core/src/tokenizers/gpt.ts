@@ -18,8 +18,9 @@
  * - `decode` and `offsets` use our own id → bytes table, not gpt-tokenizer's `decode`, which keeps
  *   incomplete UTF-8 in a module-level streaming `TextDecoder` that leaks into the next call. Invalid UTF-8
  *   (a token sequence cut inside a character) decodes to U+FFFD.
- * - Lazy where a synchronous interface allows: building the encoder (rank maps, ~0.1-0.2 s and tens of MB
- *   for o200k_base) waits for the first `encode`, our byte table for the first `decode`/`offsets`. The
+ * - Lazy where a synchronous interface allows: building the encoder (a text → id map, our id → bytes table
+ *   and its hash index; a few tenths of a second and ~15 MB for o200k_base, as gpt-tokenizer's own) waits for
+ *   the first `encode`, the byte table alone for the first `decode`/`offsets` if that comes first. The
  *   merge tables themselves are JS modules (2.4 + 1.2 MB) evaluated when this module is imported (~0.3 s
  *   in Node); deferring that too needs a dynamic `import()`, i.e. an async `getTokenizer`.
  */
