@@ -96,7 +96,7 @@ export class CaseEvidence {
 function difference(bytes: Uint8Array, r: CaseResult): Record<string, unknown> | undefined {
   const { body } = openBundle(bytes)
   const pairs: [string, unknown, unknown][] = [
-    ['tokensSeen', body.statistics.tokensSeen, r.tokensSeen],
+    ['tokensTotal', body.statistics.tokensSeen, r.tokensTotal],
     ['tokensScored', body.statistics.tokensScored, r.tokensScored],
     ['value', body.statistics.value, r.value],
     ['statistic', body.method.statistic, r.statistic],
