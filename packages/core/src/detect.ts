@@ -24,6 +24,8 @@ export interface DetectOptions {
   text?: string
   /** Token ids to test instead of text. */
   tokens?: ArrayLike<number>
+  /** The prompt that produced the text: context for its first tokens, its tuples never scored (as in the corpus test). */
+  prompt?: string
   keys: WatermarkKey | readonly WatermarkKey[]
   tokenizer?: Tokenizer
   /** Unicode normalisation before tokenizing (default on). */
@@ -116,10 +118,11 @@ export function detect(opts: DetectOptions): DetectionResult {
   const read = new Map<string, ScoredText>()
   const runs: PerKey[] = keys.map((key) => {
     const scorer = new Scorer(key, { tokenizer: opts.tokenizer, normalize: opts.normalize ?? true, dedup })
-    if (opts.tokens !== undefined) return { key, scorer, ids: opts.tokens, marks: scorer.addTokens(opts.tokens, undefined, wantMarks) }
+    const prompt = (): Uint32Array | undefined => (opts.prompt !== undefined ? scorer.excludePrompt(opts.prompt) : undefined)
+    if (opts.tokens !== undefined) return { key, scorer, ids: opts.tokens, marks: scorer.addTokens(opts.tokens, prompt(), wantMarks) }
     const prior = read.get(scorer.tokenizer.name)
-    if (prior !== undefined) return { key, scorer, ids: prior.ids, read: prior, marks: scorer.addTokens(prior.ids, undefined, wantMarks) }
-    const r = scorer.add(opts.text as string, { marks: wantMarks, offsets: wantMarks })
+    if (prior !== undefined) return { key, scorer, ids: prior.ids, read: prior, marks: scorer.addTokens(prior.ids, prompt(), wantMarks) }
+    const r = scorer.add(opts.text as string, { prompt: opts.prompt, marks: wantMarks, offsets: wantMarks })
     read.set(scorer.tokenizer.name, r)
     return { key, scorer, ids: r.ids, read: r, marks: r.marks }
   })

@@ -1,7 +1,7 @@
 // The public surface of @tokenmark/core. Nothing else: internals stay importable only from here.
 export const VERSION = '0.1.0'
 
-export { TokenmarkError, type TokenmarkErrorCode } from './errors.js'
+export { CodedError, TokenmarkError, type TokenmarkErrorCode } from './errors.js'
 export { PRF_VERSION, sipHashBytes, sipHashWords, sipKeyFromBytes, word, fmix32, uniformFromWords, type SipKey } from './prf.js'
 export { KeyedPrf, contextNeeded, type Seeding, type SeedingRule } from './seeding.js'
 export { seededRng, splitmix32, Xoshiro128, type Rng } from './rng.js'

@@ -1,7 +1,7 @@
 /** What `tokenmark generate` does. Its options are declared in commands/generate.ts; this module loads only when it runs. */
 import { writeFileSync } from 'node:fs'
-import { EmissionFilter, prepareKey, seededRng, TokenmarkError, watermarkSampler, type WatermarkKey } from '@tokenmark/core'
-import { LabError, generate, subSeed } from '@tokenmark/lab'
+import { EmissionFilter, prepareKey, seededRng, watermarkSampler, type WatermarkKey } from '@tokenmark/core'
+import { generate, subSeed } from '@tokenmark/lab'
 import { CliError } from '../errors.js'
 import { readPromptsJsonl } from '../io.js'
 import { loadKey } from '../load.js'
@@ -20,19 +20,14 @@ export function run(o: GenerateOptions): void {
   prompts.forEach(({ id, prompt }, i) => {
     const s = prompts.length === 1 ? seed : subSeed(seed, `prompt/${i}`)
     let g
-    try {
-      g = generate(model, tokenizer, prompt, {
-        maxTokens,
-        temperature,
-        topK,
-        seed: s,
-        stopAt: o.stop,
-        sampler: key === undefined ? undefined : watermarkSampler(key, { temperature, topK }, seededRng(s)),
-      })
-    } catch (e) {
-      if (e instanceof LabError || e instanceof TokenmarkError) throw new CliError(e.message)
-      throw e
-    }
+    g = generate(model, tokenizer, prompt, {
+      maxTokens,
+      temperature,
+      topK,
+      seed: s,
+      stopAt: o.stop,
+      sampler: key === undefined ? undefined : watermarkSampler(key, { temperature, topK }, seededRng(s)),
+    })
     if (filter !== undefined && key !== undefined) filter.recordResponse(prepareKey(key), g.ids, g.promptIds)
     process.stdout.write(o.jsonl ? JSON.stringify({ id, prompt, text: g.text }) + '\n' : g.text + '\n')
   })

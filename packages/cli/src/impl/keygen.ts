@@ -1,5 +1,5 @@
 /** What `tokenmark keygen` does. Its options are declared in commands/keygen.ts; this module loads only when it runs. */
-import { generateKey, getScheme, TokenmarkError } from '@tokenmark/core'
+import { generateKey, getScheme } from '@tokenmark/core'
 import { CliError } from '../errors.js'
 import { writeSecretFile } from '../io.js'
 import { resolveTokenizer } from '../load.js'
@@ -7,14 +7,9 @@ import type { KeygenOptions } from '../commands/keygen.js'
 
 export function run(o: KeygenOptions): void {
   let key
-  try {
-    getScheme(o.scheme)
-    const tokenizer = resolveTokenizer(o.tokenizer, o.tokenizerFile)?.name ?? 'o200k_base'
-    key = generateKey({ scheme: o.scheme, params: o.params, tokenizer })
-  } catch (e) {
-    if (e instanceof TokenmarkError) throw new CliError(e.message)
-    throw e
-  }
+  getScheme(o.scheme)
+  const tokenizer = resolveTokenizer(o.tokenizer, o.tokenizerFile)?.name ?? 'o200k_base'
+  key = generateKey({ scheme: o.scheme, params: o.params, tokenizer })
   writeSecretFile(o.out, key.toKeyFile(), o.force)
   const info = key.publicInfo()
   if (o.json) {

@@ -1,6 +1,6 @@
 /** What `tokenmark lab distill` does. Its options are declared in commands/lab.ts; this module loads only when it runs. */
-import { TokenmarkError, type WatermarkKey } from '@tokenmark/core'
-import { DISTILL_RHOS, Distillation, LabError, distillKey, distillMarkdown, parseDistillFilter, type DistillOptions, type DistillRow } from '@tokenmark/lab'
+import type { WatermarkKey } from '@tokenmark/core'
+import { DISTILL_RHOS, Distillation, distillKey, distillMarkdown, parseDistillFilter, type DistillOptions, type DistillRow } from '@tokenmark/lab'
 import { CliError } from '../errors.js'
 import { formatP } from '../format.js'
 import { loadKey } from '../load.js'
@@ -11,35 +11,30 @@ export function run(o: LabDistillOptions): void {
   const options: DistillOptions = { seed, trainTokens: o.trainTokens, servedTokens: o.servedTokens, probeAnswers: o.probeAnswers }
   const key: WatermarkKey = o.key === undefined ? distillKey(seed) : loadKey(o.key)
   const say = (m: string) => process.stderr.write(`tokenmark: ${m}\n`)
-  try {
-    const t0 = Date.now()
-    say(`teacher (key ${key.keyId}, ${key.scheme} ${JSON.stringify(key.config.params)}) serving responses…`)
-    const sim = new Distillation(key, options)
-    say(`served ${sim.served.responses.length} responses (${sim.served.tokens} tokens) in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
-    if (rho !== undefined) {
-      const mode = parseDistillFilter(o.filter)
-      const r = sim.rows(rho).find((row) => row.filterMode === mode) as DistillRow
-      // a DistillRow is the --json shape: the fields of scan --json plus rho, the filter and the training mix
-      if (o.json) process.stdout.write(JSON.stringify(r) + '\n')
-      else {
-        process.stdout.write(
-          `rho = ${rho}: p = ${formatP(r.log10P)} (log10 p = ${r.log10P.toFixed(2)}), e-value ${formatP(r.log10E)}, filter ${r.filterMode}\n` +
-            `  tokens: ${r.tokensSeen} seen, ${r.tokensScored} scored, ${r.tokensExcluded} in prompts, ${r.tokensFiltered} outside the filter\n` +
-            `  tokens needed for p < 1e-6 at the observed effect: ${r.tokensNeeded ?? '—'}\n` +
-            `  student trained on ${r.teacherTokens} teacher + ${r.humanTokens} human tokens\n`,
-        )
-      }
-      return
+  const t0 = Date.now()
+  say(`teacher (key ${key.keyId}, ${key.scheme} ${JSON.stringify(key.config.params)}) serving responses…`)
+  const sim = new Distillation(key, options)
+  say(`served ${sim.served.responses.length} responses (${sim.served.tokens} tokens) in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+  if (rho !== undefined) {
+    const mode = parseDistillFilter(o.filter)
+    const r = sim.rows(rho).find((row) => row.filterMode === mode) as DistillRow
+    // a DistillRow is the --json shape: the fields of scan --json plus rho, the filter and the training mix
+    if (o.json) process.stdout.write(JSON.stringify(r) + '\n')
+    else {
+      process.stdout.write(
+        `rho = ${rho}: p = ${formatP(r.log10P)} (log10 p = ${r.log10P.toFixed(2)}), e-value ${formatP(r.log10E)}, filter ${r.filterMode}\n` +
+          `  tokens: ${r.tokensSeen} seen, ${r.tokensScored} scored, ${r.tokensExcluded} in prompts, ${r.tokensFiltered} outside the filter\n` +
+          `  tokens needed for p < 1e-6 at the observed effect: ${r.tokensNeeded ?? '—'}\n` +
+          `  student trained on ${r.teacherTokens} teacher + ${r.humanTokens} human tokens\n`,
+      )
     }
-    const rows: DistillRow[] = []
-    for (const r of DISTILL_RHOS) {
-      rows.push(...sim.rows(r))
-      say(`rho = ${r} done (${((Date.now() - t0) / 1000).toFixed(0)} s)`)
-    }
-    const setup = sim.setup()
-    process.stdout.write(o.json ? JSON.stringify({ setup, rows }) + '\n' : distillMarkdown(rows, setup))
-  } catch (e) {
-    if (e instanceof LabError || e instanceof TokenmarkError) throw new CliError(e.message)
-    throw e
+    return
   }
+  const rows: DistillRow[] = []
+  for (const r of DISTILL_RHOS) {
+    rows.push(...sim.rows(r))
+    say(`rho = ${r} done (${((Date.now() - t0) / 1000).toFixed(0)} s)`)
+  }
+  const setup = sim.setup()
+  process.stdout.write(o.json ? JSON.stringify({ setup, rows }) + '\n' : distillMarkdown(rows, setup))
 }

@@ -34,6 +34,14 @@ export async function run(o: ProbeCliOptions): Promise<void> {
   const ask = await makeClient({ format, endpoint: o.endpoint, apiKey, model: o.model, maxTokens, stream: o.stream === true, timeout })
 
   const out = o.out ? openOutput(o.out) : undefined
+  // One file, one source: resuming into samples from another endpoint or model would mix two suspects.
+  const other = out?.samples.find((s) => s.endpoint !== o.endpoint || s.model !== o.model)
+  if (other) {
+    out?.close()
+    throw new CliError(
+      `${o.out} holds samples from endpoint ${other.endpoint} model ${other.model}, not ${o.endpoint} model ${o.model}; resume with the same --endpoint and --model, or write to another --out`,
+    )
+  }
   const done = new Set(out?.samples.map((s) => s.id))
   const limit = o.maxSamples === undefined ? prompts.length : intOption('--max-samples', o.maxSamples, 0, Number.MAX_SAFE_INTEGER)
   const todo = prompts.filter((p) => !done.has(p.id)).slice(0, Math.max(0, limit - done.size))
