@@ -27,7 +27,7 @@ export function run(path: string, o: VerifyCliOptions): void {
         valid: ok,
         checks: r.checks,
         bundleSha256: r.bundleSha256,
-        ...(r.body ? { signer: r.body.signer.id, keyId: r.body.key.keyId, created: r.body.created, detected: r.body.result.detected, log10P: r.body.result.log10P } : {}),
+        ...(r.body ? { signer: r.body.signer.id, keyId: r.body.key.keyId, created: r.body.created, detected: r.body.result.detected, log10P: r.body.result.log10P, tokensScored: r.body.statistics.tokensScored } : {}),
       }) + '\n',
     )
   } else {
