@@ -3,20 +3,8 @@ import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
 import type { DetectOptions } from '../impl/detect.js'
 
-/** Options as commander parses them from the declaration below. */
-interface DetectCliOptions {
-  key: string[]
-  tokenizer?: string
-  tokenizerFile?: string
-  alpha: string
-  window?: boolean
-  dedup: boolean
-  normalize: boolean
-  json?: boolean
-  jsonl?: boolean
-  marks?: boolean
-}
-
+/** Options as commander parses them from the declaration below: impl/detect.ts's, with --alpha unparsed. */
+type DetectCliOptions = Omit<DetectOptions, 'alpha'> & { alpha: string }
 
 /** The checks that need only the option values, made before core loads. */
 function check(o: DetectCliOptions): DetectOptions {

@@ -3,20 +3,8 @@ import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
 import type { ScanOptions } from '../impl/scan.js'
 
-/** Options as commander parses them from the declaration below. */
-interface ScanCliOptions {
-  key: string
-  prompts?: string
-  filter?: string
-  format: string
-  split: string
-  tokenizer?: string
-  alpha: string
-  dedup: boolean
-  normalize: boolean
-  progress: boolean
-  json?: boolean
-}
+/** Options as commander parses them from the declaration below: impl/scan.ts's, with --alpha, --format and --split unchecked. */
+type ScanCliOptions = Omit<ScanOptions, 'alpha' | 'format' | 'split'> & { alpha: string; format: string; split: string }
 
 /** The checks that need only the option values, made before core loads. */
 function check(o: ScanCliOptions): ScanOptions {

@@ -1,4 +1,4 @@
-/** What `tokenmark detect` does. Its options are declared in commands/detect.ts; this module loads only when it runs. */
+/** What `tokenmark detect` does. Its options type lives here; commands/detect.ts declares the flags and loads this module only when it runs. */
 import { detect, type DetectionResult, type WatermarkKey } from '@tokenmark/core'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'

@@ -1,11 +1,22 @@
-/** What `tokenmark eval` does. Its options are declared in commands/eval.ts; this module loads only when it runs. */
+/** What `tokenmark eval` does. Its options type lives here; commands/eval.ts declares the flags and loads this module only when it runs. */
 import { writeFileSync } from 'node:fs'
 import { getTokenizer } from '@tokenmark/core'
 import { attackNames, evalMarkdown, partModel, runEvalGrid, type AttackName, type AttackSetting } from '@tokenmark/lab'
 import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
 import { loadReferenceModel } from '../model.js'
-import type { EvalCliOptions } from '../commands/eval.js'
+
+/** Options as commander parses them from the declaration below. */
+export interface EvalCliOptions {
+  schemes: string
+  attacks?: string
+  lengths: string
+  texts: string
+  seed: string
+  model?: string
+  out?: string
+  json?: boolean
+}
 
 function list(flag: string, v: string): string[] {
   const xs = v.split(',').map((s) => s.trim()).filter((s) => s !== '')

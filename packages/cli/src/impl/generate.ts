@@ -1,4 +1,4 @@
-/** What `tokenmark generate` does. Its options are declared in commands/generate.ts; this module loads only when it runs. */
+/** What `tokenmark generate` does. Its options type lives here; commands/generate.ts declares the flags and loads this module only when it runs. */
 import { writeFileSync } from 'node:fs'
 import { EmissionFilter, prepareKey, seededRng, watermarkSampler, type WatermarkKey } from '@tokenmark/core'
 import { generate, subSeed } from '@tokenmark/lab'
@@ -6,7 +6,30 @@ import { CliError } from '../errors.js'
 import { readPromptsJsonl } from '../io.js'
 import { loadKey } from '../load.js'
 import { loadReferenceModel } from '../model.js'
-import type { GenerateOptions } from '../commands/generate.js'
+
+/** Options as commander parses them from the declaration below. */
+export interface GenerateCliOptions {
+  key?: string
+  model?: string
+  prompt?: string
+  prompts?: string
+  maxTokens: string
+  seed: string
+  temperature: string
+  topK: string
+  stop: string
+  jsonl?: boolean
+  recordFilter?: string
+}
+
+/** `generate`'s options once checked. */
+export type GenerateOptions = Omit<GenerateCliOptions, 'maxTokens' | 'seed' | 'temperature' | 'topK' | 'stop'> & {
+  maxTokens: number
+  seed: number
+  temperature: number
+  topK: number
+  stop: 'none' | 'sentence' | 'paragraph'
+}
 
 export function run(o: GenerateOptions): void {
   const { maxTokens, seed, temperature, topK } = o

@@ -1,9 +1,19 @@
-/** What `tokenmark keygen` does. Its options are declared in commands/keygen.ts; this module loads only when it runs. */
+/** What `tokenmark keygen` does. Its options type lives here; commands/keygen.ts declares the flags and loads this module only when it runs. */
 import { generateKey, getScheme } from '@tokenmark/core'
 import { CliError } from '../errors.js'
 import { writeSecretFile } from '../io.js'
 import { resolveTokenizer } from '../load.js'
-import type { KeygenOptions } from '../commands/keygen.js'
+
+/** A watermark key's options once checked: the scheme's parameters parsed into `params`. */
+export interface KeygenOptions {
+  scheme: string
+  params: Record<string, unknown>
+  tokenizer?: string
+  tokenizerFile?: string
+  out: string
+  force?: boolean
+  json?: boolean
+}
 
 export function run(o: KeygenOptions): void {
   let key

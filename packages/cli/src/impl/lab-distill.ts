@@ -1,10 +1,31 @@
-/** What `tokenmark lab distill` does. Its options are declared in commands/lab.ts; this module loads only when it runs. */
+/** What `tokenmark lab distill` does. Its options type lives here; commands/lab.ts declares the flags and loads this module only when it runs. */
 import type { WatermarkKey } from '@tokenmark/core'
 import { DISTILL_RHOS, Distillation, distillKey, distillMarkdown, parseDistillFilter, type DistillOptions, type DistillRow } from '@tokenmark/lab'
 import { CliError } from '../errors.js'
 import { formatP } from '../format.js'
 import { loadKey } from '../load.js'
-import type { LabDistillOptions } from '../commands/lab.js'
+
+/** Options as commander parses them from the declaration below. */
+export interface DistillCliOptions {
+  rho?: string
+  table?: boolean
+  filter?: boolean | string
+  key?: string
+  seed: string
+  trainTokens?: string
+  servedTokens?: string
+  probeAnswers?: string
+  json?: boolean
+}
+
+/** `lab distill`'s options once checked. */
+export type LabDistillOptions = Omit<DistillCliOptions, 'rho' | 'seed' | 'trainTokens' | 'servedTokens' | 'probeAnswers'> & {
+  rho?: number
+  seed: number
+  trainTokens?: number
+  servedTokens?: number
+  probeAnswers?: number
+}
 
 export function run(o: LabDistillOptions): void {
   const { rho, seed } = o

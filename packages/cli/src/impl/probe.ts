@@ -1,11 +1,29 @@
-/** What `tokenmark probe` does. Its options are declared in commands/probe.ts; this module loads only when it runs. */
+/** What `tokenmark probe` does. Its options type lives here; commands/probe.ts declares the flags and loads this module only when it runs. */
 import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
 import { CaseSink } from '../probe/case-sink.js'
 import { DEFAULT_RETRY, makeClient, PROBE_FORMATS, withRetries, type ProbeFormat } from '../probe/client.js'
 import { openOutput, readPrompts, type ProbeSample } from '../probe/files.js'
 import { Progress } from '../probe/progress.js'
-import type { ProbeCliOptions } from '../commands/probe.js'
+
+/** Options as commander parses them from the declaration below. */
+export interface ProbeCliOptions {
+  endpoint: string
+  format: string
+  model: string
+  prompts: string
+  out?: string
+  apiKeyEnv?: string
+  concurrency: string
+  maxSamples?: string
+  maxTokens: string
+  stream?: boolean
+  retries: string
+  timeout: string
+  case?: string
+  server?: string
+  tokenEnv?: string
+}
 
 function intOption(name: string, value: string, min: number, max: number): number {
   const n = parseNumber(name, value)

@@ -1,8 +1,14 @@
-/** What `tokenmark verify` does. Its options are declared in commands/verify.ts; this module loads only when it runs. */
+/** What `tokenmark verify` does. Its options type lives here; commands/verify.ts declares the flags and loads this module only when it runs. */
 import { EvidenceError, parsePublicKey, verify, type VerifyResult } from '@tokenmark/evidence'
 import { parseFile, readFileBytes, readFileText } from '../io.js'
 import { loadKey } from '../load.js'
-import type { VerifyCliOptions } from '../commands/verify.js'
+
+/** Options as commander parses them from the declaration below. */
+export interface VerifyCliOptions {
+  publicKey: string
+  key?: string
+  json?: boolean
+}
 
 export function loadPublicKey(path: string): Uint8Array {
   return parseFile(path, () => parsePublicKey(readFileText(path, 'public key')), EvidenceError)
