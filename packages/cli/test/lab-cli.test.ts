@@ -14,7 +14,7 @@ function tm(args: string[], input?: string) {
   return { code: r.status, out: r.stdout, err: r.stderr }
 }
 
-const SCAN_FIELDS = ['valid', 'pValue', 'log10P', 'eValue', 'log10E', 'tokensTotal', 'tokensScored', 'tokensSkipped', 'scheme', 'keyId', 'input']
+const SCAN_FIELDS = ['valid', 'pValue', 'log10P', 'eValue', 'log10E', 'tokensTotal', 'tokensScored', 'tokensSkipped', 'scheme', 'keyId']
 
 beforeAll(() => {
   expect(tm(['keygen', '--scheme', 'kgw', '--context', '2', '--out', 'k.tmkey']).code).toBe(0)
@@ -66,8 +66,8 @@ describe('tokenmark scan', () => {
     expect(j.log10P as number).toBeLessThan(-6)
     expect(j.texts).toBe(4)
     expect(j.tokensTotal as number).toBeGreaterThan(500)
-    // Each line's prompt is honoured (context, and its tuples excluded).
-    expect((j.input as { withPrompts: number }).withPrompts).toBe(4)
+    // Each line's prompt is honoured (context, and its tuples excluded), and scan says how it read the input.
+    expect(j.input).toEqual({ files: 1, texts: 4, withPrompts: 4, globalPrompts: 4, split: 'none', formats: { jsonl: 1, text: 0 } })
   })
 
   test('finds nothing with another key, and reads text files (one text each, paragraphs on request) and stdin', () => {

@@ -44,7 +44,7 @@ export function run(o: LabDistillOptions): void {
     else {
       process.stdout.write(
         `rho = ${rho}: p = ${formatP(r.log10P)} (log10 p = ${r.log10P.toFixed(2)}), e-value ${formatP(r.log10E)}, filter ${r.filterMode}\n` +
-          `  tokens: ${r.tokensSeen} seen, ${r.tokensScored} scored, ${r.tokensExcluded} in prompts, ${r.tokensFiltered} outside the filter\n` +
+          `  tokens: ${r.tokensTotal} seen, ${r.tokensScored} scored, ${r.tokensSkipped.excluded} in prompts, ${r.tokensSkipped.filtered} outside the filter\n` +
           `  tokens needed for p < 1e-6 at the observed effect: ${r.tokensNeeded ?? '—'}\n` +
           `  student trained on ${r.teacherTokens} teacher + ${r.humanTokens} human tokens\n`,
       )
