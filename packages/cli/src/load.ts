@@ -18,11 +18,6 @@ export function loadFilter(path: string): EmissionFilter {
  */
 export function resolveTokenizer(name: string | undefined, file: string | undefined): Tokenizer | undefined {
   if (name !== undefined && file !== undefined) throw new CliError('use either --tokenizer or --tokenizer-file')
-  try {
-    if (file !== undefined) return huggingFaceTokenizer(readInput(file))
-    return name === undefined ? undefined : getTokenizer(name)
-  } catch (e) {
-    if (e instanceof TokenmarkError) throw new CliError(e.message)
-    throw e
-  }
+  if (file !== undefined) return huggingFaceTokenizer(readInput(file))
+  return name === undefined ? undefined : getTokenizer(name)
 }

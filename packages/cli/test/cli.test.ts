@@ -82,7 +82,9 @@ describe('tokenmark detect', () => {
   test('--json has the documented fields; another key finds nothing', () => {
     const r = tm(['detect', '--key', keyFile, '--json', '-'], marked)
     const j = JSON.parse(r.out)
-    for (const k of ['detected', 'pValue', 'log10P', 'zScore', 'tokensScored', 'scheme', 'params', 'keyId', 'greenCount']) expect(j).toHaveProperty(k)
+    for (const k of ['valid', 'detected', 'pValue', 'log10P', 'zScore', 'tokensScored', 'tokensSkipped', 'statistic', 'value', 'scheme', 'params', 'keyId', 'input']) expect(j).toHaveProperty(k)
+    expect(j.statistic).toBe('greenCount')
+    expect(j.input).toEqual({ files: 1, texts: 1, withPrompts: 0, globalPrompts: 0, split: 'none', formats: { jsonl: 0, text: 1 } })
     expect(j.detected).toBe(true)
     expect(j.log10P).toBeLessThan(-6)
     const o = JSON.parse(tm(['detect', '--key', otherFile, '--json'], marked).out)
@@ -106,6 +108,47 @@ describe('tokenmark detect', () => {
     expect(j.dedup).toBe(false)
     expect(j.window.windowsExamined).toBeGreaterThan(1)
     expect(j.window.startChar).toBeGreaterThanOrEqual(0)
+    // Without de-duplication: not a valid test, whatever the numbers say.
+    expect(j.valid).toBe(false)
+    expect(j.detected).toBe(false)
+    expect(j.anytimeValid).toBe(false)
+    expect(j.warnings.join(' ')).toMatch(/not a valid test/)
+    const h = tm(['detect', '--key', keyFile, '--no-dedup', '-'], marked)
+    expect(h.out).toMatch(/^NOT A VALID TEST/m)
+    expect(h.out).not.toMatch(/WATERMARK DETECTED/)
+  })
+
+  test('--window gives one verdict from both tests, 2 x the smaller p, naming the test that decided', () => {
+    const j = JSON.parse(tm(['detect', '--key', keyFile, '--window', '--json'], human + ' ' + marked).out)
+    const smaller = Math.min(j.log10P, j.window.log10P)
+    expect(j.decision.log10P).toBeCloseTo(smaller + Math.log10(2), 9)
+    expect(j.decision.test).toBe(j.window.log10P < j.log10P ? 'window' : 'text')
+    expect(j.detected).toBe(j.decision.log10P <= Math.log10(j.alpha))
+  })
+
+  test('no usable text is an error, not "p = 1": empty, whitespace, binary, nothing scorable', () => {
+    const rnd = join(dir, 'random.bin')
+    writeFileSync(rnd, Buffer.from(Array.from({ length: 20_000 }, (_, i) => (i * 7919 + 13) % 251)))
+    for (const [args, input, why] of [
+      [['detect', '--key', keyFile], '', /empty/],
+      [['detect', '--key', keyFile], ' \n\n ', /only whitespace/],
+      [['detect', '--key', keyFile, rnd], '', /not UTF-8|NUL/],
+      [['detect', '--key', keyFile], 'Hi', /could be scored|no tokens/],
+      [['scan', '--key', keyFile, '-'], '', /empty/],
+      [['scan', '--key', keyFile, rnd], '', /not UTF-8|NUL/],
+    ] as [string[], string, RegExp][]) {
+      const r = tm(args, input)
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.err).toMatch(why)
+      expect(r.err.trim().split('\n')).toHaveLength(1)
+      expect(r.out).toBe('')
+    }
+    // One line of --jsonl with nothing to score: an error record, the other lines scored.
+    const r = tm(['detect', '--key', keyFile, '--jsonl'], [JSON.stringify({ id: 'a', text: marked }), JSON.stringify({ id: 'b', text: '' })].join('\n'))
+    expect(r.code).toBe(0)
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l))
+    expect(lines[0].detected).toBe(true)
+    expect(lines[1]).toEqual({ id: 'b', error: { code: 'E_NOTHING_TO_SCORE', message: expect.stringMatching(/no tokens/) } })
   })
 
   test('bad input gets one line on stderr and exit 2, without secrets', () => {

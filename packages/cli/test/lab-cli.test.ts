@@ -14,7 +14,7 @@ function tm(args: string[], input?: string) {
   return { code: r.status, out: r.stdout, err: r.stderr }
 }
 
-const SCAN_FIELDS = ['pValue', 'log10P', 'eValue', 'tokensSeen', 'tokensScored', 'tokensExcluded', 'tokensFiltered', 'scheme', 'keyId']
+const SCAN_FIELDS = ['valid', 'pValue', 'log10P', 'eValue', 'log10E', 'tokensTotal', 'tokensScored', 'tokensSkipped', 'scheme', 'keyId']
 
 beforeAll(() => {
   expect(tm(['keygen', '--scheme', 'kgw', '--context', '2', '--out', 'k.tmkey']).code).toBe(0)
@@ -65,17 +65,19 @@ describe('tokenmark scan', () => {
     for (const f of SCAN_FIELDS) expect(j, f).toHaveProperty(f)
     expect(j.log10P as number).toBeLessThan(-6)
     expect(j.texts).toBe(4)
-    expect(j.tokensSeen as number).toBeGreaterThan(500)
-    expect(j.tokensExcluded as number).toBeGreaterThanOrEqual(0)
+    expect(j.tokensTotal as number).toBeGreaterThan(500)
+    // Each line's prompt is honoured (context, and its tuples excluded), and scan says how it read the input.
+    expect(j.input).toEqual({ files: 1, texts: 4, withPrompts: 4, globalPrompts: 4, split: 'none', formats: { jsonl: 1, text: 0 } })
   })
 
-  test('finds nothing with another key, and reads text files (one text per paragraph) and stdin', () => {
+  test('finds nothing with another key, and reads text files (one text each, paragraphs on request) and stdin', () => {
     const other = JSON.parse(tm(['scan', '--key', 'o.tmkey', '--json', 'answers.jsonl']).out) as { log10P: number; keyId: string }
     expect(other.log10P).toBeGreaterThan(-3)
     writeFileSync(join(dir, 'human.txt'), 'Call me Ishmael. Some years ago, never mind how long precisely.\n\nThere now is your insular city of the Manhattoes, belted round by wharves.\n')
     const t = tm(['scan', '--key', 'k.tmkey', '--json', 'human.txt'])
     expect(t.code).toBe(0)
-    expect(JSON.parse(t.out).texts).toBe(2)
+    expect(JSON.parse(t.out).texts).toBe(1)
+    expect(JSON.parse(tm(['scan', '--key', 'k.tmkey', '--json', '--split', 'paragraphs', 'human.txt']).out).texts).toBe(2)
     const s = tm(['scan', '--key', 'k.tmkey', '--format', 'text', '-'], 'Some text from stdin, for a change.')
     expect(s.code).toBe(0)
     expect(s.out).toMatch(/no watermark detected/)

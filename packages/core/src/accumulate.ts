@@ -16,7 +16,7 @@
 import { TokenmarkError } from './errors.js'
 import type { PreparedKey } from './scoring.js'
 import type { NullModel, SchemeId, StatisticName } from './schemes/types.js'
-import { TupleSet } from './tupleset.js'
+import { TupleSet, type TupleFilter } from './tupleset.js'
 
 export interface SkipCounts {
   /** Positions without enough preceding tokens for the seeding rule. */
@@ -48,17 +48,24 @@ export class Accumulator {
   sum = 0
   readonly skipped: SkipCounts = { noContext: 0, duplicate: 0, excluded: 0, filtered: 0 }
   readonly seen: TupleSet | undefined
-  /** Tuples that must never be scored. */
+  /** Tuples that must never be scored (this accumulator's own; merged and persisted with it). */
   readonly excluded = new TupleSet(16)
+  /**
+   * Exclusions read from a parent (a fork, scorer.ts): checked like `excluded`, never copied, merged
+   * or persisted — the parent holds them. Lets a per-text or per-batch view share a corpus's
+   * exclusions without copying them per text.
+   */
+  readonly inherited: TupleFilter | undefined
   private readonly observe: (w0: number, w1: number) => number
 
-  constructor(pk: PreparedKey, opts: { dedup?: boolean } = {}) {
+  constructor(pk: PreparedKey, opts: { dedup?: boolean; inherit?: TupleFilter } = {}) {
     this.keyId = pk.key.keyId
     this.scheme = pk.key.scheme
     this.statistic = pk.scheme.statistic
     this.nullModel = pk.scheme.nullModel
     this.observe = pk.scheme.observe
     this.dedup = opts.dedup ?? true
+    this.inherited = opts.inherit
     this.seen = this.dedup ? new TupleSet(16) : undefined // scoring and merges reserve what they need; a short text should not zero 16 KB
   }
 
@@ -67,7 +74,7 @@ export class Accumulator {
    * dropped it. Skips for other reasons are counted by the caller (scoring.ts).
    */
   addTuple(w0: number, w1: number): number {
-    if (this.excluded.size > 0 && this.excluded.has(w0, w1)) {
+    if ((this.excluded.size > 0 && this.excluded.has(w0, w1)) || (this.inherited !== undefined && this.inherited.has(w0, w1))) {
       this.skipped.excluded++
       return NaN
     }
@@ -114,6 +121,11 @@ export class Accumulator {
     this.sum = sum
     this.tokensScored += scored
     this.skipped.duplicate += count - scored
+  }
+
+  /** Whether a tuple is excluded here, by this accumulator or the parent it inherits from. */
+  isExcluded(w0: number, w1: number): boolean {
+    return (this.excluded.size > 0 && this.excluded.has(w0, w1)) || (this.inherited !== undefined && this.inherited.has(w0, w1))
   }
 
   /** Excludes a tuple from the test from now on, and removes it if it was already scored. */

@@ -87,3 +87,24 @@ export function canonicalJson(value: unknown): string {
   const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort()
   return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(obj[k])).join(',') + '}'
 }
+
+/**
+ * UTF-16 offset of the first lone surrogate in `s`, or -1 when `s` is well-formed Unicode. A lone
+ * surrogate has no UTF-8 encoding: TextEncoder, SQLite and MessagePack replace it with U+FFFD, so a
+ * text holding one cannot be stored or signed byte for byte (tools reject such text at intake).
+ */
+export function loneSurrogateAt(s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0xd800 || c > 0xdfff) continue
+    if (c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1)
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        i++
+        continue
+      }
+    }
+    return i
+  }
+  return -1
+}

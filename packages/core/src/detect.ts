@@ -6,32 +6,33 @@
  * (Bonferroni), so searching many keys does not inflate the false-positive rate. The windowed
  * search is corrected likewise (window.ts).
  */
-import type { Accumulator } from './accumulate.js'
 import { TokenmarkError } from './errors.js'
 import type { WatermarkKey } from './keys.js'
-import { normalizeText, normalizeWithMap, type NormalizeOptions, type NormalizeResult } from './normalize.js'
-import type { SchemeId, SchemeParams, StatisticName } from './schemes/types.js'
-import { createAccumulator, prepareKey, scoreTokens, SkipReason, type TokenMarks } from './scoring.js'
-import { testAccumulator } from './significance.js'
+import type { NormalizeOptions } from './normalize.js'
+import { DEFAULT_ALPHA, type Outcome } from './outcome.js'
+import type { SchemeId, SchemeParams } from './schemes/types.js'
+import { Scorer, type NormalizationLog, type ScoredText } from './scorer.js'
+import { REASON_NAMES, SkipReason, type ReasonName, type TokenMarks } from './scoring.js'
 import { bonferroniLog10, pFromLog10 } from './stats/pvalue.js'
-import { getTokenizer } from './tokenizers/registry.js'
 import type { Tokenizer } from './tokenizers/types.js'
 import { mostSignificantWindow } from './window.js'
 
-export const DEFAULT_ALPHA = 1e-6
+export { DEFAULT_ALPHA }
 
 export interface DetectOptions {
   /** Text to test (tokenized with `tokenizer`, default the key's tokenizer). */
   text?: string
   /** Token ids to test instead of text. */
   tokens?: ArrayLike<number>
+  /** The prompt that produced the text: context for its first tokens, its tuples never scored (as in the corpus test). */
+  prompt?: string
   keys: WatermarkKey | readonly WatermarkKey[]
   tokenizer?: Tokenizer
   /** Unicode normalisation before tokenizing (default on). */
   normalize?: boolean | NormalizeOptions
   /** Also search for the most significant contiguous span (default off). */
   window?: boolean | { minTokens?: number }
-  /** Score each (context, token) tuple once (default on; turning it off is reported). */
+  /** Score each (context, token) tuple once (default on; off makes the outcome not a valid test). */
   dedup?: boolean
   /** Significance level for `detected` (default 1e-6). */
   alpha?: number
@@ -46,7 +47,7 @@ export interface TokenMark {
   end?: number
   /** Observation (1/0 green bit, g-sum, or Gumbel score), or null when not scored. */
   value: number | null
-  reason: 'scored' | 'no-context' | 'duplicate' | 'excluded' | 'filtered'
+  reason: ReasonName
 }
 
 export interface WindowReport {
@@ -70,43 +71,37 @@ export interface KeyReport {
   tokensScored: number
 }
 
-export interface DetectionResult {
-  detected: boolean
-  alpha: number
-  /** Valid p-value (corrected for the key ring when it holds more than one key). */
+/**
+ * With `window`, the verdict comes from both tests — the whole text and the best span — so it is
+ * corrected for having two: p = min(1, 2 · min(p_text, p_span)) (Bonferroni), and `test` says which
+ * one was smaller. `detected` is this p ≤ alpha.
+ */
+export interface Decision {
+  test: 'text' | 'window'
   pValue: number
   log10P: number
-  zScore: number
+}
+
+/** The outcome of the text's test (keysTested keys searched) and what was tested. */
+export interface DetectionResult extends Outcome {
   scheme: SchemeId
   params: SchemeParams
   keyId: string
   tokenizer: string
-  tokensTotal: number
-  tokensScored: number
-  tokensSkipped: { total: number; noContext: number; duplicate: number; excluded: number; filtered: number }
-  dedup: boolean
-  statistic: StatisticName
-  greenCount?: number
-  gSum?: number
-  layers?: number
-  scoreSum?: number
-  normalization?: { applied: string[]; changes: Record<string, number> }
-  /** Number of keys searched; pValue is corrected for it. */
-  keysTested: number
+  normalization?: NormalizationLog
   keys?: KeyReport[]
   window?: WindowReport
+  /** Present with `window`: the one verdict over both tests. */
+  decision?: Decision
   marks?: TokenMark[]
 }
 
-const REASONS: TokenMark['reason'][] = ['scored', 'no-context', 'duplicate', 'excluded', 'filtered']
-
 interface PerKey {
   key: WatermarkKey
-  acc: Accumulator
+  scorer: Scorer
   marks: TokenMarks | undefined
   ids: ArrayLike<number>
-  text?: string
-  tokenizer: string
+  read?: ScoredText
 }
 
 export function detect(opts: DetectOptions): DetectionResult {
@@ -116,83 +111,52 @@ export function detect(opts: DetectOptions): DetectionResult {
   const alpha = opts.alpha ?? DEFAULT_ALPHA
   if (!(alpha > 0 && alpha < 1)) throw new TokenmarkError('E_BAD_PARAM', 'alpha must be in (0, 1)')
   const dedup = opts.dedup ?? true
+  // Per-token observations are kept only when a window search or marks need them; offsets likewise.
+  const wantMarks = Boolean(opts.window || opts.marks)
 
-  let norm: NormalizeResult | undefined
-  // Offsets of the normalised text in the caller's text, kept when spans or marks will report offsets.
-  let toOriginal: Uint32Array | undefined
-  let text = opts.text
-  if (text !== undefined && opts.normalize !== false) {
-    const nopts = typeof opts.normalize === 'object' ? opts.normalize : undefined
-    if (opts.window || opts.marks) {
-      const m = normalizeWithMap(text, nopts)
-      norm = m
-      toOriginal = m.originalOffsets
-    } else norm = normalizeText(text, nopts)
-    text = norm.text
-  }
-  // Tokenize once per distinct tokenizer in the ring.
-  const encoded = new Map<string, ArrayLike<number>>()
+  // One Scorer per key; the text is normalised and tokenized once per distinct tokenizer in the ring.
+  const read = new Map<string, ScoredText>()
   const runs: PerKey[] = keys.map((key) => {
-    const tk = opts.tokenizer ?? (text !== undefined ? getTokenizer(key.config.tokenizer) : undefined)
-    const tkName = tk?.name ?? key.config.tokenizer
-    let ids = opts.tokens
-    if (ids === undefined) {
-      ids = encoded.get(tkName)
-      if (ids === undefined) {
-        ids = (tk as Tokenizer).encode(text as string)
-        encoded.set(tkName, ids)
-      }
-    }
-    const acc = createAccumulator(key, { dedup })
-    // Per-token observations are kept only when a window search or marks need them.
-    const marks = scoreTokens(prepareKey(key), ids, acc, { marks: Boolean(opts.window || opts.marks) })
-    return { key, acc, marks, ids, text, tokenizer: tkName }
+    const scorer = new Scorer(key, { tokenizer: opts.tokenizer, normalize: opts.normalize ?? true, dedup })
+    const prompt = (): Uint32Array | undefined => (opts.prompt !== undefined ? scorer.excludePrompt(opts.prompt) : undefined)
+    if (opts.tokens !== undefined) return { key, scorer, ids: opts.tokens, marks: scorer.addTokens(opts.tokens, prompt(), wantMarks) }
+    const prior = read.get(scorer.tokenizer.name)
+    if (prior !== undefined) return { key, scorer, ids: prior.ids, read: prior, marks: scorer.addTokens(prior.ids, prompt(), wantMarks) }
+    const r = scorer.add(opts.text as string, { prompt: opts.prompt, marks: wantMarks, offsets: wantMarks })
+    read.set(scorer.tokenizer.name, r)
+    return { key, scorer, ids: r.ids, read: r, marks: r.marks }
   })
 
-  const tests = runs.map((r) => ({ run: r, t: testAccumulator(r.acc) }))
+  const outcomes = runs.map((r) => r.scorer.outcome({ alpha }))
   let bestIdx = 0
-  for (let i = 1; i < tests.length; i++) if (tests[i].t.log10P < tests[bestIdx].t.log10P) bestIdx = i
-  const { run, t } = tests[bestIdx]
-  const log10P = bonferroniLog10(t.log10P, keys.length)
-  const acc = run.acc
-  const params = run.key.config.params
+  for (let i = 1; i < outcomes.length; i++) if (outcomes[i].log10P < outcomes[bestIdx].log10P) bestIdx = i
+  const run = runs[bestIdx]
   const result: DetectionResult = {
-    detected: log10P <= Math.log10(alpha),
-    alpha,
-    pValue: pFromLog10(log10P),
-    log10P,
-    zScore: t.zScore,
+    ...run.scorer.outcome({ alpha, keysTested: keys.length }),
     scheme: run.key.scheme,
-    params: { ...params },
+    params: { ...run.key.config.params },
     keyId: run.key.keyId,
-    tokenizer: run.tokenizer,
-    tokensTotal: acc.tokensTotal,
-    tokensScored: acc.tokensScored,
-    tokensSkipped: { total: acc.tokensTotal - acc.tokensScored, ...acc.skipped },
-    dedup,
-    statistic: acc.statistic,
-    keysTested: keys.length,
+    tokenizer: opts.tokenizer?.name ?? run.key.config.tokenizer,
   }
-  result[acc.statistic] = acc.sum
-  if (acc.statistic === 'gSum') result.layers = params.layers as number
-  if (norm) result.normalization = { applied: norm.applied, changes: { ...norm.changes } }
+  if (opts.text !== undefined && opts.normalize !== false) result.normalization = run.scorer.normalization()
   if (keys.length > 1) {
-    result.keys = tests.map(({ run: r, t: tt }) => ({
+    result.keys = runs.map((r, i) => ({
       keyId: r.key.keyId,
       scheme: r.key.scheme,
-      pValue: tt.pValue,
-      log10P: tt.log10P,
-      zScore: tt.zScore,
-      tokensScored: tt.tokensScored,
+      pValue: outcomes[i].pValue,
+      log10P: outcomes[i].log10P,
+      zScore: outcomes[i].zScore,
+      tokensScored: outcomes[i].tokensScored,
     }))
   }
 
   // Token offsets in the caller's original text (through the normalisation map when one was applied).
   let offsets: Uint32Array | undefined
   const tokOffsets = (): Uint32Array | undefined => {
-    if (offsets === undefined && run.text !== undefined) {
-      const tk = opts.tokenizer ?? getTokenizer(run.tokenizer)
-      offsets = tk.offsets(run.text, run.ids as Uint32Array)
+    const r = run.read
+    if (offsets === undefined && r !== undefined) {
+      offsets = run.scorer.tokenizer.offsets(r.text, r.ids)
+      const toOriginal = r.originalOffsets
       if (toOriginal !== undefined) for (let i = 0; i < offsets.length; i++) offsets[i] = toOriginal[offsets[i]]
     }
     return offsets
@@ -209,7 +173,8 @@ export function detect(opts: DetectOptions): DetectionResult {
         values.push(m.values[i])
       }
     }
-    const w = mostSignificantWindow(values, acc.nullModel, minTokens)
+    const w = mostSignificantWindow(values, run.scorer.accumulator.nullModel, minTokens)
+    let decisive: Decision = { test: 'text', log10P: result.log10P, pValue: result.pValue }
     if (w) {
       const startToken = scoredPos[w.start]
       const endToken = scoredPos[w.end - 1] + 1
@@ -227,7 +192,12 @@ export function detect(opts: DetectOptions): DetectionResult {
         windowsExamined: w.windowsExamined,
         tokensScored: w.end - w.start,
       }
+      if (wl < result.log10P) decisive = { test: 'window', log10P: wl, pValue: 0 }
     }
+    // Two tests looked at, one verdict: 2 × the smaller p (Bonferroni over the two).
+    const dl = bonferroniLog10(decisive.log10P, 2)
+    result.decision = { test: decisive.test, log10P: dl, pValue: pFromLog10(dl) }
+    result.detected = result.valid && dl <= Math.log10(alpha)
   }
 
   if (opts.marks) {
@@ -237,7 +207,7 @@ export function detect(opts: DetectOptions): DetectionResult {
       token: run.ids[i],
       ...(off ? { start: off[i], end: off[i + 1] } : {}),
       value: reason === SkipReason.Scored ? m.values[i] : null,
-      reason: REASONS[reason],
+      reason: REASON_NAMES[reason],
     }))
   }
   return result

@@ -14,11 +14,19 @@ export type TokenmarkErrorCode =
   | 'E_ACCUMULATOR_FORMAT'
   | 'E_ACCUMULATOR_MISMATCH'
 
-export class TokenmarkError extends Error {
-  readonly code: TokenmarkErrorCode
-  constructor(code: TokenmarkErrorCode, message: string) {
+/**
+ * The one coded error base of tokenmark: every package's error class (core's TokenmarkError, lab's
+ * LabError, evidence's EvidenceError, the server's ServerError) extends it, so a caller handles them
+ * all once — the CLI's main prints `tokenmark: <message>` and exits 2 for any CodedError. The message
+ * tells the user what to do next and never holds a secret.
+ */
+export class CodedError<C extends string = string> extends Error {
+  readonly code: C
+  constructor(code: C, message: string) {
     super(message)
-    this.name = 'TokenmarkError'
+    this.name = new.target.name
     this.code = code
   }
 }
+
+export class TokenmarkError extends CodedError<TokenmarkErrorCode> {}

@@ -15,38 +15,22 @@
  */
 import type { Accumulator } from './accumulate.js'
 import type { NullModel } from './schemes/types.js'
-import { binomialUpperTailLog10 } from './stats/binomial.js'
-import { gammaUpperTailLog10 } from './stats/gamma.js'
+import { binomialLowerTailLog10 } from './stats/binomial.js'
+import { gammaLowerTailLn } from './stats/gamma.js'
 import { lnGamma } from './stats/special.js'
 
 export interface EValue {
-  /** The e-value (may be Infinity when it overflows a double; use log10E). */
+  /** The e-value, capped at the largest double (a smaller e-value is still valid); log10E is exact. */
   eValue: number
+  /** log10 of the e-value: always finite (computed in log space end to end). */
   log10E: number
 }
 
-/** ln(1 − 10^x) for x ≤ 0, stable near both ends. */
-function ln1mPow10(x: number): number {
-  const y = x * Math.LN10
-  return y > -Math.LN2 ? Math.log(-Math.expm1(y)) : Math.log1p(-Math.exp(y))
-}
-
-/** ln P(a, x), the regularised lower incomplete gamma, for a > 0, x ≥ 0 (DLMF 8.7.1 series below a+1). */
-function lnLowerGamma(a: number, x: number): number {
-  if (x <= 0) return -Infinity
-  if (x < a + 1) {
-    let term = 1 / a
-    let sum = term
-    for (let n = 1; n < 100_000; n++) {
-      term *= x / (a + n)
-      sum += term
-      if (term < sum * 1e-17) break
-    }
-    return -x + a * Math.log(x) - lnGamma(a) + Math.log(sum)
-  }
-  return ln1mPow10(gammaUpperTailLog10(x, a))
-}
-
+/**
+ * The e-value of `count` scored tuples with statistic `value` under `model`. Everything is computed in
+ * log space: the binomial mixture's lower tail is taken directly (not as 1 − the upper tail, which is
+ * ln 0 when the count lies far below its null mean), so log10E is finite for every input.
+ */
 export function eValueFor(model: NullModel, count: number, value: number): EValue {
   if (count <= 0) return { eValue: 1, log10E: 0 }
   let lnE: number
@@ -55,15 +39,18 @@ export function eValueFor(model: NullModel, count: number, value: number): EValu
     const k = Math.round(value)
     const p0 = model.p
     const lnB = lnGamma(k + 1) + lnGamma(n - k + 1) - lnGamma(n + 2)
-    const lnLower = ln1mPow10(binomialUpperTailLog10(k + 1, n + 1, p0))
+    const lnLower = binomialLowerTailLog10(k, n + 1, p0) * Math.LN10
     lnE = lnB + lnLower - Math.log1p(-p0) - k * Math.log(p0) - (n - k) * Math.log1p(-p0)
+  } else if (value <= 0) {
+    // S = 0: ∫_0^1 λ^n dλ = 1/(n + 1).
+    lnE = -Math.log(count + 1)
   } else {
     const n = count
     const S = value
-    lnE = S + lnGamma(n + 1) + lnLowerGamma(n + 1, S) - (n + 1) * Math.log(S)
+    lnE = S + lnGamma(n + 1) + gammaLowerTailLn(S, n + 1) - (n + 1) * Math.log(S)
   }
   const log10E = lnE / Math.LN10
-  return { eValue: Math.exp(lnE), log10E }
+  return { eValue: Math.min(Math.exp(lnE), Number.MAX_VALUE), log10E }
 }
 
 /** The e-value of an accumulator's current evidence. */

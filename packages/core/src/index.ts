@@ -1,11 +1,11 @@
 // The public surface of @tokenmark/core. Nothing else: internals stay importable only from here.
 export const VERSION = '0.1.0'
 
-export { TokenmarkError, type TokenmarkErrorCode } from './errors.js'
+export { CodedError, TokenmarkError, type TokenmarkErrorCode } from './errors.js'
 export { PRF_VERSION, sipHashBytes, sipHashWords, sipKeyFromBytes, word, fmix32, uniformFromWords, type SipKey } from './prf.js'
 export { KeyedPrf, contextNeeded, type Seeding, type SeedingRule } from './seeding.js'
-export { seededRng, Xoshiro128, type Rng } from './rng.js'
-export { toBase64Url, fromBase64Url, toHex, canonicalJson, equalBytes } from './bytes.js'
+export { seededRng, splitmix32, Xoshiro128, type Rng } from './rng.js'
+export { toBase64Url, fromBase64Url, toHex, canonicalJson, equalBytes, loneSurrogateAt } from './bytes.js'
 export {
   WatermarkKey,
   generateKey,
@@ -26,14 +26,16 @@ export { CandidateDistribution, plainSampler, resolveSampling, type SamplingOpti
 export { watermarkSampler, biasLogits } from './embed.js'
 export { TupleSet, type TupleFilter } from './tupleset.js'
 export { Accumulator, type SkipCounts } from './accumulate.js'
-export { prepareKey, scoreTokens, forEachTuple, createAccumulator, SkipReason, type PreparedKey, type ScoreOptions, type TokenMarks, type ContextFilter } from './scoring.js'
+export { prepareKey, scoreTokens, forEachTuple, createAccumulator, SkipReason, REASON_NAMES, type ReasonName, type PreparedKey, type ScoreOptions, type TokenMarks, type ContextFilter } from './scoring.js'
 export { testAccumulator, tailTest, type TestResult } from './significance.js'
 export { mostSignificantWindow, type WindowResult } from './window.js'
-export { detect, DEFAULT_ALPHA, type DetectOptions, type DetectionResult, type TokenMark, type WindowReport, type KeyReport } from './detect.js'
+export { detect, type DetectOptions, type DetectionResult, type Decision, type TokenMark, type WindowReport, type KeyReport } from './detect.js'
+export { outcomeOf, tokensNeeded, DEFAULT_ALPHA, NO_DEDUP_WARNING, OUTCOME_SCHEMA, type Outcome, type OutcomeOptions, type SkippedTokens } from './outcome.js'
+export { Scorer, scoreBatch, type ScorerOptions, type ScoredText, type AddOptions, type NormalizationLog } from './scorer.js'
 export * from './stats/index.js'
 export * from './tokenizers/index.js'
 export * from './normalize.js'
 export { conformanceVectors, conformanceHash, type ConformanceVectors } from './conformance.js'
 export { EmissionFilter } from './emission.js'
 export { eProcess, eValueFor, type EValue } from './evalue.js'
-export { CorpusScanner, corpusResult, scoreSample, tokensNeeded, type CorpusOptions, type CorpusResult, type SampleScoring } from './corpus.js'
+export { CorpusScanner, corpusResult, type CorpusOptions, type CorpusResult } from './corpus.js'

@@ -283,9 +283,17 @@ function lookAlikeTable(): Map<number, LookAlike> {
     if (/\p{Nd}/u.test(from)) ascii = ascii.replace(/O/g, '0').replace(/l/g, '1')
     table.set(cp, { ascii, symbolic: /[\p{Script=Greek}\p{Script=Common}]/u.test(from) })
   }
+  // confusables.txt lists only some fullwidth letters (ｆ, ｕ, Ｄ … are missing), which folded "ｆｕｌｌ" to
+  // "ｆｕll": every fullwidth Latin letter is its ASCII letter (U+FF21–FF3A, U+FF41–FF5A; offset 0xFEE0).
+  for (let cp = 0xff21; cp <= 0xff5a; cp++) {
+    if (!isFullwidthLatin(cp)) continue
+    table.set(cp, { ascii: String.fromCharCode(cp - 0xfee0), symbolic: false })
+  }
   lookAlikes = table
   return table
 }
+
+const isFullwidthLatin = (cp: number): boolean => (cp >= 0xff21 && cp <= 0xff3a) || (cp >= 0xff41 && cp <= 0xff5a)
 
 const WORD = /[\p{L}\p{M}\p{N}]+/gu
 const LETTER = /\p{L}/u
@@ -379,7 +387,11 @@ function homoglyphStage(text: string, withMap: boolean): Stage {
         const n = hit.ascii.replace(/[^A-Za-z]/g, '').length
         letters += n
         latin += n
-      } else if (letter) letters++
+      } else if (letter) {
+        letters++
+        // A fullwidth Latin letter is a Latin letter: a text of fullwidth words is a Latin text, folded whole.
+        if (isFullwidthLatin(text.charCodeAt(at))) latin++
+      }
     }
     if (!latinWord && found.length === chars) wholeWords.push(found)
   }

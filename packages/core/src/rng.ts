@@ -10,7 +10,8 @@ export interface Rng {
   nextFloat(): number
 }
 
-function splitmix32(state: { x: number }): number {
+/** One SplitMix32 step (the 32-bit variant of Steele et al.'s SplitMix): seeds and sub-seeds. */
+export function splitmix32(state: { x: number }): number {
   state.x = (state.x + 0x9e3779b9) | 0
   let z = state.x
   z = Math.imul(z ^ (z >>> 16), 0x85ebca6b)

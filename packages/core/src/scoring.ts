@@ -38,6 +38,10 @@ export function prepareKey(key: WatermarkKey): PreparedKey {
 /** Why a token was not scored (values of TokenMarks.reasons). */
 export const SkipReason = { Scored: 0, NoContext: 1, Duplicate: 2, Excluded: 3, Filtered: 4 } as const
 
+/** The names of SkipReason's values, by value: what marks and evidence bundles print. */
+export const REASON_NAMES = ['scored', 'no-context', 'duplicate', 'excluded', 'filtered'] as const
+export type ReasonName = (typeof REASON_NAMES)[number]
+
 /** `ids` preceded by `context` (context tokens seed the PRF but are never scored), and where ids start. */
 export function withContext(ids: ArrayLike<number>, context: ArrayLike<number> | undefined): [ArrayLike<number>, number] {
   if (!context || context.length === 0) return [ids, 0]
@@ -80,7 +84,9 @@ export function scoreTokens(pk: PreparedKey, ids: ArrayLike<number>, acc: Accumu
   const prf = pk.prf
   const need = prf.need
   const { exclude, filter } = opts
-  const excluded = acc.excluded.size > 0 ? acc.excluded : undefined
+  // The accumulator's own exclusions and those it inherits from a parent (a fork): one probe either way.
+  const excluded: TupleFilter | undefined =
+    acc.inherited !== undefined ? { has: (w0, w1) => acc.isExcluded(w0, w1) } : acc.excluded.size > 0 ? acc.excluded : undefined
   acc.tokensTotal += n
   // Pass 1: the PRF words of every token that survives the skip rules, packed (at[k] = its index).
   // Pass 2 (acc.addWords): de-duplication and observations in one tight loop. Splitting the two keeps

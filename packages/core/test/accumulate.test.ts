@@ -167,20 +167,19 @@ describe('corpus scanner', () => {
     s.add('The whale swam on and on through the quiet grey sea.')
     const r = s.result()
     expect(r.tokensScored).toBe(once)
-    expect(r.tokensDuplicate).toBe(once)
+    expect(r.tokensSkipped.duplicate).toBe(once)
     expect(r.texts).toBe(2)
     const p = new CorpusScanner(key, { prompts: ['the quiet grey sea'] })
     p.add('The whale swam on and on through the quiet grey sea.')
-    expect(p.result().tokensExcluded).toBeGreaterThan(0)
-    expect(r.eValue).toBeGreaterThan(0)
-    expect(['number', 'object']).toContain(typeof r.tokensNeeded)
+    expect(p.result().tokensSkipped.excluded).toBeGreaterThan(0)
+    expect(r.eValue).toBeCloseTo(10 ** r.log10E, 12)
   })
 
   test('tokens needed is the smallest n reaching p < 1e-6 at the observed rate', () => {
     const acc = createAccumulator(key, { dedup: false })
     acc.tokensScored = 1000
     acc.sum = 300 // rate 0.30 vs 0.25
-    const n = tokensNeeded(acc)!
+    const n = tokensNeeded(acc.nullModel, acc.tokensScored, acc.sum)!
     expect(n).toBeGreaterThan(1000)
     const at = (m: number) => {
       const a = createAccumulator(key, { dedup: false })
@@ -237,7 +236,7 @@ describe('exclusions', () => {
     const c1 = run([0])
     const c2 = run([1, 2])
     c2.merge(c1)
-    expect(a.result().tokensExcluded).toBeGreaterThan(0)
+    expect(a.result().tokensSkipped.excluded).toBeGreaterThan(0)
     for (const s of [b, c2]) {
       expect(s.result().tokensScored).toBe(a.result().tokensScored)
       expect(s.result().value).toBe(a.result().value)

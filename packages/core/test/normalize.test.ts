@@ -94,6 +94,7 @@ describe('homoglyphs', () => {
     ['several scripts in one word', 'Ηеllο wοrld', 'Hello world', 4],
     ['uppercase Cyrillic І becomes I, not the prototype l', 'the Іnternet', 'the Internet', 1],
     ['fullwidth letters inside an ASCII word', 'ｐaypal and ｃｏｏl', 'paypal and cool', 4],
+    ['every fullwidth Latin letter, not only those confusables.txt lists', 'ｆｕｌｌ ＤＦＧＬＱＲＵＶＷ ｂｄｆｋｍｎｑｒｔｕｗｚ', 'full DFGLQRUVW bdfkmnqrtuwz', 25],
     ['ligatures', 'the ﬁnal ﬂoor', 'the final floor', 2],
     ['math alphanumerics as whole words in English text', 'this is 𝐛𝐨𝐥𝐝 and 𝔣𝔯𝔞𝔨𝔱𝔲𝔯 text', 'this is bold and fraktur text', 11],
     ['math digits', 'room 𝟏𝟎𝟎 today', 'room 100 today', 3],

@@ -8,23 +8,8 @@
  * It is a pure function of (key, texts, prompts, filter, options): verify() reruns it from the texts
  * a bundle holds and compares every number.
  */
-import {
-  CorpusScanner,
-  DEFAULT_ALPHA,
-  EmissionFilter,
-  createAccumulator,
-  forEachTuple,
-  getTokenizer,
-  normalizeText,
-  prepareKey,
-  scoreTokens,
-  tailTest,
-  testAccumulator,
-  TupleSet,
-  type Tokenizer,
-  type WatermarkKey,
-} from '@tokenmark/core'
-import type { CumulativePoint, EvidenceBody, ExcerptRecord, InputRecord, NullModelRecord, PromptRecord } from './body.js'
+import { DEFAULT_ALPHA, EmissionFilter, loneSurrogateAt, Scorer, tailTest, testAccumulator, type Outcome, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
+import type { CumulativePoint, EvidenceBody, ExcerptRecord, InputRecord, NullModelRecord, PromptRecord, Provenance } from './body.js'
 import { EvidenceError } from './errors.js'
 import { codePoints, sha256Hex } from './hash.js'
 
@@ -34,6 +19,8 @@ export interface CorpusText {
   id?: string
   /** The prompt that produced the text: context for its first tokens, and its tuples are excluded. */
   prompt?: string
+  /** Where the text came from (probe: endpoint, model, request id, time, sample id; server: source fields). */
+  provenance?: Provenance
 }
 
 export interface AnalysisOptions {
@@ -84,6 +71,29 @@ interface Candidate {
   reasons: Uint8Array
 }
 
+/** Rejects a string that evidence cannot hold byte for byte (a lone surrogate has no UTF-8 form). */
+function checkText(what: string, s: string): void {
+  const at = loneSurrogateAt(s)
+  if (at >= 0) throw new EvidenceError('E_BAD_INPUT', `${what} is not well-formed Unicode (a lone surrogate at UTF-16 offset ${at}); evidence keeps texts byte for byte and cannot hold it`)
+}
+
+/**
+ * The bundle's v1 wire names for an outcome's counts and result: the one mapping between core's
+ * Outcome and the body (docs/evidence-format.md#statistics).
+ */
+export function outcomeRecord(o: Outcome): Pick<EvidenceBody, 'statistics' | 'result'> {
+  const s = o.tokensSkipped
+  return {
+    statistics: { tokensSeen: o.tokensTotal, tokensScored: o.tokensScored, value: o.value, noContext: s.noContext, duplicate: s.duplicate, excluded: s.excluded, filtered: s.filtered },
+    result: { valid: o.valid, detected: o.detected, pValue: o.pValue, log10P: o.log10P, zScore: o.zScore, log10E: o.log10E, tokensNeeded: o.tokensNeeded, warnings: o.warnings },
+  }
+}
+
+/**
+ * The analysis as a fold with core's Scorer: each text is scored once, in a fork of the corpus scorer
+ * (its per-text test, with the corpus's exclusions), and the fork is merged into the corpus scorer
+ * (the corpus test, de-duplicated across texts) — merge equals scoring the text there directly.
+ */
 export function analyzeCorpus(key: WatermarkKey, texts: readonly CorpusText[], opts: AnalysisOptions = {}): Analysis {
   if (texts.length === 0) throw new EvidenceError('E_BAD_INPUT', 'the corpus is empty; give at least one text')
   const dedup = opts.dedup ?? true
@@ -92,55 +102,34 @@ export function analyzeCorpus(key: WatermarkKey, texts: readonly CorpusText[], o
   if (!(alpha > 0 && alpha < 1)) throw new EvidenceError('E_BAD_INPUT', 'alpha must be in (0, 1)')
   const nExcerpts = opts.excerpts ?? 3
   const excerptTokens = opts.excerptTokens ?? 160
-  const tokenizer = opts.tokenizer ?? getTokenizer(key.config.tokenizer)
   const prompts = opts.prompts ?? []
-  const pk = prepareKey(key)
+  prompts.forEach((p, i) => checkText(`prompt ${i + 1}`, p))
 
-  const applied = new Set<string>()
-  const changes: Record<string, number> = {}
-  const prepare = (text: string): string => {
-    if (!normalize) return text
-    const r = normalizeText(text)
-    for (const a of r.applied) applied.add(a)
-    for (const [k, v] of Object.entries(r.changes)) changes[k] = (changes[k] ?? 0) + v
-    return r.text
-  }
-
-  // The corpus test is core's; per-text tests below mirror its exclusion set so both see the same tuples.
-  const scanner = new CorpusScanner(key, { tokenizer, dedup, normalize, filter: opts.filter, alpha })
-  const excluded = new TupleSet()
-  // Each prompt is tokenized once, for the scanner's exclusions and the per-text ones alike.
-  const exclude = (prompt: string): Uint32Array => {
-    const ids = tokenizer.encode(prepare(prompt))
-    forEachTuple(pk, ids, (w0, w1) => {
-      excluded.add(w0, w1)
-    })
-    scanner.excludeTokens(ids)
-    return ids
-  }
-  for (const p of prompts) exclude(p)
-
+  const corpus = new Scorer(key, { tokenizer: opts.tokenizer, dedup, normalize, filter: opts.filter, prompts })
+  const tokenizer = corpus.tokenizer
   const sampleAt = samplePoints(texts.length, opts.cumulativePoints ?? 200)
   const cumulative: CumulativePoint[] = []
   const items: InputRecord[] = []
   const best: Candidate[] = []
   texts.forEach((t, i) => {
     if (typeof t?.text !== 'string') throw new EvidenceError('E_BAD_INPUT', `corpus text ${i} has no text`)
-    let context: Uint32Array | undefined
-    if (t.prompt !== undefined) context = exclude(t.prompt)
-    const norm = prepare(t.text)
+    checkText(`corpus text ${i + 1}`, t.text)
+    if (t.prompt !== undefined) checkText(`the prompt of corpus text ${i + 1}`, t.prompt)
+    const context = t.prompt !== undefined ? corpus.excludePrompt(t.prompt) : undefined
+    const view = corpus.fork()
+    const norm = view.prepare(t.text)
     const ids = tokenizer.encode(norm)
-    scanner.addTokens(ids, context)
-
-    const acc = createAccumulator(key, { dedup })
-    const marks = scoreTokens(pk, ids, acc, { context, exclude: excluded.size > 0 ? excluded : undefined, filter: opts.filter, marks: true })
+    const marks = view.addTokens(ids, context, nExcerpts > 0)
+    const acc = view.accumulator
     const test = testAccumulator(acc)
+    corpus.merge(view)
     items.push({
       id: t.id ?? String(i + 1),
       sha256: sha256Hex(t.text),
       chars: codePoints(t.text),
       text: t.text,
       ...(t.prompt !== undefined ? { promptSha256: sha256Hex(t.prompt), prompt: t.prompt } : {}),
+      ...(t.provenance !== undefined ? { provenance: t.provenance } : {}),
       tokens: ids.length,
       tokensScored: acc.tokensScored,
       value: acc.sum,
@@ -156,13 +145,12 @@ export function analyzeCorpus(key: WatermarkKey, texts: readonly CorpusText[], o
       }
     }
     if (sampleAt.has(i)) {
-      const c = testAccumulator(scanner.accumulator)
+      const c = testAccumulator(corpus.accumulator)
       cumulative.push({ texts: i + 1, tokensScored: c.tokensScored, log10P: c.log10P })
     }
   })
 
-  const r = scanner.result()
-  const acc = scanner.accumulator
+  const acc = corpus.accumulator
   const model: NullModelRecord = acc.nullModel.kind === 'binomial' ? { kind: 'binomial', p: acc.nullModel.p, trialsPerToken: acc.nullModel.trialsPerToken } : { kind: 'gamma' }
   const excerpts = best.map((c) => excerptOf(c, tokenizer, model, excerptTokens))
   const promptItems: PromptRecord[] = prompts.map((p) => ({ sha256: sha256Hex(p), chars: codePoints(p), text: p }))
@@ -171,22 +159,13 @@ export function analyzeCorpus(key: WatermarkKey, texts: readonly CorpusText[], o
     key: { keyId: key.keyId, commitment: key.commitment, scheme: key.scheme, params: { ...key.config.params }, tokenizer: key.config.tokenizer },
     tokenizer: { name: tokenizer.name, version: tokenizer.version },
     method: { dedup, normalize, statistic: acc.statistic, nullModel: model, alpha, keysTested: 1, excerpts: nExcerpts, excerptTokens },
-    normalization: { applied: [...applied].sort(), changes: Object.fromEntries(Object.entries(changes).sort(([a], [b]) => (a < b ? -1 : 1))) },
+    normalization: corpus.normalization(),
     inputs: { included: true, items },
     prompts: { included: true, items: promptItems },
     filter: filter
       ? { sha256: sha256Hex(filter.toBytes()), bytes: filter.toBytes(), contexts: filter.added, falsePositiveRate: filter.falsePositiveRate, description: opts.filterDescription ?? 'emission filter' }
       : null,
-    statistics: {
-      tokensSeen: acc.tokensTotal,
-      tokensScored: acc.tokensScored,
-      value: acc.sum,
-      noContext: acc.skipped.noContext,
-      duplicate: acc.skipped.duplicate,
-      excluded: acc.skipped.excluded,
-      filtered: acc.skipped.filtered,
-    },
-    result: { detected: r.detected, pValue: r.pValue, log10P: r.log10P, zScore: r.zScore, log10E: r.log10E, tokensNeeded: r.tokensNeeded },
+    ...outcomeRecord(corpus.outcome({ alpha })),
     cumulative,
     excerpts,
   }

@@ -1,18 +1,28 @@
 /**
- * The signed content of an evidence bundle, version 1 (docs/evidence-format.md#body), and its strict
+ * The signed content of an evidence bundle, version 2 (docs/evidence-format.md#body), and its strict
  * reader. Every field is required unless marked optional; a reader rejects unknown fields, so a
- * change of content is a change of version.
+ * change of content is a change of version. Version 2 adds each input's provenance and the outcome's
+ * validity and warnings; version 1 bodies are still read (and upgraded in memory: readEvidenceBody).
  */
+import { NO_DEDUP_WARNING, REASON_NAMES } from '@tokenmark/core'
 import { EvidenceError } from './errors.js'
 
 export const EVIDENCE_FORMAT = 'tokenmark-evidence'
-export const EVIDENCE_VERSION = 1
+export const EVIDENCE_VERSION = 2
+/** Versions this build reads. */
+export const EVIDENCE_VERSIONS_READ: readonly number[] = [1, 2]
 export const EVIDENCE_MEDIA_TYPE = 'application/vnd.tokenmark.evidence+msgpack'
 export const EVIDENCE_EXTENSION = '.tmev'
 
-/** Why a token was not scored; the numbers are core's SkipReason. */
-export const REASON_NAMES = ['scored', 'no-context', 'duplicate', 'excluded', 'filtered'] as const
-export type ReasonName = (typeof REASON_NAMES)[number]
+/** Why a token was not scored: core's SkipReason names, by value. */
+export { REASON_NAMES, type ReasonName } from '@tokenmark/core'
+
+/**
+ * Where a text came from, as the collector recorded it: for `probe`, endpoint, model, requestId,
+ * time and sampleId; for a server case, the sample id and the source fields the client sent.
+ * Strings and numbers only; shown in the report's chain of custody.
+ */
+export type Provenance = Record<string, string | number>
 
 export type NullModelRecord = { kind: 'binomial'; p: number; trialsPerToken: number } | { kind: 'gamma' }
 
@@ -28,6 +38,8 @@ export interface InputRecord {
   /** SHA-256 of the prompt that produced the text, when known; its tokens were context, never scored. */
   promptSha256?: string
   prompt?: string
+  /** Where the text came from (version 2). */
+  provenance?: Provenance
   /** This text scored on its own (de-duplicated within the text): the per-text distribution. */
   tokens: number
   tokensScored: number
@@ -68,7 +80,8 @@ export interface ExcerptRecord {
 
 export interface EvidenceBody {
   format: typeof EVIDENCE_FORMAT
-  version: typeof EVIDENCE_VERSION
+  /** 2 when written by this build; a version-1 body reads as version 1 with the version-2 fields filled in. */
+  version: 1 | 2
   /** ISO 8601 UTC time the analysis was sealed. */
   created: string
   case: { title: string; description: string }
@@ -101,7 +114,11 @@ export interface EvidenceBody {
     excluded: number
     filtered: number
   }
-  result: { detected: boolean; pValue: number; log10P: number; zScore: number; log10E: number; tokensNeeded: number | null }
+  /**
+   * The corpus test (core's Outcome under its v1 wire names: analyze.ts outcomeRecord). `valid` is false
+   * when de-duplication was off: then `detected` is false and `warnings` says why.
+   */
+  result: { valid: boolean; detected: boolean; pValue: number; log10P: number; zScore: number; log10E: number; tokensNeeded: number | null; warnings: string[] }
   cumulative: CumulativePoint[]
   excerpts: ExcerptRecord[]
 }
@@ -151,7 +168,7 @@ const obj =
   <S extends Shape>(shape: S): Check<Out<S>> =>
   (v, p) => {
     if (!isMap(v)) return fail(p, 'must be a map')
-    for (const k of Object.keys(v)) if (!(k in shape)) fail(`${p}.${k.slice(0, 40)}`, 'is not part of format version 1')
+    for (const k of Object.keys(v)) if (!(k in shape)) fail(`${p}.${k.slice(0, 40)}`, 'is not part of this format version')
     const out: Record<string, unknown> = {}
     for (const [k, c] of Object.entries(shape)) {
       if (!(k in v) && !(OPTIONAL in c)) fail(`${p}.${k}`, 'is missing')
@@ -170,9 +187,12 @@ const nullModel: Check<NullModelRecord> = (v, p) => {
   return obj({ kind: literal('binomial'), p: num, trialsPerToken: count })(v, p)
 }
 
-const readBody = obj({
+const provenance: Check<Provenance> = (v, p) => record<string | number>((x, q) => (typeof x === 'string' ? x : num(x, q)))(v, p)
+
+/** The shape of a version-2 body; version 1 is the same without the fields marked v2 (bodyShape(1)). */
+const bodyShape = (version: 1 | 2) => ({
   format: literal(EVIDENCE_FORMAT),
-  version: literal(EVIDENCE_VERSION),
+  version: literal(version),
   created: str,
   case: obj({ title: str, description: str }),
   notes: str,
@@ -201,6 +221,7 @@ const readBody = obj({
         text: optional(str),
         promptSha256: optional(hex64),
         prompt: optional(str),
+        ...(version === 2 ? { provenance: optional(provenance) } : {}),
         tokens: count,
         tokensScored: count,
         value: num,
@@ -212,22 +233,41 @@ const readBody = obj({
   prompts: obj({ included: bool, items: arr(obj({ sha256: hex64, chars: count, text: optional(str) })) }),
   filter: nullable(obj({ sha256: hex64, bytes: optional(bytes()), contexts: count, falsePositiveRate: num, description: str })),
   statistics: obj({ tokensSeen: count, tokensScored: count, value: num, noContext: count, duplicate: count, excluded: count, filtered: count }),
-  result: obj({ detected: bool, pValue: num, log10P: num, zScore: num, log10E: num, tokensNeeded: nullable(count) }),
+  result: obj({
+    ...(version === 2 ? { valid: bool } : {}),
+    detected: bool,
+    pValue: num,
+    log10P: num,
+    zScore: num,
+    log10E: num,
+    tokensNeeded: nullable(count),
+    ...(version === 2 ? { warnings: arr(str) } : {}),
+  }),
   cumulative: arr(obj({ texts: count, tokensScored: count, log10P: num })),
   excerpts: arr(
     obj({ input: count, startToken: count, tokens: arr(count), pieces: arr(str), values: arr(nullable(num)), reasons: arr(count), log10P: num }),
   ),
 })
+const readBodyV1 = obj(bodyShape(1))
+const readBodyV2 = obj(bodyShape(2))
 
 /**
- * Checks a decoded body against format version 1 and returns it typed. Throws EvidenceError naming
- * the first field that is missing, unknown or of the wrong type.
+ * Checks a decoded body against its format version (1 or 2) and returns it typed. Throws EvidenceError
+ * naming the first field that is missing, unknown or of the wrong type. A version-1 body keeps
+ * `version: 1` and gains the version-2 result fields as version 2 defines them: `valid` is whether
+ * de-duplication was on, `warnings` says why not, and `detected` is false when the test was not valid
+ * (a v1 bundle made with de-duplication off could claim a detection this build does not repeat).
  */
 export function readEvidenceBody(value: unknown): EvidenceBody {
-  if (isMap(value) && value.format === EVIDENCE_FORMAT && value.version !== EVIDENCE_VERSION) {
-    throw new EvidenceError('E_BUNDLE_VERSION', `evidence format version ${JSON.stringify(value.version)?.slice(0, 20)} is not supported (this build reads version ${EVIDENCE_VERSION})`)
+  if (isMap(value) && value.format === EVIDENCE_FORMAT && !EVIDENCE_VERSIONS_READ.includes(value.version as number)) {
+    throw new EvidenceError('E_BUNDLE_VERSION', `evidence format version ${JSON.stringify(value.version)?.slice(0, 20)} is not supported (this build reads versions ${EVIDENCE_VERSIONS_READ.join(' and ')})`)
   }
-  const body = readBody(value, 'body') as EvidenceBody
+  let body: EvidenceBody
+  if (isMap(value) && value.version === 1) {
+    body = readBodyV1(value, 'body') as unknown as EvidenceBody
+    const valid = body.method.dedup
+    body.result = { ...body.result, valid, detected: body.result.detected && valid, warnings: valid ? [] : [NO_DEDUP_WARNING] }
+  } else body = readBodyV2(value, 'body') as unknown as EvidenceBody
   body.excerpts.forEach((e, i) => {
     const n = e.tokens.length
     if (e.pieces.length !== n || e.values.length !== n || e.reasons.length !== n) fail(`body.excerpts[${i}]`, 'must have tokens, pieces, values and reasons of equal length')

@@ -1,6 +1,6 @@
 /**
  * Evidence bundles (.tmev), docs/evidence-format.md. A bundle is one canonical MessagePack map
- *   { body: bin, format: "tokenmark-evidence", signature: bin(64), version: 1 }
+ *   { body: bin, format: "tokenmark-evidence", signature: bin(64), version: 2 }  (1 for older bundles, still read)
  * where `body` holds the canonical MessagePack encoding of the EvidenceBody and `signature` is
  * Ed25519 over SIGNING_CONTEXT ‖ body. Keeping the signed bytes as a byte string means a verifier
  * checks the signature over exactly the bytes in the file, with no re-encoding; canonical encoding
@@ -8,7 +8,7 @@
  */
 import { conformanceHash, PRF_VERSION, VERSION as CORE_VERSION, type WatermarkKey } from '@tokenmark/core'
 import { analyzeCorpus, type Analysis, type AnalysisOptions, type CorpusText } from './analyze.js'
-import { EVIDENCE_FORMAT, EVIDENCE_VERSION, readEvidenceBody, type EvidenceBody } from './body.js'
+import { EVIDENCE_FORMAT, EVIDENCE_VERSION, EVIDENCE_VERSIONS_READ, readEvidenceBody, type EvidenceBody } from './body.js'
 import { decodeCanonical, encodeCanonical, type Canonical } from './canonical.js'
 import { EvidenceError } from './errors.js'
 import type { SigningKey } from './signing.js'
@@ -99,7 +99,7 @@ export interface OpenedBundle {
 
 /**
  * Decodes a bundle's structure WITHOUT checking its signature (use verify() for that): strict
- * canonical MessagePack, the envelope's four fields, a body of format version 1.
+ * canonical MessagePack, the envelope's four fields, a body of format version 1 or 2.
  * Throws EvidenceError saying which part is malformed.
  */
 export function openBundle(bytes: Uint8Array): OpenedBundle {
@@ -110,8 +110,8 @@ export function openBundle(bytes: Uint8Array): OpenedBundle {
   }
   const e = env as Record<string, unknown>
   if (e.format !== EVIDENCE_FORMAT) throw new EvidenceError('E_BUNDLE_FORMAT', `not a tokenmark evidence bundle (field format must be "${EVIDENCE_FORMAT}")`)
-  if (e.version !== EVIDENCE_VERSION) {
-    throw new EvidenceError('E_BUNDLE_VERSION', `bundle format version ${JSON.stringify(e.version)?.slice(0, 20)} is not supported (this build reads version ${EVIDENCE_VERSION})`)
+  if (!EVIDENCE_VERSIONS_READ.includes(e.version as number)) {
+    throw new EvidenceError('E_BUNDLE_VERSION', `bundle format version ${JSON.stringify(e.version)?.slice(0, 20)} is not supported (this build reads versions ${EVIDENCE_VERSIONS_READ.join(' and ')})`)
   }
   for (const k of Object.keys(e)) {
     if (!['body', 'format', 'signature', 'version'].includes(k)) throw new EvidenceError('E_BUNDLE_FORMAT', `bundle has an unknown top-level field "${k.slice(0, 40)}"`)

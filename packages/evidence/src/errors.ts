@@ -1,3 +1,4 @@
+import { CodedError } from '@tokenmark/core'
 /** Stable error codes of @tokenmark/evidence. A message says what failed and what to do next; never a secret. */
 export type EvidenceErrorCode =
   | 'E_BUNDLE_FORMAT'
@@ -6,11 +7,5 @@ export type EvidenceErrorCode =
   | 'E_SIGNING_KEY'
   | 'E_BAD_INPUT'
 
-export class EvidenceError extends Error {
-  readonly code: EvidenceErrorCode
-  constructor(code: EvidenceErrorCode, message: string) {
-    super(message)
-    this.name = 'EvidenceError'
-    this.code = code
-  }
-}
+/** The one error class of @tokenmark/evidence, on core's CodedError. */
+export class EvidenceError extends CodedError<EvidenceErrorCode> {}

@@ -3,6 +3,7 @@ export { EvidenceError, type EvidenceErrorCode } from './errors.js'
 export {
   EVIDENCE_FORMAT,
   EVIDENCE_VERSION,
+  EVIDENCE_VERSIONS_READ,
   EVIDENCE_MEDIA_TYPE,
   EVIDENCE_EXTENSION,
   REASON_NAMES,
@@ -14,11 +15,12 @@ export {
   type ExcerptRecord,
   type NullModelRecord,
   type ReasonName,
+  type Provenance,
 } from './body.js'
 export { encodeCanonical, decodeCanonical, type Canonical } from './canonical.js'
 export { SigningKey, generateSigningKey, parseSigningKeyFile, parsePublicKey, publicKeyFile, signerIdOf, verifySignature, SIGNING_KEY_FORMAT, PUBLIC_KEY_FORMAT } from './signing.js'
-export { analyzeCorpus, type Analysis, type AnalysisOptions, type CorpusText } from './analyze.js'
+export { analyzeCorpus, outcomeRecord, type Analysis, type AnalysisOptions, type CorpusText } from './analyze.js'
 export { createEvidence, createBundle, sealBundle, openBundle, signedMessage, SIGNING_CONTEXT, EVIDENCE_PACKAGE_VERSION, type EvidenceOptions, type OpenedBundle } from './bundle.js'
 export { verify, type VerifyOptions, type VerifyResult, type VerifyCheck, type CheckId, type CheckStatus } from './verify.js'
-export { renderReport, buildReport, renderHtml, renderMarkdown, reportModel, REPORT_FORMATS, REPORT_MEDIA_TYPES, type ReportFormat, type ReportOptions, type ReportModel } from './report/index.js'
+export { renderReport, buildReport, renderHtml, renderMarkdown, reportModel, REPORT_FORMATS, REPORT_MEDIA_TYPES, type ReportFormat, type ReportOptions, type ReportModel, type ReproduceSources } from './report/index.js'
 export { sha256Hex } from './hash.js'

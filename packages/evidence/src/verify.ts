@@ -167,7 +167,12 @@ function recompute(body: EvidenceBody, key: WatermarkKey, opts: VerifyOptions): 
   } catch (e) {
     return { id: 'recompute', status: 'fail', message: `cannot recompute: ${(e as Error).message}` }
   }
-  const texts: CorpusText[] = body.inputs.items.map((it) => ({ text: it.text as string, id: it.id, ...(it.prompt !== undefined ? { prompt: it.prompt } : {}) }))
+  const texts: CorpusText[] = body.inputs.items.map((it) => ({
+    text: it.text as string,
+    id: it.id,
+    ...(it.prompt !== undefined ? { prompt: it.prompt } : {}),
+    ...(it.provenance !== undefined ? { provenance: it.provenance } : {}),
+  }))
   const again = analyzeCorpus(key, texts, {
     dedup: body.method.dedup,
     normalize: body.method.normalize,

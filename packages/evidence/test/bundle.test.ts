@@ -152,7 +152,7 @@ describe('evidence bundles', () => {
 
   it('rejects a body field that is not part of the format, and a wrong type, naming the field', () => {
     const body = openBundle(bundle).body
-    expect(() => readEvidenceBody({ ...body, extra: 1 })).toThrow(/body\.extra is not part of format version 1/)
+    expect(() => readEvidenceBody({ ...body, extra: 1 })).toThrow(/body\.extra is not part of this format version/)
     expect(() => readEvidenceBody({ ...body, statistics: { ...body.statistics, tokensScored: -1 } })).toThrow(/body\.statistics\.tokensScored must be a whole number/)
     expect(() => encodeCanonical({ x: Number.NaN } as Canonical)).toThrow(EvidenceError)
   })

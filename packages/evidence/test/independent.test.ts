@@ -93,7 +93,7 @@ describe('a bundle read without our code', () => {
     const env = readMsgpack(bundle)
     expect([...(env as Map<string, Value>).keys()]).toEqual(['body', 'format', 'signature', 'version'])
     expect(get(env, 'format')).toBe('tokenmark-evidence')
-    expect(get(env, 'version')).toBe(1)
+    expect(get(env, 'version')).toBe(2)
     const bodyBytes = get(env, 'body') as Uint8Array
     const signature = get(env, 'signature') as Uint8Array
     const body = readMsgpack(bodyBytes)

@@ -1,3 +1,4 @@
+import { CodedError } from '@tokenmark/core'
 /** Stable error codes of @tokenmark/lab. A message tells the user what to do next. */
 export type LabErrorCode =
   | 'E_BAD_PARAM'
@@ -5,15 +6,8 @@ export type LabErrorCode =
   | 'E_MODEL_FORMAT'
   | 'E_CORPUS'
 
-/** The one error class of @tokenmark/lab (CONVENTIONS.md: one class per package, stable `code`). */
-export class LabError extends Error {
-  readonly code: LabErrorCode
-  constructor(code: LabErrorCode, message: string) {
-    super(message)
-    this.name = 'LabError'
-    this.code = code
-  }
-}
+/** The one error class of @tokenmark/lab (CONVENTIONS.md: one class per package, stable `code`), on core's CodedError. */
+export class LabError extends CodedError<LabErrorCode> {}
 
 /** Throws E_BAD_PARAM unless `x` is a finite number in [lo, hi]. */
 export function checkRange(name: string, x: number, lo: number, hi: number): void {

@@ -4,7 +4,7 @@
  * interface does not have. Never used for watermark decisions (those come from core's keyed PRF), and
  * never `Math.random`: the same seed gives the same stream on every platform.
  */
-import { seededRng, type Rng as CoreRng } from '@tokenmark/core'
+import { seededRng, splitmix32, type Rng as CoreRng } from '@tokenmark/core'
 import { checkInt } from './errors.js'
 
 /** Core's RNG interface (nextU32, nextFloat) plus unbiased integers; the stream equals core's `seededRng`. */
@@ -33,18 +33,9 @@ export function createRng(seed: number): Rng {
   }
 }
 
-/** splitmix32 step (the 32-bit variant of Steele et al.'s SplitMix), for sub-seeds. */
-function splitmix32(state: { s: number }): number {
-  state.s = (state.s + 0x9e3779b9) | 0
-  let z = state.s
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b)
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35)
-  return (z ^ (z >>> 16)) >>> 0
-}
-
 /** Derives an independent u32 sub-seed from a seed and a label (for one stream per purpose). */
 export function subSeed(seed: number, label: string): number {
   let h = (seed ^ 0x811c9dc5) >>> 0
   for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193)
-  return splitmix32({ s: h | 0 })
+  return splitmix32({ x: h | 0 })
 }

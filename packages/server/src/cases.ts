@@ -20,8 +20,10 @@ import {
   Accumulator,
   corpusResult,
   getTokenizer,
+  loneSurrogateAt,
   prepareKey,
-  scoreSample,
+  scoreBatch,
+  Scorer,
   type CorpusResult,
   type PreparedKey,
   type SchemeId,
@@ -34,7 +36,7 @@ import type { CaseMeta, CaseRow, SampleRow, Store } from './store.js'
 
 export const DEFAULT_CASE_ALPHA = 1e-6
 
-/** Core's CorpusResult; eValue is capped at the largest double when it overflows (see caseResult). */
+/** Core's CorpusResult (an Outcome with the corpus named): the same fields `scan --json` prints. */
 export type CaseResult = CorpusResult
 
 export interface CaseInfo {
@@ -47,7 +49,7 @@ export interface CaseInfo {
   dedup: boolean
   normalize: boolean
   samples: number
-  tokensSeen: number
+  tokensTotal: number
   tokensScored: number
   createdAt: string
   updatedAt: string
@@ -128,6 +130,7 @@ export class CaseService {
   }
 
   create(tenantId: string, input: CreateCaseInput): CaseInfo {
+    checkWellFormed('body', { name: input.name, description: input.description })
     const key = this.#keys.require(tenantId, input.keyId)
     const pk = prepareKey(key)
     const acc = new Accumulator(pk, { dedup: input.dedup ?? true })
@@ -230,6 +233,7 @@ export class CaseService {
         let seq = st.samples
         const pending: { input: SampleInput; index: number; hash: string; outcome: SampleOutcome }[] = []
         batch.forEach((input, index) => {
+          checkWellFormed(`samples/${index}`, input)
           const hash = contentHash(input)
           const ik = input.idempotencyKey
           if (ik !== undefined) {
@@ -250,13 +254,13 @@ export class CaseService {
           pending.push({ input, index, hash, outcome })
           if (ik !== undefined) seenInBatch.set(ik, { hash, outcome })
         })
-        // The batch's own accumulator. Without de-duplication exclusions cannot reach back into
-        // merged evidence, so the case's exclusions are carried into the batch first.
-        const delta = new Accumulator(st.pk, { dedup: st.acc.dedup })
-        if (!st.acc.dedup) st.acc.excluded.forEach((w0, w1) => delta.excludeTuple(w0, w1))
-        for (const p of pending) {
-          // As CorpusScanner.add (core's scoreSample); the prompt's exclusions reach earlier samples once merged.
-          const tokens = scoreSample(st.pk, delta, p.input.text, p.input.prompt, { tokenizer, normalize: row.normalize === 1 })
+        // The batch is scored into a fork of the case's scorer (core's scoreBatch): it reads the case's
+        // exclusions live, and its own (the batch's prompts) reach earlier samples once merged.
+        const caseScorer = new Scorer(key, { tokenizer, normalize: row.normalize === 1, accumulator: st.acc })
+        const scored = scoreBatch(caseScorer, pending.map((p) => p.input))
+        const delta = scored.delta.accumulator
+        const tokens = scored.tokens
+        pending.forEach((p, i) => {
           this.#store.insertSample({
             case_id: id,
             seq: p.outcome.seq,
@@ -266,10 +270,10 @@ export class CaseService {
             prompt: p.input.prompt ?? null,
             source: p.input.source !== undefined ? JSON.stringify(p.input.source) : null,
             content_hash: p.hash,
-            tokens,
+            tokens: tokens[i],
             created_at: now,
           })
-        }
+        })
         accepted = pending.length
         if (accepted > 0) {
           st.acc.merge(delta)
@@ -332,7 +336,7 @@ export class CaseService {
       dedup: row.dedup === 1,
       normalize: row.normalize === 1,
       samples: st.samples,
-      tokensSeen: st.acc.tokensTotal,
+      tokensTotal: st.acc.tokensTotal,
       tokensScored: st.acc.tokensScored,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
@@ -341,14 +345,25 @@ export class CaseService {
   }
 }
 
-/**
- * The corpus test on a case's merged accumulator: core's corpusResult, the same fields and numbers as
- * CorpusScanner.result() on the same samples. JSON has no Infinity, so an e-value beyond the largest
- * double is reported as that double (smaller than the true e-value, hence still valid); log10E is exact.
- */
+/** The corpus test on a case's merged accumulator: core's corpusResult, the numbers CorpusScanner gives on the same samples. */
 export function caseResult(st: { acc: Accumulator; samples: number }, alpha: number): CaseResult {
-  const r = corpusResult(st.acc, { texts: st.samples, alpha })
-  return { ...r, eValue: Number.isFinite(r.eValue) ? r.eValue : Number.MAX_VALUE }
+  return corpusResult(st.acc, { texts: st.samples, alpha })
+}
+
+/**
+ * Lone surrogates are rejected at intake (400), not stored: they have no UTF-8 form, so SQLite and the
+ * evidence bundle would replace them with U+FFFD and the stored text would differ from the submitted one.
+ * Everything else (a leading U+FEFF, NUL, CRLF) is stored byte for byte.
+ */
+function checkWellFormed(path: string, value: unknown): void {
+  const walk = (v: unknown, p: string): void => {
+    if (typeof v === 'string') {
+      const at = loneSurrogateAt(v)
+      if (at >= 0) throw new ServerError('E_VALIDATION', `${p} is not well-formed Unicode (a lone surrogate at UTF-16 offset ${at}); send valid UTF-16 text`)
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${p}/${i}`))
+    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${p}/${k}`)
+  }
+  walk(value, path)
 }
 
 function contentHash(s: SampleInput): string {

@@ -3,7 +3,7 @@
  * status; the message says what to do next and never holds a secret, a stack trace or another
  * tenant's data.
  */
-import { TokenmarkError } from '@tokenmark/core'
+import { CodedError, TokenmarkError } from '@tokenmark/core'
 
 export type ServerErrorCode =
   | 'E_VALIDATION'
@@ -40,13 +40,10 @@ const STATUS: Record<ServerErrorCode, number> = {
   E_INTERNAL: 500,
 }
 
-export class ServerError extends Error {
-  readonly code: ServerErrorCode
+export class ServerError extends CodedError<ServerErrorCode> {
   readonly statusCode: number
   constructor(code: ServerErrorCode, message: string) {
-    super(message)
-    this.name = 'ServerError'
-    this.code = code
+    super(code, message)
     this.statusCode = STATUS[code]
   }
 }

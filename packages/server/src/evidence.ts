@@ -13,8 +13,8 @@
  * fetched after it are the same bytes (the report's chain of custody names the bundle's SHA-256).
  */
 import { createHash } from 'node:crypto'
-import { createBundle, openBundle, renderReport, type CorpusText, type ReportFormat } from '@tokenmark/evidence'
-import type { CaseResult, CaseService } from './cases.js'
+import { createBundle, openBundle, renderReport, type CorpusText, type Provenance, type ReportFormat } from '@tokenmark/evidence'
+import type { CaseResult, CaseService, SampleInfo } from './cases.js'
 import { ServerError } from './errors.js'
 import type { KeyStore } from './keystore.js'
 
@@ -62,7 +62,9 @@ export class CaseEvidence {
       if (info.samples === 0) throw new ServerError('E_CASE_EMPTY', `case ${caseId.slice(0, 80)} has no samples yet; add samples before asking for its report or bundle`)
       const key = this.#keys.require(tenantId, info.keyId)
       const texts: CorpusText[] = []
-      for (const s of this.#cases.allSamples(tenantId, caseId)) texts.push({ id: s.id, text: s.text, ...(s.prompt !== null ? { prompt: s.prompt } : {}) })
+      for (const s of this.#cases.allSamples(tenantId, caseId)) {
+        texts.push({ id: s.id, text: s.text, ...(s.prompt !== null ? { prompt: s.prompt } : {}), provenance: provenanceOf(s) })
+      }
       const bytes = createBundle(key, texts, signer, {
         dedup: info.dedup,
         normalize: info.normalize,
@@ -92,11 +94,21 @@ export class CaseEvidence {
   }
 }
 
+/**
+ * A sample's chain of custody for the bundle: the server's sample id and receipt time, and the string and
+ * number fields of the `source` the client sent (probe sends endpoint, model, requestId, time, sampleId).
+ */
+function provenanceOf(s: SampleInfo): Provenance {
+  const out: Provenance = { serverSampleId: s.id, received: s.createdAt }
+  for (const [k, v] of Object.entries(s.source ?? {})) if (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) out[k] = v
+  return out
+}
+
 /** Where a bundle's statistics differ from the case result, or undefined when they agree exactly. */
 function difference(bytes: Uint8Array, r: CaseResult): Record<string, unknown> | undefined {
   const { body } = openBundle(bytes)
   const pairs: [string, unknown, unknown][] = [
-    ['tokensSeen', body.statistics.tokensSeen, r.tokensSeen],
+    ['tokensTotal', body.statistics.tokensSeen, r.tokensTotal],
     ['tokensScored', body.statistics.tokensScored, r.tokensScored],
     ['value', body.statistics.value, r.value],
     ['statistic', body.method.statistic, r.statistic],

@@ -5,6 +5,8 @@
  * change put on an object) can leak.
  */
 
+import { OUTCOME_SCHEMA, REASON_NAMES } from '@tokenmark/core'
+
 export const errorSchema = {
   type: 'object',
   description: 'Every error: a stable code and a message that says what to do next.',
@@ -65,41 +67,16 @@ export const keyInfoSchema = {
   },
 } as const
 
-const skippedSchema = {
-  type: 'object',
-  required: ['total', 'noContext', 'duplicate', 'excluded', 'filtered'],
-  properties: {
-    total: { type: 'integer' },
-    noContext: { type: 'integer' },
-    duplicate: { type: 'integer' },
-    excluded: { type: 'integer' },
-    filtered: { type: 'integer' },
-  },
-} as const
-
-/** The fields of `tokenmark detect --json` (core's DetectionResult). */
+/** The fields of `tokenmark detect --json`: core's Outcome (OUTCOME_SCHEMA) and what was tested. */
 export const detectionSchema = {
   type: 'object',
-  required: ['detected', 'alpha', 'pValue', 'log10P', 'zScore', 'scheme', 'params', 'keyId', 'tokenizer', 'tokensTotal', 'tokensScored', 'tokensSkipped', 'dedup', 'statistic', 'keysTested'],
+  required: [...OUTCOME_SCHEMA.required, 'scheme', 'params', 'keyId', 'tokenizer'],
   properties: {
-    detected: { type: 'boolean' },
-    alpha: { type: 'number' },
-    pValue: { type: 'number', description: 'Exact p-value, corrected for the number of keys tested' },
-    log10P: { type: 'number', description: 'log10 of the p-value (finite where pValue underflows to 0)' },
-    zScore: { type: 'number' },
+    ...OUTCOME_SCHEMA.properties,
     scheme: { type: 'string' },
     params: paramsSchema,
     keyId: { type: 'string' },
     tokenizer: { type: 'string' },
-    tokensTotal: { type: 'integer' },
-    tokensScored: { type: 'integer' },
-    tokensSkipped: skippedSchema,
-    dedup: { type: 'boolean' },
-    statistic: { type: 'string' },
-    greenCount: { type: 'number' },
-    gSum: { type: 'number' },
-    layers: { type: 'number' },
-    scoreSum: { type: 'number' },
     normalization: {
       type: 'object',
       properties: {
@@ -107,7 +84,6 @@ export const detectionSchema = {
         changes: { type: 'object', additionalProperties: { type: 'number' } },
       },
     },
-    keysTested: { type: 'integer' },
     keys: {
       type: 'array',
       items: {
@@ -136,6 +112,11 @@ export const detectionSchema = {
         tokensScored: { type: 'integer' },
       },
     },
+    decision: {
+      type: 'object',
+      description: 'With a window search: one verdict over the whole-text and span tests, p = 2 × the smaller (Bonferroni), and which test was smaller',
+      properties: { test: { type: 'string', enum: ['text', 'window'] }, pValue: { type: 'number' }, log10P: { type: 'number' } },
+    },
     marks: {
       type: 'array',
       description: 'Per-token detail; only for tokens with the detail scope',
@@ -146,39 +127,23 @@ export const detectionSchema = {
           start: { type: 'integer' },
           end: { type: 'integer' },
           value: { type: ['number', 'null'] },
-          reason: { type: 'string', enum: ['scored', 'no-context', 'duplicate', 'excluded', 'filtered'] },
+          reason: { type: 'string', enum: [...REASON_NAMES] },
         },
       },
     },
   },
 } as const
 
-/** The corpus test of a case (core's CorpusResult fields). */
+/** The corpus test of a case: core's CorpusResult (OUTCOME_SCHEMA and the corpus it ran on). */
 export const caseResultSchema = {
   type: 'object',
-  required: ['detected', 'alpha', 'pValue', 'log10P', 'zScore', 'eValue', 'log10E', 'texts', 'tokensSeen', 'tokensScored', 'scheme', 'keyId'],
+  required: [...OUTCOME_SCHEMA.required, 'texts', 'scheme', 'keyId', 'filter'],
   properties: {
-    detected: { type: 'boolean' },
-    alpha: { type: 'number' },
-    pValue: { type: 'number' },
-    log10P: { type: 'number' },
-    zScore: { type: 'number' },
-    eValue: { type: 'number', description: 'Anytime-valid e-value (capped at the largest double; see log10E)' },
-    log10E: { type: 'number' },
+    ...OUTCOME_SCHEMA.properties,
     texts: { type: 'integer' },
-    tokensSeen: { type: 'integer' },
-    tokensScored: { type: 'integer' },
-    tokensExcluded: { type: 'integer' },
-    tokensFiltered: { type: 'integer' },
-    tokensDuplicate: { type: 'integer' },
-    tokensNoContext: { type: 'integer' },
     scheme: { type: 'string' },
     keyId: { type: 'string' },
-    statistic: { type: 'string' },
-    value: { type: 'number' },
-    dedup: { type: 'boolean' },
     filter: { type: 'boolean', description: 'Whether an emission filter restricted scoring' },
-    tokensNeeded: { type: ['integer', 'null'], description: 'Scored tokens needed for p < 1e-6 at the observed effect' },
   },
 } as const
 
@@ -195,7 +160,7 @@ export const caseSchema = {
     dedup: { type: 'boolean' },
     normalize: { type: 'boolean' },
     samples: { type: 'integer', description: 'Number of samples in the case' },
-    tokensSeen: { type: 'integer' },
+    tokensTotal: { type: 'integer' },
     tokensScored: { type: 'integer' },
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },

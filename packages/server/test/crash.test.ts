@@ -96,7 +96,7 @@ test('SIGKILL mid-ingest loses no acknowledged sample and duplicates nothing on 
   // the persisted accumulator agrees with the persisted samples
   const c = (await api(second.url, 'GET', `/v1/cases/${caseId}`)).json
   expect(c.samples).toBe(stored.length)
-  expect(c.tokensSeen).toBe(stored.reduce((a, x) => a + x.tokens, 0))
+  expect(c.tokensTotal).toBe(stored.reduce((a, x) => a + x.tokens, 0))
 
   for (const b of unacked) expect((await api(second.url, 'POST', `/v1/cases/${caseId}/samples`, batchBody(b))).status).toBe(200)
   for (const b of acked) {
@@ -108,7 +108,7 @@ test('SIGKILL mid-ingest loses no acknowledged sample and duplicates nothing on 
   expect(new Set(final.map((x) => x.idempotencyKey)).size).toBe(final.length)
   const c2 = (await api(second.url, 'GET', `/v1/cases/${caseId}`)).json
   expect(c2.samples).toBe(final.length)
-  expect(c2.tokensSeen).toBe(final.reduce((a, x) => a + x.tokens, 0))
+  expect(c2.tokensTotal).toBe(final.reduce((a, x) => a + x.tokens, 0))
 
   // graceful shutdown on SIGTERM: exit code 0, database closed
   second.proc.kill('SIGTERM')

@@ -62,7 +62,7 @@ describe('persistence', () => {
     const get = async (app: typeof s.app, id: string) => JSON.parse((await app.inject({ method: 'GET', url: `/v1/cases/${id}/result`, headers: h })).body)
     const before = await get(s.app, batched)
     expect(before).toEqual(await get(s.app, whole))
-    expect(before.tokensExcluded).toBeGreaterThan(0)
+    expect(before.tokensSkipped.excluded).toBeGreaterThan(0)
     await s.app.close()
     expect(s.app.store.closed).toBe(true)
 

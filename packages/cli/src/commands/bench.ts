@@ -2,19 +2,7 @@ import type { Command } from 'commander'
 import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
 import { SCHEME_IDS } from '../help-facts.js'
-
-/** Options as commander parses them from the declaration below. */
-interface BenchCliOptions {
-  key?: string
-  scheme: string
-  tokenizer?: string
-  tokenizerFile?: string
-  seconds: string
-  json?: boolean
-}
-
-/** `bench`'s options once checked. */
-export type BenchOptions = Omit<BenchCliOptions, 'seconds'> & { seconds: number }
+import type { BenchCliOptions, BenchOptions } from '../impl/bench.js'
 
 /** The checks that need only the option values, made before core loads. */
 function check(o: BenchCliOptions): BenchOptions {

@@ -1,12 +1,5 @@
 import type { Command } from 'commander'
-
-/** Options as commander parses them from the declaration below. */
-export interface DemoCliOptions {
-  dir?: string
-  scheme: string
-  tokens: string
-  seed: string
-}
+import type { DemoCliOptions } from '../impl/demo.js'
 
 /**
  * The main job on embedded defaults: make a key, watermark a response from the reference model,

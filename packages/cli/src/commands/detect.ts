@@ -1,23 +1,10 @@
 import type { Command } from 'commander'
 import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
+import type { DetectOptions } from '../impl/detect.js'
 
-/** Options as commander parses them from the declaration below. */
-interface DetectCliOptions {
-  key: string[]
-  tokenizer?: string
-  tokenizerFile?: string
-  alpha: string
-  window?: boolean
-  dedup: boolean
-  normalize: boolean
-  json?: boolean
-  jsonl?: boolean
-  marks?: boolean
-}
-
-/** `detect`'s options once checked. */
-export type DetectOptions = Omit<DetectCliOptions, 'alpha'> & { alpha: number }
+/** Options as commander parses them from the declaration below: impl/detect.ts's, with --alpha unparsed. */
+type DetectCliOptions = Omit<DetectOptions, 'alpha'> & { alpha: string }
 
 /** The checks that need only the option values, made before core loads. */
 function check(o: DetectCliOptions): DetectOptions {
@@ -37,11 +24,11 @@ export function registerDetect(program: Command): void {
     .option('--tokenizer-file <file>', 'a Hugging Face tokenizer.json to tokenize with')
     .option('--alpha <a>', 'significance level for the verdict', '1e-6')
     .option('--window', 'also find the most significant span (corrected for every window examined)')
-    .option('--no-dedup', 'score repeated (context, token) tuples every time (reported in the result)')
+    .option('--no-dedup', 'score repeated (context, token) tuples every time: NOT a valid test (no verdict; a warning)')
     .option('--no-normalize', 'skip Unicode normalisation (NFC, invisible characters, homoglyphs)')
     .option('--marks', 'include per-token marks in JSON output')
     .option('--json', 'print one JSON object')
-    .option('--jsonl', 'read JSON lines with id and text; print one result line per input')
+    .option('--jsonl', 'read JSON lines {id, text, prompt?}; print one result line per input (an error record for a line with nothing to score)')
     .action(async (path: string, o: DetectCliOptions) => {
       const options = check(o)
       const { run } = await import('../impl/detect.js')

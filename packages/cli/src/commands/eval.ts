@@ -1,17 +1,6 @@
 import type { Command } from 'commander'
 import { DEFAULT_ATTACKS } from '../help-facts.js'
-
-/** Options as commander parses them from the declaration below. */
-export interface EvalCliOptions {
-  schemes: string
-  attacks?: string
-  lengths: string
-  texts: string
-  seed: string
-  model?: string
-  out?: string
-  json?: boolean
-}
+import type { EvalCliOptions } from '../impl/eval.js'
 
 export function registerEval(program: Command): void {
   program

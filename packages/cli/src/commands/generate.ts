@@ -1,30 +1,7 @@
 import type { Command } from 'commander'
 import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
-
-/** Options as commander parses them from the declaration below. */
-interface GenerateCliOptions {
-  key?: string
-  model?: string
-  prompt?: string
-  prompts?: string
-  maxTokens: string
-  seed: string
-  temperature: string
-  topK: string
-  stop: string
-  jsonl?: boolean
-  recordFilter?: string
-}
-
-/** `generate`'s options once checked. */
-export type GenerateOptions = Omit<GenerateCliOptions, 'maxTokens' | 'seed' | 'temperature' | 'topK' | 'stop'> & {
-  maxTokens: number
-  seed: number
-  temperature: number
-  topK: number
-  stop: 'none' | 'sentence' | 'paragraph'
-}
+import type { GenerateCliOptions, GenerateOptions } from '../impl/generate.js'
 
 /** The checks that need only the option values, made before the model (core, lab) loads. */
 function check(o: GenerateCliOptions): GenerateOptions {

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
 import { SCHEME_IDS } from '../help-facts.js'
+import type { KeygenOptions } from '../impl/keygen.js'
 
 /** Options as commander parses them from the declaration below. */
 interface KeygenCliOptions {
@@ -18,17 +19,6 @@ interface KeygenCliOptions {
   force?: boolean
   json?: boolean
   signing?: boolean
-}
-
-/** A watermark key's options once checked: the scheme's parameters parsed into `params`. */
-export interface KeygenOptions {
-  scheme: string
-  params: Record<string, unknown>
-  tokenizer?: string
-  tokenizerFile?: string
-  out: string
-  force?: boolean
-  json?: boolean
 }
 
 /** The checks that need only the option values, made before core loads. */

@@ -2,28 +2,7 @@ import type { Command } from 'commander'
 import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
 import { DISTILL_RHOS } from '../help-facts.js'
-
-/** Options as commander parses them from the declaration below. */
-interface DistillCliOptions {
-  rho?: string
-  table?: boolean
-  filter?: boolean | string
-  key?: string
-  seed: string
-  trainTokens?: string
-  servedTokens?: string
-  probeAnswers?: string
-  json?: boolean
-}
-
-/** `lab distill`'s options once checked. */
-export type LabDistillOptions = Omit<DistillCliOptions, 'rho' | 'seed' | 'trainTokens' | 'servedTokens' | 'probeAnswers'> & {
-  rho?: number
-  seed: number
-  trainTokens?: number
-  servedTokens?: number
-  probeAnswers?: number
-}
+import type { DistillCliOptions, LabDistillOptions } from '../impl/lab-distill.js'
 
 function int(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined

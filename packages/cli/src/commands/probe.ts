@@ -8,25 +8,7 @@
  */
 import type { Command } from 'commander'
 import { DEFAULT_RETRY, PROBE_FORMATS } from '../probe/client.js'
-
-/** Options as commander parses them from the declaration below. */
-export interface ProbeCliOptions {
-  endpoint: string
-  format: string
-  model: string
-  prompts: string
-  out?: string
-  apiKeyEnv?: string
-  concurrency: string
-  maxSamples?: string
-  maxTokens: string
-  stream?: boolean
-  retries: string
-  timeout: string
-  case?: string
-  server?: string
-  tokenEnv?: string
-}
+import type { ProbeCliOptions } from '../impl/probe.js'
 
 export function registerProbe(program: Command): void {
   program

@@ -2,46 +2,31 @@
  * `tokenmark report --key FILE --signing-key FILE [--prompts FILE] [--filter FILE] --out report.html
  *  [--bundle out.tmev] [--format html|md|json] CORPUS...`: analyses a corpus from a suspect source,
  * seals a signed evidence bundle and renders the attribution report from it.
- * A corpus file is JSON lines with a `text` field (and optional `id`, `prompt`), or plain text (one
- * text per file).
+ * A corpus is read by the CLI's one corpus reader (corpus.ts). The bundle is always written: --bundle, or
+ * the report's name with .tmev beside it.
  */
 import type { Command } from 'commander'
-
-/** Options as commander parses them from the declaration below. */
-export interface ReportCliOptions {
-  key: string
-  signingKey: string
-  prompts?: string
-  filter?: string
-  out: string
-  bundle?: string
-  format?: string
-  title?: string
-  description?: string
-  notes?: string
-  inputs: boolean
-  dedup: boolean
-  normalize: boolean
-  alpha: string
-}
+import type { ReportCliOptions } from '../impl/report.js'
 
 export function registerReport(program: Command): void {
   program
     .command('report')
     .description('analyse a corpus, seal a signed evidence bundle, and write the attribution report')
-    .argument('<corpus...>', 'corpus files: JSON lines with a "text" field (optional "id", "prompt"), or plain text files (one text each)')
+    .argument('<corpus...>', 'corpus files: JSON lines with a "text" field (optional "id", "prompt"), or plain text files (one text each, or --split paragraphs)')
     .requiredOption('--key <file>', 'watermark key file')
     .requiredOption('--signing-key <file>', 'Ed25519 signing key (tokenmark keygen --signing)')
-    .option('--prompts <file>', 'prompts given to the suspect model: their (context, token) pairs are excluded')
+    .option('--prompts <file>', 'prompts given to the suspect model (JSON lines {id, prompt}): a prompt whose id names a text is its prompt; all are excluded')
     .option('--filter <file>', "the provider's emission filter: only tokens whose context it served are scored")
     .requiredOption('--out <file>', 'report file to write')
-    .option('--bundle <file>', 'also write the signed evidence bundle (.tmev)')
+    .option('--bundle <file>', 'where to write the signed evidence bundle (default: beside the report, same name, .tmev)')
+    .option('--split <mode>', 'none (a plain text file is one text) or paragraphs', 'none')
     .option('--format <f>', 'html, md or json (default: from --out, else html)')
     .option('--title <text>', 'case title shown at the top of the report')
     .option('--description <text>', 'case description')
     .option('--notes <text>', "analyst's free-text notes, recorded and signed")
     .option('--no-inputs', 'leave the texts out of the bundle (only their SHA-256); the analysis then cannot be rerun from it')
-    .option('--no-dedup', 'score repeated (context, token) pairs every time (recorded in the bundle)')
+    .option('--no-dedup', 'score repeated (context, token) pairs every time: not a valid test; refused unless --force')
+    .option('--force', 'make the report even though the test is not valid (--no-dedup); the bundle records why')
     .option('--no-normalize', 'skip Unicode normalisation')
     .option('--alpha <a>', 'significance level of the verdict', '1e-6')
     .action(async (corpusPaths: string[], o: ReportCliOptions) => {

@@ -1,20 +1,9 @@
 import type { Command } from 'commander'
 import { CliError } from '../errors.js'
+import type { ServeCliOptions, ServeOptions } from '../impl/serve.js'
 
 /** Log levels `--log-level` accepts. */
 export const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
-
-/** Options as commander parses them from the declaration below. */
-interface ServeCliOptions {
-  host: string
-  port: string
-  db: string
-  logLevel: string
-  rateLimit?: string
-}
-
-/** `serve`'s options once checked. */
-export type ServeOptions = Omit<ServeCliOptions, 'port' | 'logLevel' | 'rateLimit'> & { port: number; logLevel: (typeof LEVELS)[number]; rateLimit: number }
 
 /** The checks that need only the option values, made before the server (fastify, SQLite) loads. */
 function check(o: ServeCliOptions): ServeOptions {

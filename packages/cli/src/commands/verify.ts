@@ -4,13 +4,7 @@
  * the recomputation were both carried out. Exit 1 when verification fails; 2 on bad input.
  */
 import type { Command } from 'commander'
-
-/** Options as commander parses them from the declaration below. */
-export interface VerifyCliOptions {
-  publicKey: string
-  key?: string
-  json?: boolean
-}
+import type { VerifyCliOptions } from '../impl/verify.js'
 
 export function registerVerify(program: Command): void {
   program

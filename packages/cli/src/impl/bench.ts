@@ -1,11 +1,23 @@
-/** What `tokenmark bench` does. Its options are declared in commands/bench.ts; this module loads only when it runs. */
+/** What `tokenmark bench` does. Its options type lives here; commands/bench.ts declares the flags and loads this module only when it runs. */
 import { createAccumulator, detect, generateKey, getTokenizer, prepareKey, scoreTokens, type SchemeId, type WatermarkKey } from '@tokenmark/core'
 import { corpusPart } from '@tokenmark/lab'
-import type { BenchOptions } from '../commands/bench.js'
 import { CliError } from '../errors.js'
 import { readInput } from '../io.js'
 import { loadKey, resolveTokenizer } from '../load.js'
 import { compare, timeIt } from '../timing.js'
+
+/** Options as commander parses them from the declaration below. */
+export interface BenchCliOptions {
+  key?: string
+  scheme: string
+  tokenizer?: string
+  tokenizerFile?: string
+  seconds: string
+  json?: boolean
+}
+
+/** `bench`'s options once checked. */
+export type BenchOptions = Omit<BenchCliOptions, 'seconds'> & { seconds: number }
 
 export interface BenchResult {
   text: { source: string; chars: number; tokens: number }

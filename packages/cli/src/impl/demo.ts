@@ -1,4 +1,4 @@
-/** What `tokenmark demo` does. Its options are declared in commands/demo.ts; this module loads only when it runs. */
+/** What `tokenmark demo` does. Its options type lives here; commands/demo.ts declares the flags and loads this module only when it runs. */
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,7 +7,14 @@ import { generate, prompts } from '@tokenmark/lab'
 import { formatP } from '../format.js'
 import { writeSecretFile } from '../io.js'
 import { loadReferenceModel } from '../model.js'
-import type { DemoCliOptions } from '../commands/demo.js'
+
+/** Options as commander parses them from the declaration below. */
+export interface DemoCliOptions {
+  dir?: string
+  scheme: string
+  tokens: string
+  seed: string
+}
 
 export function run(o: DemoCliOptions): void {
   const say = (s = '') => process.stdout.write(s + '\n')

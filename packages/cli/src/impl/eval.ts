@@ -1,11 +1,22 @@
-/** What `tokenmark eval` does. Its options are declared in commands/eval.ts; this module loads only when it runs. */
+/** What `tokenmark eval` does. Its options type lives here; commands/eval.ts declares the flags and loads this module only when it runs. */
 import { writeFileSync } from 'node:fs'
-import { TokenmarkError, getTokenizer } from '@tokenmark/core'
-import { LabError, attackNames, evalMarkdown, partModel, runEvalGrid, type AttackName, type AttackSetting } from '@tokenmark/lab'
+import { getTokenizer } from '@tokenmark/core'
+import { attackNames, evalMarkdown, partModel, runEvalGrid, type AttackName, type AttackSetting } from '@tokenmark/lab'
 import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
 import { loadReferenceModel } from '../model.js'
-import type { EvalCliOptions } from '../commands/eval.js'
+
+/** Options as commander parses them from the declaration below. */
+export interface EvalCliOptions {
+  schemes: string
+  attacks?: string
+  lengths: string
+  texts: string
+  seed: string
+  model?: string
+  out?: string
+  json?: boolean
+}
 
 function list(flag: string, v: string): string[] {
   const xs = v.split(',').map((s) => s.trim()).filter((s) => s !== '')
@@ -31,22 +42,17 @@ export function run(o: EvalCliOptions): void {
   if (!Number.isInteger(texts) || texts < 1) throw new CliError('--texts must be a whole number ≥ 1')
   const seed = parseNumber('--seed', o.seed)
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CliError('--seed must be a whole number in [0, 4294967295]')
-  try {
-    const { model, tokenizer } = loadReferenceModel({ modelPath: o.model, log: (m) => process.stderr.write(`tokenmark: ${m}\n`) })
-    const heldout = partModel(getTokenizer(tokenizer.name), 'heldout')
-    const t0 = Date.now()
-    const r = runEvalGrid(model, tokenizer, heldout, { schemes, attacks, lengths, texts, seed })
-    process.stderr.write(`tokenmark: grid done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`)
-    if (o.out !== undefined) {
-      try {
-        writeFileSync(o.out, JSON.stringify(r, (_, v: unknown) => (v === Infinity ? 'Infinity' : v), 2) + '\n')
-      } catch (e) {
-        throw new CliError(`cannot write ${o.out}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
-      }
+  const { model, tokenizer } = loadReferenceModel({ modelPath: o.model, log: (m) => process.stderr.write(`tokenmark: ${m}\n`) })
+  const heldout = partModel(getTokenizer(tokenizer.name), 'heldout')
+  const t0 = Date.now()
+  const r = runEvalGrid(model, tokenizer, heldout, { schemes, attacks, lengths, texts, seed })
+  process.stderr.write(`tokenmark: grid done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`)
+  if (o.out !== undefined) {
+    try {
+      writeFileSync(o.out, JSON.stringify(r, (_, v: unknown) => (v === Infinity ? 'Infinity' : v), 2) + '\n')
+    } catch (e) {
+      throw new CliError(`cannot write ${o.out}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
     }
-    process.stdout.write(o.json ? JSON.stringify(r, (_, v: unknown) => (v === Infinity ? 'Infinity' : v)) + '\n' : evalMarkdown(r))
-  } catch (e) {
-    if (e instanceof LabError || e instanceof TokenmarkError) throw new CliError(e.message)
-    throw e
   }
+  process.stdout.write(o.json ? JSON.stringify(r, (_, v: unknown) => (v === Infinity ? 'Infinity' : v)) + '\n' : evalMarkdown(r))
 }

@@ -1,12 +1,35 @@
-/** What `tokenmark generate` does. Its options are declared in commands/generate.ts; this module loads only when it runs. */
+/** What `tokenmark generate` does. Its options type lives here; commands/generate.ts declares the flags and loads this module only when it runs. */
 import { writeFileSync } from 'node:fs'
-import { EmissionFilter, prepareKey, seededRng, TokenmarkError, watermarkSampler, type WatermarkKey } from '@tokenmark/core'
-import { LabError, generate, subSeed } from '@tokenmark/lab'
+import { EmissionFilter, prepareKey, seededRng, watermarkSampler, type WatermarkKey } from '@tokenmark/core'
+import { generate, subSeed } from '@tokenmark/lab'
 import { CliError } from '../errors.js'
 import { readPromptsJsonl } from '../io.js'
 import { loadKey } from '../load.js'
 import { loadReferenceModel } from '../model.js'
-import type { GenerateOptions } from '../commands/generate.js'
+
+/** Options as commander parses them from the declaration below. */
+export interface GenerateCliOptions {
+  key?: string
+  model?: string
+  prompt?: string
+  prompts?: string
+  maxTokens: string
+  seed: string
+  temperature: string
+  topK: string
+  stop: string
+  jsonl?: boolean
+  recordFilter?: string
+}
+
+/** `generate`'s options once checked. */
+export type GenerateOptions = Omit<GenerateCliOptions, 'maxTokens' | 'seed' | 'temperature' | 'topK' | 'stop'> & {
+  maxTokens: number
+  seed: number
+  temperature: number
+  topK: number
+  stop: 'none' | 'sentence' | 'paragraph'
+}
 
 export function run(o: GenerateOptions): void {
   const { maxTokens, seed, temperature, topK } = o
@@ -20,19 +43,14 @@ export function run(o: GenerateOptions): void {
   prompts.forEach(({ id, prompt }, i) => {
     const s = prompts.length === 1 ? seed : subSeed(seed, `prompt/${i}`)
     let g
-    try {
-      g = generate(model, tokenizer, prompt, {
-        maxTokens,
-        temperature,
-        topK,
-        seed: s,
-        stopAt: o.stop,
-        sampler: key === undefined ? undefined : watermarkSampler(key, { temperature, topK }, seededRng(s)),
-      })
-    } catch (e) {
-      if (e instanceof LabError || e instanceof TokenmarkError) throw new CliError(e.message)
-      throw e
-    }
+    g = generate(model, tokenizer, prompt, {
+      maxTokens,
+      temperature,
+      topK,
+      seed: s,
+      stopAt: o.stop,
+      sampler: key === undefined ? undefined : watermarkSampler(key, { temperature, topK }, seededRng(s)),
+    })
     if (filter !== undefined && key !== undefined) filter.recordResponse(prepareKey(key), g.ids, g.promptIds)
     process.stdout.write(o.jsonl ? JSON.stringify({ id, prompt, text: g.text }) + '\n' : g.text + '\n')
   })

@@ -1,20 +1,25 @@
-/** What `tokenmark keygen` does. Its options are declared in commands/keygen.ts; this module loads only when it runs. */
-import { generateKey, getScheme, TokenmarkError } from '@tokenmark/core'
+/** What `tokenmark keygen` does. Its options type lives here; commands/keygen.ts declares the flags and loads this module only when it runs. */
+import { generateKey, getScheme } from '@tokenmark/core'
 import { CliError } from '../errors.js'
 import { writeSecretFile } from '../io.js'
 import { resolveTokenizer } from '../load.js'
-import type { KeygenOptions } from '../commands/keygen.js'
+
+/** A watermark key's options once checked: the scheme's parameters parsed into `params`. */
+export interface KeygenOptions {
+  scheme: string
+  params: Record<string, unknown>
+  tokenizer?: string
+  tokenizerFile?: string
+  out: string
+  force?: boolean
+  json?: boolean
+}
 
 export function run(o: KeygenOptions): void {
   let key
-  try {
-    getScheme(o.scheme)
-    const tokenizer = resolveTokenizer(o.tokenizer, o.tokenizerFile)?.name ?? 'o200k_base'
-    key = generateKey({ scheme: o.scheme, params: o.params, tokenizer })
-  } catch (e) {
-    if (e instanceof TokenmarkError) throw new CliError(e.message)
-    throw e
-  }
+  getScheme(o.scheme)
+  const tokenizer = resolveTokenizer(o.tokenizer, o.tokenizerFile)?.name ?? 'o200k_base'
+  key = generateKey({ scheme: o.scheme, params: o.params, tokenizer })
   writeSecretFile(o.out, key.toKeyFile(), o.force)
   const info = key.publicInfo()
   if (o.json) {

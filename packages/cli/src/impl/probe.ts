@@ -1,11 +1,29 @@
-/** What `tokenmark probe` does. Its options are declared in commands/probe.ts; this module loads only when it runs. */
+/** What `tokenmark probe` does. Its options type lives here; commands/probe.ts declares the flags and loads this module only when it runs. */
 import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
 import { CaseSink } from '../probe/case-sink.js'
 import { DEFAULT_RETRY, makeClient, PROBE_FORMATS, withRetries, type ProbeFormat } from '../probe/client.js'
 import { openOutput, readPrompts, type ProbeSample } from '../probe/files.js'
 import { Progress } from '../probe/progress.js'
-import type { ProbeCliOptions } from '../commands/probe.js'
+
+/** Options as commander parses them from the declaration below. */
+export interface ProbeCliOptions {
+  endpoint: string
+  format: string
+  model: string
+  prompts: string
+  out?: string
+  apiKeyEnv?: string
+  concurrency: string
+  maxSamples?: string
+  maxTokens: string
+  stream?: boolean
+  retries: string
+  timeout: string
+  case?: string
+  server?: string
+  tokenEnv?: string
+}
 
 function intOption(name: string, value: string, min: number, max: number): number {
   const n = parseNumber(name, value)
@@ -34,6 +52,14 @@ export async function run(o: ProbeCliOptions): Promise<void> {
   const ask = await makeClient({ format, endpoint: o.endpoint, apiKey, model: o.model, maxTokens, stream: o.stream === true, timeout })
 
   const out = o.out ? openOutput(o.out) : undefined
+  // One file, one source: resuming into samples from another endpoint or model would mix two suspects.
+  const other = out?.samples.find((s) => s.endpoint !== o.endpoint || s.model !== o.model)
+  if (other) {
+    out?.close()
+    throw new CliError(
+      `${o.out} holds samples from endpoint ${other.endpoint} model ${other.model}, not ${o.endpoint} model ${o.model}; resume with the same --endpoint and --model, or write to another --out`,
+    )
+  }
   const done = new Set(out?.samples.map((s) => s.id))
   const limit = o.maxSamples === undefined ? prompts.length : intOption('--max-samples', o.maxSamples, 0, Number.MAX_SAFE_INTEGER)
   const todo = prompts.filter((p) => !done.has(p.id)).slice(0, Math.max(0, limit - done.size))

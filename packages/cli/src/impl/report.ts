@@ -1,7 +1,6 @@
-/** What `tokenmark report` does. Its options are declared in commands/report.ts; this module loads only when it runs. */
+/** What `tokenmark report` does; commands/report.ts declares its flags and loads this module only when it runs. */
 import { writeFileSync } from 'node:fs'
-import { basename } from 'node:path'
-import { TokenmarkError } from '@tokenmark/core'
+import { basename, dirname, extname, join } from 'node:path'
 import {
   createBundle,
   EvidenceError,
@@ -9,49 +8,34 @@ import {
   parseSigningKeyFile,
   renderReport,
   REPORT_FORMATS,
-  type CorpusText,
   type ReportFormat,
   type SigningKey,
 } from '@tokenmark/evidence'
+import { describeInput, readCorpus, type SplitMode } from '../corpus.js'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
-import { parseFile, parseNumber, parsePromptsJsonl, readFileText, readInput } from '../io.js'
+import { parseFile, parseNumber, readFileText } from '../io.js'
 import { loadFilter, loadKey } from '../load.js'
-import type { ReportCliOptions } from '../commands/report.js'
+import { nothingScored } from './scan.js'
 
-const isJsonLines = (path: string, text: string) => /\.jsonl$/i.test(path) || /^\s*\{/.test(text)
-
-/** Texts of one corpus file: JSON lines with `text`, or the whole file as one text. */
-export function readCorpusFile(path: string): CorpusText[] {
-  const content = readInput(path)
-  if (!isJsonLines(path, content)) {
-    if (content.trim() === '') throw new CliError(`${path}: the file is empty`)
-    return [{ text: content, id: basename(path) }]
-  }
-  const out: CorpusText[] = []
-  content.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return
-    let obj: unknown
-    try {
-      obj = JSON.parse(line)
-    } catch {
-      throw new CliError(`${path}:${i + 1}: not valid JSON (a corpus file holds one JSON object per line, with a "text" field)`)
-    }
-    const o = obj as Record<string, unknown>
-    if (obj === null || typeof obj !== 'object' || typeof o.text !== 'string') throw new CliError(`${path}:${i + 1}: needs a string field "text"`)
-    if (o.prompt !== undefined && typeof o.prompt !== 'string') throw new CliError(`${path}:${i + 1}: field "prompt" must be a string`)
-    const id = typeof o.id === 'string' || typeof o.id === 'number' ? String(o.id) : `${basename(path)}:${i + 1}`
-    out.push({ text: o.text, id, ...(typeof o.prompt === 'string' ? { prompt: o.prompt } : {}) })
-  })
-  if (out.length === 0) throw new CliError(`${path}: no texts in the file`)
-  return out
-}
-
-/** Prompts to exclude: JSON lines with `prompt` (or `text`), or a plain file with one prompt per line. */
-function readPrompts(path: string): string[] {
-  const content = readInput(path)
-  if (!isJsonLines(path, content)) return content.split('\n').filter((l) => l.trim() !== '')
-  return parsePromptsJsonl(path, content).map((p) => p.prompt)
+/** Options as commander parses them (commands/report.ts). */
+export interface ReportCliOptions {
+  key: string
+  signingKey: string
+  prompts?: string
+  filter?: string
+  out: string
+  bundle?: string
+  format?: string
+  split: string
+  title?: string
+  description?: string
+  notes?: string
+  inputs: boolean
+  dedup: boolean
+  normalize: boolean
+  force?: boolean
+  alpha: string
 }
 
 function loadSigningKey(path: string): SigningKey {
@@ -72,40 +56,57 @@ function write(path: string, data: string | Uint8Array): void {
   }
 }
 
+/** The bundle's path: --bundle, else the report's name with .tmev beside it (r.html → r.tmev). */
+export function bundlePathFor(out: string, bundle: string | undefined): string {
+  if (bundle !== undefined) return bundle
+  const base = basename(out, extname(out)) || basename(out)
+  return join(dirname(out), `${base}.tmev`)
+}
+
 export function run(corpusPaths: string[], o: ReportCliOptions): void {
   const format = formatOf(o)
   const alpha = parseNumber('--alpha', o.alpha)
   if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
+  if (!['none', 'paragraphs'].includes(o.split)) throw new CliError('--split must be none or paragraphs')
+  if (!o.dedup && !o.force) {
+    throw new CliError('--no-dedup is not a valid test on real text (repeated tuples inflate the evidence); a report refuses it unless --force is given, and then records why it is invalid')
+  }
+  const bundlePath = bundlePathFor(o.out, o.bundle)
+  if (bundlePath === o.out) throw new CliError('--bundle and --out name the same file')
   const key = loadKey(o.key)
   const signer = loadSigningKey(o.signingKey)
-  const prompts = o.prompts ? readPrompts(o.prompts) : undefined
   const filter = o.filter ? loadFilter(o.filter) : undefined
-  const texts = corpusPaths.flatMap(readCorpusFile)
-  process.stderr.write(`tokenmark: scoring ${texts.length} texts from ${corpusPaths.length} file(s)…\n`)
-  let bundle: Uint8Array
-  try {
-    bundle = createBundle(key, texts, signer, {
-      case: { title: o.title, description: o.description },
-      notes: o.notes,
-      includeInputs: o.inputs,
-      dedup: o.dedup,
-      normalize: o.normalize,
-      alpha,
-      prompts,
-      filter,
-      filterDescription: o.filter ? `emission filter ${basename(o.filter)}` : undefined,
-    })
-  } catch (e) {
-    if (e instanceof EvidenceError || e instanceof TokenmarkError) throw new CliError(e.message)
-    throw e
-  }
-  const bundleName = o.bundle ? basename(o.bundle) : undefined
-  if (o.bundle) write(o.bundle, bundle)
-  const out = renderReport(bundle, { format, publicKey: signer.publicKey, bundleName })
-  write(o.out, out)
+  const corpus = readCorpus(corpusPaths, { split: o.split as SplitMode, prompts: o.prompts })
+  process.stderr.write(`tokenmark: ${describeInput(corpus.input)}; scoring…\n`)
+  const bundle = createBundle(key, corpus.items, signer, {
+    case: { title: o.title, description: o.description },
+    notes: o.notes,
+    includeInputs: o.inputs,
+    dedup: o.dedup,
+    normalize: o.normalize,
+    alpha,
+    prompts: corpus.prompts,
+    filter,
+    filterDescription: o.filter ? `emission filter ${basename(o.filter)}` : undefined,
+  })
   const { result, statistics } = openBundle(bundle).body
+  if (statistics.tokensScored === 0) throw nothingScored(statistics.tokensSeen, 'the corpus')
+  // The bundle first: a report never cites a bundle that was not written.
+  write(bundlePath, bundle)
+  const out = renderReport(bundle, {
+    format,
+    publicKey: signer.publicKey,
+    // With the watermark key at hand the report's verification checks the commitment and recomputes.
+    watermarkKey: key,
+    bundleName: bundlePath,
+    sources: { corpus: corpusPaths, prompts: o.prompts, filter: o.filter, split: o.split === 'none' ? undefined : o.split },
+  })
+  write(o.out, out)
+  const verdict = !result.valid ? 'NOT A VALID TEST (de-duplication off)' : result.detected ? 'WATERMARK DETECTED' : 'no significant evidence'
   process.stdout.write(
-    `${result.detected ? 'WATERMARK DETECTED' : 'no significant evidence'}: p = ${formatP(result.log10P)} (${oneIn(result.log10P)}), ${statistics.tokensScored} tokens scored in ${texts.length} texts\n` +
-      `  report ${o.out} (${format})${o.bundle ? `\n  bundle ${o.bundle} (signed by ${signer.signerId})` : ''}\n`,
+    `${describeInput(corpus.input)}\n` +
+      `${verdict}: p = ${formatP(result.log10P)} (${oneIn(result.log10P)}), ${statistics.tokensScored} tokens scored in ${corpus.items.length} texts\n` +
+      result.warnings.map((w) => `  warning: ${w}\n`).join('') +
+      `  report ${o.out} (${format})\n  bundle ${bundlePath} (signed by ${signer.signerId})\n`,
   )
 }

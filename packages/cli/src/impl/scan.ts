@@ -1,95 +1,68 @@
-/** What `tokenmark scan` does. Its options are declared in commands/scan.ts; this module loads only when it runs. */
-import { createReadStream, statSync } from 'node:fs'
-import { createInterface } from 'node:readline'
-import { CorpusScanner, TokenmarkError, type CorpusResult } from '@tokenmark/core'
+/** What `tokenmark scan` does; commands/scan.ts declares its flags and loads this module only when it runs. */
+import { CorpusScanner, type CorpusResult } from '@tokenmark/core'
+import { describeInput, readCorpus, type CorpusFormat, type InputDescription, type SplitMode } from '../corpus.js'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
-import { readPromptsJsonl } from '../io.js'
 import { loadFilter, loadKey, resolveTokenizer } from '../load.js'
-import type { ScanOptions } from '../commands/scan.js'
 
-/** The fields `scan --json` prints (and `lab distill --json`, with rho). */
-export function scanJson(r: CorpusResult): Record<string, unknown> {
-  return {
-    pValue: r.pValue,
-    log10P: r.log10P,
-    eValue: r.eValue,
-    log10E: r.log10E,
-    tokensSeen: r.tokensSeen,
-    tokensScored: r.tokensScored,
-    tokensExcluded: r.tokensExcluded,
-    tokensFiltered: r.tokensFiltered,
-    tokensDuplicate: r.tokensDuplicate,
-    tokensNeeded: r.tokensNeeded,
-    texts: r.texts,
-    detected: r.detected,
-    alpha: r.alpha,
-    dedup: r.dedup,
-    filter: r.filter,
-    scheme: r.scheme,
-    keyId: r.keyId,
-  }
+/** `scan`'s options once checked. */
+export interface ScanOptions {
+  key: string
+  prompts?: string
+  filter?: string
+  format: CorpusFormat
+  split: SplitMode
+  tokenizer?: string
+  alpha: number
+  dedup: boolean
+  normalize: boolean
+  progress: boolean
+  json?: boolean
+}
+
+/** The fields `scan --json` prints: core's CorpusResult as it is (the Outcome and the corpus named), and how the input was read. */
+export function scanJson(r: CorpusResult, input?: InputDescription): Record<string, unknown> {
+  return { ...r, ...(input ? { input } : {}) }
 }
 
 export function scanSummary(r: CorpusResult): string {
+  const verdict = !r.valid ? 'NOT A VALID TEST (de-duplication off)' : r.detected ? 'WATERMARK DETECTED' : 'no watermark detected'
+  const s = r.tokensSkipped
   return (
     [
-      `${r.detected ? 'WATERMARK DETECTED' : 'no watermark detected'} in the corpus: p = ${formatP(r.log10P)} (${oneIn(r.log10P)}; log10 p = ${r.log10P.toFixed(2)}; alpha = ${r.alpha})`,
-      `  e-value ${formatP(r.log10E)} (anytime-valid: reject at level a once it exceeds 1/a)`,
+      `${verdict} in the corpus: p = ${formatP(r.log10P)} (${oneIn(r.log10P)}; log10 p = ${r.log10P.toFixed(2)}; alpha = ${r.alpha})`,
+      `  e-value ${formatP(r.log10E)}${r.anytimeValid ? ' (anytime-valid: reject at level a once it exceeds 1/a)' : ' (not anytime-valid: the test is not valid)'}`,
       `  key ${r.keyId} (${r.scheme}); ${r.texts} texts`,
-      `  tokens: ${r.tokensSeen} seen, ${r.tokensScored} scored, ${r.tokensDuplicate} repeated, ${r.tokensExcluded} in prompts, ${r.tokensFiltered} outside the emission filter${r.filter ? '' : ' (no filter)'}`,
+      `  tokens: ${r.tokensTotal} seen, ${r.tokensScored} scored, ${s.duplicate} repeated, ${s.excluded} in prompts, ${s.filtered} outside the emission filter${r.filter ? '' : ' (no filter)'}`,
       `  tokens needed for p < 1e-6 at the observed effect: ${r.tokensNeeded ?? '— (no positive effect)'}`,
+      ...r.warnings.map((w) => `  warning: ${w}`),
     ].join('\n') + '\n'
   )
 }
 
-/** Streams one corpus file as texts: JSONL lines' `text` fields, or a text file's paragraphs (blank-line separated). */
-async function* readTexts(path: string, format: 'jsonl' | 'text', onBytes: (n: number) => void): AsyncGenerator<string> {
-  const stream = path === '-' ? process.stdin : createReadStream(path)
-  stream.on('data', (chunk: Buffer | string) => onBytes(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length))
-  const lines = createInterface({ input: stream, crlfDelay: Infinity })
-  let para: string[] = []
-  let lineNo = 0
-  try {
-    for await (const line of lines) {
-      lineNo++
-      if (format === 'jsonl') {
-        if (line.trim() === '') continue
-        let rec: unknown
-        try {
-          rec = JSON.parse(line)
-        } catch {
-          throw new CliError(`${path} line ${lineNo}: not valid JSON`)
-        }
-        const t = (rec as { text?: unknown } | null)?.text
-        if (typeof t !== 'string') throw new CliError(`${path} line ${lineNo}: needs a string field "text"`)
-        yield t
-      } else if (line.trim() === '') {
-        if (para.length > 0) yield para.join('\n')
-        para = []
-      } else para.push(line)
-    }
-  } catch (e) {
-    if (e instanceof CliError) throw e
-    throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
-  }
-  if (para.length > 0) yield para.join('\n')
+/** No token could be scored: an error, never "p = 1" (issue 11 §6). */
+export function nothingScored(tokensTotal: number, what: string): CliError {
+  return new CliError(
+    tokensTotal === 0
+      ? `${what} has no tokens: no text to test`
+      : `no token of ${what} could be scored (${tokensTotal} tokens, all without context, repeated, in prompts or outside the filter)`,
+  )
 }
 
-function progressBar(total: number): { add(bytes: number, tokens: number): void; done(): void } {
+function progressBar(total: number): { add(tokens: number): void; done(): void } {
   const tty = process.stderr.isTTY === true
-  let bytes = 0
+  let texts = 0
   let tokens = 0
   let last = 0
   const draw = () => {
-    const frac = total > 0 ? Math.min(1, bytes / total) : 0
+    const frac = total > 0 ? Math.min(1, texts / total) : 0
     const w = 30
     const fill = Math.round(frac * w)
-    process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(w - fill)}] ${(100 * frac).toFixed(0).padStart(3)}%  ${(bytes / 1e6).toFixed(1)} MB  ${tokens.toLocaleString('en-US')} tokens`)
+    process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(w - fill)}] ${(100 * frac).toFixed(0).padStart(3)}%  ${texts} texts  ${tokens.toLocaleString('en-US')} tokens`)
   }
   return {
-    add(b, t) {
-      bytes += b
+    add(t) {
+      texts++
       tokens += t
       const now = Date.now()
       if (tty && now - last > 100) {
@@ -106,38 +79,16 @@ function progressBar(total: number): { add(bytes: number, tokens: number): void;
   }
 }
 
-export async function run(corpus: string[], o: ScanOptions): Promise<void> {
-  const { alpha } = o
+export function run(paths: string[], o: ScanOptions): void {
   const key = loadKey(o.key)
   const tokenizer = resolveTokenizer(o.tokenizer, undefined)
   const filter = o.filter !== undefined ? loadFilter(o.filter) : undefined
-  const prompts = o.prompts !== undefined ? readPromptsJsonl(o.prompts).map((p) => p.prompt) : []
-  let scanner: CorpusScanner
-  try {
-    scanner = new CorpusScanner(key, { tokenizer, prompts, filter, alpha, dedup: o.dedup, normalize: o.normalize })
-  } catch (e) {
-    if (e instanceof TokenmarkError) throw new CliError(e.message)
-    throw e
-  }
-  let total = 0
-  for (const p of corpus) {
-    if (p === '-') continue
-    try {
-      total += statSync(p).size
-    } catch (e) {
-      throw new CliError(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-    }
-  }
-  const bar = progressBar(o.progress ? total : 0)
-  for (const p of corpus) {
-    const format = o.format === 'auto' ? (/\.(jsonl|ndjson)$/i.test(p) ? 'jsonl' : 'text') : o.format
-    for await (const text of readTexts(p, format, (n) => o.progress && bar.add(n, 0))) {
-      const before = scanner.accumulator.tokensTotal
-      scanner.add(text)
-      if (o.progress) bar.add(0, scanner.accumulator.tokensTotal - before)
-    }
-  }
+  const corpus = readCorpus(paths, { format: o.format, split: o.split, prompts: o.prompts })
+  const scanner = new CorpusScanner(key, { tokenizer, prompts: corpus.prompts, filter, alpha: o.alpha, dedup: o.dedup, normalize: o.normalize })
+  const bar = progressBar(o.progress ? corpus.items.length : 0)
+  for (const it of corpus.items) bar.add(scanner.add(it.text, it.prompt !== undefined ? { prompt: it.prompt } : {}).ids.length)
   if (o.progress) bar.done()
   const r = scanner.result()
-  process.stdout.write(o.json ? JSON.stringify(scanJson(r)) + '\n' : scanSummary(r))
+  if (r.tokensScored === 0) throw nothingScored(r.tokensTotal, 'the corpus')
+  process.stdout.write(o.json ? JSON.stringify(scanJson(r, corpus.input)) + '\n' : `${describeInput(corpus.input)}\n${scanSummary(r)}`)
 }

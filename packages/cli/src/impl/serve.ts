@@ -1,7 +1,18 @@
-/** What `tokenmark serve` does. Its options are declared in commands/serve.ts; this module loads only when it runs. */
+/** What `tokenmark serve` does. Its options type lives here; commands/serve.ts declares the flags and loads this module only when it runs. */
 import { startServer } from '@tokenmark/server'
 import { CliError } from '../errors.js'
-import type { ServeOptions } from '../commands/serve.js'
+
+/** Options as commander parses them from the declaration below. */
+export interface ServeCliOptions {
+  host: string
+  port: string
+  db: string
+  logLevel: string
+  rateLimit?: string
+}
+
+/** `serve`'s options once checked. */
+export type ServeOptions = Omit<ServeCliOptions, 'port' | 'logLevel' | 'rateLimit'> & { port: number; logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'; rateLimit: number }
 
 export async function run(o: ServeOptions): Promise<void> {
   let server

@@ -1,8 +1,14 @@
-/** What `tokenmark verify` does. Its options are declared in commands/verify.ts; this module loads only when it runs. */
+/** What `tokenmark verify` does. Its options type lives here; commands/verify.ts declares the flags and loads this module only when it runs. */
 import { EvidenceError, parsePublicKey, verify, type VerifyResult } from '@tokenmark/evidence'
 import { parseFile, readFileBytes, readFileText } from '../io.js'
 import { loadKey } from '../load.js'
-import type { VerifyCliOptions } from '../commands/verify.js'
+
+/** Options as commander parses them from the declaration below. */
+export interface VerifyCliOptions {
+  publicKey: string
+  key?: string
+  json?: boolean
+}
 
 export function loadPublicKey(path: string): Uint8Array {
   return parseFile(path, () => parsePublicKey(readFileText(path, 'public key')), EvidenceError)
@@ -27,7 +33,7 @@ export function run(path: string, o: VerifyCliOptions): void {
         valid: ok,
         checks: r.checks,
         bundleSha256: r.bundleSha256,
-        ...(r.body ? { signer: r.body.signer.id, keyId: r.body.key.keyId, created: r.body.created, detected: r.body.result.detected, log10P: r.body.result.log10P } : {}),
+        ...(r.body ? { signer: r.body.signer.id, keyId: r.body.key.keyId, created: r.body.created, detected: r.body.result.detected, log10P: r.body.result.log10P, tokensScored: r.body.statistics.tokensScored } : {}),
       }) + '\n',
     )
   } else {

@@ -69,7 +69,7 @@ export class CaseSink {
           text: s.text,
           prompt: s.prompt,
           idempotencyKey: s.id,
-          source: { model: s.model, endpoint: s.endpoint, time: s.time, requestId: s.requestId },
+          source: { model: s.model, endpoint: s.endpoint, time: s.time, requestId: s.requestId, sampleId: s.id },
         })),
       })
       let r: { accepted: number; duplicates: number; case: CaseSummary }

@@ -105,6 +105,18 @@ export function binomialUpperTailLog10(k: number, n: number, p: number): number 
 }
 
 /**
+ * log10 P[X ≤ k] for X ~ Bin(n, p), as the upper tail of the complement count: P[X ≤ k] = P[n − X ≥ n − k]
+ * with n − X ~ Bin(n, 1 − p). Exact in log space on both sides of the mean (the e-value of a count far below
+ * its null mean needs it: ln(1 − upper tail) would be ln 0). k ≥ n gives 0, k < 0 gives −Infinity.
+ */
+export function binomialLowerTailLog10(k: number, n: number, p: number): number {
+  checkArgs('binomialLowerTailLog10', k, n, p)
+  if (k >= n) return 0
+  if (k < 0) return -Infinity
+  return upperTailLn(n - k, n, 1 - p) / LN10
+}
+
+/**
  * The normal-approximation score z = (k − np) / √(np(1 − p)) reported beside the exact p-value (never
  * instead of it). With zero variance (n = 0, p = 0 or p = 1) it is 0 when k = np and ±Infinity otherwise.
  */

@@ -63,22 +63,25 @@ function smallShapeUpperLn(x: number, a: number): number {
   return Math.log(-Math.expm1(e) + a * Math.exp(e) * sum)
 }
 
+/** ln P(a, x) by the positive series of DLMF 8.7.1, for x < a + 1 (ratios x / (a + j) < 1, decreasing). */
+function lowerSeriesLn(x: number, a: number): number {
+  let t = 1
+  let s = 1
+  for (let j = 1; ; j++) {
+    const r = x / (a + j)
+    t *= r
+    s += t
+    if (t * r <= (1 - r) * s * SUM_TOL) break
+  }
+  return lnKernel(a, x) + Math.log(s)
+}
+
 /** Natural log of Q(a, x) = P[Gamma(a, 1) ≥ x]; arguments already checked. */
 function upperTailLn(x: number, a: number): number {
   if (x <= 0) return 0
   if (x === Infinity) return -Infinity
   if (a < 1 && x < SMALL_SHAPE_X) return smallShapeUpperLn(x, a)
-  if (x < a + 1) {
-    let t = 1
-    let s = 1
-    for (let j = 1; ; j++) {
-      const r = x / (a + j)
-      t *= r
-      s += t
-      if (t * r <= (1 - r) * s * SUM_TOL) break
-    }
-    return log1mExp(lnKernel(a, x) + Math.log(s))
-  }
+  if (x < a + 1) return log1mExp(lowerSeriesLn(x, a))
   // Γ(a, x) = e^{−x} x^a · 1/(x+1−a− 1·(1−a)/(x+3−a− 2·(2−a)/(x+5−a− …))),
   // modified Lentz (NR §5.2, §6.2).
   let b = x + 1 - a
@@ -122,4 +125,17 @@ export function gammaUpperTailLog10(x: number, shape: number): number {
 export function gammaZScore(x: number, shape: number): number {
   checkArgs('gammaZScore', x, shape)
   return (x - shape) / Math.sqrt(shape)
+}
+
+/**
+ * ln P(a, x) = ln P[Gamma(a, 1) ≤ x], the regularised lower incomplete gamma function (DLMF 8.2.4), for
+ * a > 0: the series where it is the smaller side, else ln(1 − Q). The e-value of a Gumbel score needs it
+ * (evalue.ts); it is −Infinity only at x ≤ 0.
+ */
+export function gammaLowerTailLn(x: number, shape: number): number {
+  checkArgs('gammaLowerTailLn', x, shape)
+  if (x <= 0) return -Infinity
+  if (x === Infinity) return 0
+  if (x < shape + 1 && !(shape < 1 && x < SMALL_SHAPE_X)) return lowerSeriesLn(x, shape)
+  return log1mExp(upperTailLn(x, shape))
 }

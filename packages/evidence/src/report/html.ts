@@ -23,7 +23,7 @@ body{font:15px/1.5 Georgia,'Times New Roman',serif;color:#1b1b1b;max-width:920px
 h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;border-bottom:1px solid #ccc;padding-bottom:3px;margin-top:30px}
 .sub{color:#555;margin:0 0 16px;font-family:sans-serif;font-size:13px}
 .verdict{border-left:6px solid #777;background:#f6f6f6;padding:12px 16px;font-size:17px}
-.verdict.detected{border-color:#1d7a35;background:#eef8f0}.verdict.not-detected{border-color:#8a6d00;background:#fbf7e8}
+.verdict.detected{border-color:#1d7a35;background:#eef8f0}.verdict.not-detected{border-color:#8a6d00;background:#fbf7e8}.verdict.invalid{border-color:#a01010;background:#fbeaea}.warning{color:#a01010}
 .cols{display:flex;gap:24px;flex-wrap:wrap}.cols>div{flex:1 1 300px}
 table{border-collapse:collapse;width:100%;font-family:sans-serif;font-size:13px;margin:8px 0}
 td,th{border:1px solid #d5d5d5;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}
@@ -47,7 +47,7 @@ const list = (xs: string[]) => `<ul>${xs.map((x) => `<li>${esc(x)}</li>`).join('
 
 export function renderHtml(m: ReportModel): string {
   const n = m.numbers
-  const cls = m.verdict.detected ? 'detected' : 'not-detected'
+  const cls = m.verdict.detected ? 'detected' : m.verdict.valid ? 'not-detected' : 'invalid'
   const legend = m.legend.items.map((it) => `<span class="sw" style="background:${heatColour(it.u)}"></span>${esc(it.label)}`).join('')
   const excerpts = m.excerpts.length
     ? m.excerpts
@@ -65,7 +65,7 @@ export function renderHtml(m: ReportModel): string {
         .map((c) => `<tr><td>${esc(c.id)}</td><td class="status-${c.status}">${c.status.toUpperCase()}</td><td>${esc(c.message)}</td></tr>`)
         .join('')}</table>`
     : ''
-  const inputs = m.custody.inputs.map((i) => `<tr><td class="num">${i.n}</td><td>${esc(i.id)}</td><td class="mono">${i.sha256}</td><td class="num">${int(i.chars)}</td></tr>`).join('')
+  const inputs = m.custody.inputs.map((i) => `<tr><td class="num">${i.n}</td><td>${esc(i.id)}</td><td class="mono">${i.sha256}</td><td class="num">${int(i.chars)}</td><td>${esc(i.source)}</td></tr>`).join('')
 
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -77,6 +77,7 @@ export function renderHtml(m: ReportModel): string {
 
 <section id="verdict"><h2>Verdict</h2>
 <p class="verdict ${cls}" id="verdict-sentence">${esc(m.verdict.sentence)}</p>
+${m.verdict.warnings.map((w) => `<p class="warning"><strong>Warning:</strong> ${esc(w)}</p>`).join('')}
 <div class="cols"><div><h3>What this means</h3>${list(m.verdict.means)}</div><div><h3>What this does not mean</h3>${list(m.verdict.doesNotMean)}</div></div>
 </section>
 
@@ -108,7 +109,7 @@ ${distributionPlot(m.distribution.zScores)}</section>
 <section id="limitations"><h2>Limitations</h2><dl>${m.limitations.map((l) => `<dt><strong>${esc(l.title)}</strong></dt><dd>${esc(l.text)}</dd>`).join('')}</dl></section>
 
 <section id="custody"><h2>Chain of custody</h2><table>${rows(m.custody.rows)}</table>${verification}
-<h3>Inputs</h3><table><tr><th>#</th><th>id</th><th>SHA-256 of the text (UTF-8)</th><th>characters</th></tr>${inputs}</table>
+<h3>Inputs</h3><table><tr><th>#</th><th>id</th><th>SHA-256 of the text (UTF-8)</th><th>characters</th><th>source</th></tr>${inputs}</table>
 ${m.custody.inputsOmitted ? `<p>${int(m.custody.inputsOmitted)} more inputs are listed in the bundle.</p>` : ''}</section>
 
 ${m.notes ? `<section id="notes"><h2>Analyst's notes</h2><p style="white-space:pre-wrap">${esc(m.notes)}</p></section>` : ''}

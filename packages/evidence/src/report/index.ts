@@ -5,7 +5,7 @@ import { sha256Hex } from '../hash.js'
 import { verify, type VerifyResult } from '../verify.js'
 import { renderHtml } from './html.js'
 import { renderMarkdown } from './markdown.js'
-import { reportModel, type ReportModel } from './model.js'
+import { reportModel, type ReportModel, type ReproduceSources } from './model.js'
 
 export type ReportFormat = 'html' | 'md' | 'json'
 export const REPORT_FORMATS: readonly ReportFormat[] = ['html', 'md', 'json']
@@ -16,8 +16,10 @@ export interface ReportOptions {
   /** When given, the bundle is verified first and the report shows the result in its chain of custody. */
   publicKey?: Uint8Array
   watermarkKey?: WatermarkKey
-  /** File name shown in the chain of custody and the reproduce commands. */
+  /** File name shown in the chain of custody and the reproduce commands (a placeholder when absent, never a guess). */
   bundleName?: string
+  /** The corpus, prompts and filter files the report was made from, for its reproduce commands. */
+  sources?: ReproduceSources
 }
 
 /** The report's content model (also the JSON rendering). Opens the bundle; verifies it when publicKey is given. */
@@ -25,7 +27,7 @@ export function buildReport(bundle: Uint8Array, opts: Omit<ReportOptions, 'forma
   let verification: VerifyResult | undefined
   if (opts.publicKey) verification = verify(bundle, { publicKey: opts.publicKey, watermarkKey: opts.watermarkKey })
   const { body } = openBundle(bundle)
-  return reportModel(body, { bundleSha256: sha256Hex(bundle), verification, bundleName: opts.bundleName })
+  return reportModel(body, { bundleSha256: sha256Hex(bundle), verification, bundleName: opts.bundleName, sources: opts.sources })
 }
 
 export function renderReport(bundle: Uint8Array, opts: ReportOptions = {}): string {
@@ -37,4 +39,4 @@ export function renderReport(bundle: Uint8Array, opts: ReportOptions = {}): stri
   throw new Error(`unknown report format ${String(format)}`)
 }
 
-export { renderHtml, renderMarkdown, reportModel, type ReportModel }
+export { renderHtml, renderMarkdown, reportModel, type ReportModel, type ReproduceSources }

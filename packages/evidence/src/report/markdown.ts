@@ -17,7 +17,7 @@ export function renderMarkdown(m: ReportModel): string {
   const n = m.numbers
   const out: string[] = []
   out.push(`# ${m.title}`, '', `Attribution report · created ${m.created}${m.caseDescription ? ` · ${m.caseDescription}` : ''}`, '')
-  out.push('## Verdict', '', `> **${m.verdict.sentence}**`, '', '**What this means**', '', ...m.verdict.means.map((x) => `- ${x}`), '', '**What this does not mean**', '', ...m.verdict.doesNotMean.map((x) => `- ${x}`), '')
+  out.push('## Verdict', '', `> **${m.verdict.sentence}**`, '', ...m.verdict.warnings.flatMap((w) => [`**Warning:** ${w}`, '']), '**What this means**', '', ...m.verdict.means.map((x) => `- ${x}`), '', '**What this does not mean**', '', ...m.verdict.doesNotMean.map((x) => `- ${x}`), '')
   out.push(
     '## The numbers',
     '',
@@ -84,7 +84,7 @@ export function renderMarkdown(m: ReportModel): string {
   out.push('## Limitations', '', ...m.limitations.map((l) => `- **${l.title}.** ${l.text}`), '')
   out.push('## Chain of custody', '', table(['', ''], m.custody.rows), '')
   if (m.custody.verification) out.push('**Verification when this report was rendered**', '', table(['check', 'result', 'detail'], m.custody.verification.map((c) => [c.id, c.status.toUpperCase(), c.message])), '')
-  out.push('**Inputs**', '', table(['#', 'id', 'SHA-256 of the text (UTF-8)', 'characters'], m.custody.inputs.map((i) => [String(i.n), i.id, `\`${i.sha256}\``, int(i.chars)])), '')
+  out.push('**Inputs**', '', table(['#', 'id', 'SHA-256 of the text (UTF-8)', 'characters', 'source'], m.custody.inputs.map((i) => [String(i.n), i.id, `\`${i.sha256}\``, int(i.chars), i.source])), '')
   if (m.custody.inputsOmitted) out.push(`${int(m.custody.inputsOmitted)} more inputs are listed in the bundle.`, '')
   if (m.notes) out.push("## Analyst's notes", '', m.notes, '')
   out.push('## How to reproduce', '', ...m.reproduce.commands.flatMap((c, i) => ['```sh', c, '```', '', m.reproduce.notes[i] ?? '', '']))

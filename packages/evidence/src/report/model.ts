@@ -21,7 +21,8 @@ export interface ReportModel {
   title: string
   caseDescription: string
   created: string
-  verdict: { detected: boolean; sentence: string; means: string[]; doesNotMean: string[] }
+  /** `valid` false: the analysis is not a valid test (de-duplication off) and makes no claim; `warnings` say why. */
+  verdict: { valid: boolean; detected: boolean; sentence: string; means: string[]; doesNotMean: string[]; warnings: string[] }
   numbers: {
     pValue: string
     pValueE: string
@@ -46,7 +47,8 @@ export interface ReportModel {
   limitations: { title: string; text: string }[]
   custody: {
     rows: [string, string][]
-    inputs: { n: number; id: string; sha256: string; chars: number }[]
+    /** `source`: the input's provenance as recorded at collection (probe endpoint, model, request id, time, sample id; server source fields). */
+    inputs: { n: number; id: string; sha256: string; chars: number; source: string }[]
     inputsOmitted: number
     verification: { status: string; message: string; id: string }[] | null
   }
@@ -62,7 +64,19 @@ function unitScore(model: NullModelRecord, value: number): number {
 
 const MAX_CUSTODY_INPUTS = 200
 
-export function reportModel(body: EvidenceBody, opts: { bundleSha256: string; verification?: VerifyResult; bundleName?: string }): ReportModel {
+/** Files named in the reproduce commands: the ones the report was actually made from (placeholders otherwise). */
+export interface ReproduceSources {
+  corpus: string[]
+  prompts?: string
+  filter?: string
+  /** The `--split` mode the corpus was read with, when not the default. */
+  split?: string
+}
+
+export function reportModel(
+  body: EvidenceBody,
+  opts: { bundleSha256: string; verification?: VerifyResult; bundleName?: string; sources?: ReproduceSources },
+): ReportModel {
   const r = body.result
   const st = body.statistics
   const m = body.method
@@ -79,7 +93,9 @@ export function reportModel(body: EvidenceBody, opts: { bundleSha256: string; ve
   const texts = `${int(n)} text${n === 1 ? '' : 's'}`
   const pText = pow10Text(r.log10P)
 
-  const sentence = r.detected
+  const sentence = !r.valid
+    ? `This analysis of the ${texts} in this case is NOT A VALID TEST and supports no conclusion about the watermark of key ${body.key.keyId}: ${r.warnings.join('; ')}.`
+    : r.detected
     ? `The ${texts} in this case carry the statistical watermark of key ${body.key.keyId}: text produced without that key would show evidence this strong about ${oneIn(r.log10P)} times (p = ${pText}).`
     : `The ${texts} in this case do not show significant evidence of the watermark of key ${body.key.keyId} (p = ${pText}; the threshold set in advance was ${pow10Text(alphaLog10)}).`
   const means = r.detected
@@ -121,7 +137,7 @@ export function reportModel(body: EvidenceBody, opts: { bundleSha256: string; ve
   const paragraphs = [
     `The key holder embedded a statistical watermark using ${schemeName}: at each step of generation, a secret key and the preceding tokens decide which next tokens are slightly preferred. Text written without the key prefers them only by chance.`,
     `Each text was ${m.normalize ? 'normalised (Unicode NFC, invisible and look-alike characters) and ' : ''}split into tokens with the ${body.tokenizer.name} tokenizer (version ${body.tokenizer.version}). Every (context, token) pair was scored against the key${m.dedup ? ' once across the whole corpus: repeated pairs are not counted again, because repetition would break the independence the test relies on' : ' — de-duplication was turned OFF for this analysis, so repeated pairs were counted every time, which can overstate the evidence'}.`,
-    `The p-value comes from ${testName}. A z-score (${r.zScore.toFixed(2)}) is shown for orientation only. The e-value (${pow10Text(r.log10E)}) is an anytime-valid measure: it stays valid even if collection stopped when the results looked good.`,
+    `The p-value comes from ${testName}. A z-score (${r.zScore.toFixed(2)}) is shown for orientation only. ${r.valid ? `The e-value (${pow10Text(r.log10E)}) is an anytime-valid measure: it stays valid even if collection stopped when the results looked good.` : `The e-value (${pow10Text(r.log10E)}) is NOT anytime-valid here, because the test is not valid.`}`,
     body.prompts.items.length > 0 || body.inputs.items.some((i) => i.promptSha256 !== undefined)
       ? 'Pairs that occur in the prompts given to the suspect model were excluded, so that text copied from a prompt counts neither for nor against it.'
       : 'No prompts were recorded, so no pairs were excluded for prompt overlap.',
@@ -190,14 +206,24 @@ export function reportModel(body: EvidenceBody, opts: { bundleSha256: string; ve
     ['tokenizer', `${body.tokenizer.name} ${body.tokenizer.version}`],
     ['texts in the bundle', body.inputs.included ? 'included (the analysis can be rerun from the bundle)' : 'NOT included: only their SHA-256 hashes are recorded'],
   ]
-  const inputs = body.inputs.items.slice(0, MAX_CUSTODY_INPUTS).map((it, i) => ({ n: i + 1, id: it.id, sha256: it.sha256, chars: it.chars }))
+  const inputs = body.inputs.items.slice(0, MAX_CUSTODY_INPUTS).map((it, i) => ({
+    n: i + 1,
+    id: it.id,
+    sha256: it.sha256,
+    chars: it.chars,
+    source: it.provenance ? Object.entries(it.provenance).map(([k, v]) => `${k} ${v}`).join(', ') : '',
+  }))
+  if (!inputs.some((i) => i.source !== '')) custodyRows.push(['provenance of the texts', 'not recorded (the texts were given without collection records)'])
 
-  const bundle = opts.bundleName ?? 'case.tmev'
+  // Named files only: a placeholder in angle brackets never names a file that might exist.
+  const bundle = opts.bundleName ?? '<bundle.tmev>'
+  const src = opts.sources
+  const corpus = src?.corpus.length ? src.corpus.join(' ') : '<corpus files>'
   const reproduce = {
     commands: [
       `tokenmark verify ${bundle} --public-key signer.pub.json`,
       `tokenmark verify ${bundle} --public-key signer.pub.json --key watermark.key --json`,
-      `tokenmark report --key watermark.key --signing-key signer.key${body.prompts.items.length ? ' --prompts prompts.txt' : ''}${body.filter ? ' --filter emission.tmef' : ''} --bundle again.tmev --out again.html corpus.jsonl`,
+      `tokenmark report --key watermark.key --signing-key signer.key${body.prompts.items.length ? ` --prompts ${src?.prompts ?? '<prompts file>'}` : ''}${body.filter ? ` --filter ${src?.filter ?? '<emission filter>'}` : ''}${src?.split ? ` --split ${src.split}` : ''}${m.dedup ? '' : ' --no-dedup --force'} --bundle again.tmev --out again.html ${corpus}`,
     ],
     notes: [
       'The first command checks the signature and that every included text matches its recorded hash; anyone can run it with the signer\'s public key.',
@@ -210,7 +236,7 @@ export function reportModel(body: EvidenceBody, opts: { bundleSha256: string; ve
     title: body.case.title || 'Watermark attribution report',
     caseDescription: body.case.description,
     created: body.created,
-    verdict: { detected: r.detected, sentence, means, doesNotMean },
+    verdict: { valid: r.valid, detected: r.detected, sentence, means: r.valid ? means : [], doesNotMean, warnings: r.warnings },
     numbers: {
       pValue: pText,
       pValueE: pow10E(r.log10P),

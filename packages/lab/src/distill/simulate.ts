@@ -322,24 +322,12 @@ export function scanAnswersStream(
   return { result: scanner.result(), probeTokensToP6: p6, probeTokensToE6: e6 }
 }
 
-/** One cell of the table: the corpus-test fields (as `tokenmark scan --json` prints them) plus the setting. */
-export interface DistillRow {
+/** One cell of the table: core's corpus result (as `tokenmark scan --json` prints it) plus the setting. */
+export interface DistillRow extends CorpusResult {
   rho: number
-  /** Whether any emission filter was applied (`filterMode !== 'off'`; kept for `scan --json` compatibility). */
-  filter: boolean
   filterMode: DistillFilter
   /** Response tokens whose contexts the filter holds (0 with the filter off). */
   filterTokens: number
-  pValue: number
-  log10P: number
-  eValue: number
-  log10E: number
-  tokensSeen: number
-  tokensScored: number
-  tokensExcluded: number
-  tokensFiltered: number
-  /** Scored tokens needed for p < 1e-6, extrapolated from the observed effect (core's estimate). */
-  tokensNeeded: number | null
   /**
    * Measured, not extrapolated: probe tokens (answers in collection order, whole answers) after which the
    * p-value stays below 1e-6 to the end of the probe; null when it is not below at the end.
@@ -347,8 +335,6 @@ export interface DistillRow {
   probeTokensToP6: number | null
   /** Probe tokens at which the e-value first reaches 1e6 (a stopping time at which acting is valid); null if never. */
   probeTokensToE6: number | null
-  scheme: string
-  keyId: string
   teacherTokens: number
   humanTokens: number
 }
@@ -426,23 +412,13 @@ export class Distillation {
       const s = scanAnswersStream(this.key, answers, this.prompts.probe, filter, this.options.tokenizer)
       const r = s.result
       return {
+        ...r,
         rho,
         filter: mode !== 'off',
         filterMode: mode,
         filterTokens: tokens,
-        pValue: r.pValue,
-        log10P: r.log10P,
-        eValue: r.eValue,
-        log10E: r.log10E,
-        tokensSeen: r.tokensSeen,
-        tokensScored: r.tokensScored,
-        tokensExcluded: r.tokensExcluded,
-        tokensFiltered: r.tokensFiltered,
-        tokensNeeded: r.tokensNeeded,
         probeTokensToP6: s.probeTokensToP6,
         probeTokensToE6: s.probeTokensToE6,
-        scheme: r.scheme,
-        keyId: r.keyId,
         teacherTokens: mix.teacherTokens,
         humanTokens: mix.humanTokens,
       }

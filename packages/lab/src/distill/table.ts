@@ -27,7 +27,7 @@ export function distillMarkdown(rows: readonly DistillRow[], setup?: DistillSetu
   ]
   for (const r of rows) {
     lines.push(
-      `| ${formatRho(r.rho)} | ${r.filterMode} | ${n(r.teacherTokens)} | ${r.filterMode === 'off' ? '—' : n(r.filterTokens)} | ${pow10Text(r.log10P)} | ${r.log10P.toFixed(2)} | ${pow10Text(r.log10E)} | ${n(r.tokensScored)} | ${n(r.tokensFiltered)} | ${n(r.tokensNeeded)} | ${n(r.probeTokensToP6)} |`,
+      `| ${formatRho(r.rho)} | ${r.filterMode} | ${n(r.teacherTokens)} | ${r.filterMode === 'off' ? '—' : n(r.filterTokens)} | ${pow10Text(r.log10P)} | ${r.log10P.toFixed(2)} | ${pow10Text(r.log10E)} | ${n(r.tokensScored)} | ${n(r.tokensSkipped.filtered)} | ${n(r.tokensNeeded)} | ${n(r.probeTokensToP6)} |`,
     )
   }
   if (setup) {
