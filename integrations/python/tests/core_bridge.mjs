@@ -72,7 +72,7 @@ function corpus() {
   // Imported lazily: the lab's corpus package is only needed for the torch end-to-end test.
   return import(join(root, 'packages/lab/dist/index.js')).then((lab) => {
     const tk = getTokenizer('o200k_base')
-    const train = lab.corpusPart('train').slice(0, 40).join('\n\n')
+    const train = lab.corpusPart('train').slice(0, 12).join('\n\n')
     const prompts = lab.prompts().slice(0, 12).map((p) => [...tk.encode(p)])
     return { vocabSize: tk.vocabSize, train: [...tk.encode(train)], prompts }
   })

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import math
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 
 KEY_FILE_FORMAT = "tokenmark-key"
@@ -153,6 +153,17 @@ class WatermarkKey:
     def derive_subkey(self, purpose: str = "prf", length: int = 16) -> bytes:
         info = f"tokenmark/v1/{purpose}\x00{self.canonical_config()}".encode()
         return hkdf_sha256(self._secret, b"tokenmark/v1", info, length)
+
+    def to_key_file(self, created: datetime | None = None) -> str:
+        """Key file text (docs/spec.md#key-file); the only place the secret is written out. Store it 0600."""
+        when = (created or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        body = {
+            "format": KEY_FILE_FORMAT, "version": KEY_FILE_VERSION, "keyId": self.key_id, "commitment": self.commitment,
+            "scheme": self.scheme, "params": self.params, "tokenizer": self.tokenizer,
+            "created": when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z",
+            "secret": base64.urlsafe_b64encode(self._secret).decode().rstrip("="),
+        }
+        return json.dumps(body, indent=2) + "\n"
 
     def __repr__(self) -> str:
         return f"WatermarkKey({self.key_id}, {self.scheme})"

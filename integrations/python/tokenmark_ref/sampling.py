@@ -32,10 +32,19 @@ def candidates(logits, s: Sampling, top_k: int = 0):
     if V == 0:
         raise ValueError("logits are empty")
     k = top_k or s.top_k
-    if 0 < k < V:
-        ids = np.argsort(-lg, kind="stable")[:k]
+    # Tokens at −inf have weight 0 in core too and can never be drawn; dropping them first makes a model
+    # with a sparse support cheap without changing any result.
+    live = np.nonzero(lg > -np.inf)[0] if np.isneginf(lg).any() else None
+    if 0 < k < V and live is not None and live.shape[0] <= k:
+        ids = live[np.argsort(-lg[live], kind="stable")]  # core's top-k order; the rest weigh 0
+    elif 0 < k < V:
+        # The k largest logits, lower id first on ties (a stable descending sort), via one partition.
+        thr = -np.partition(-lg, k - 1)[k - 1]
+        above = np.nonzero(lg > thr)[0]
+        sel = np.sort(np.concatenate([above, np.nonzero(lg == thr)[0][: k - above.shape[0]]]))
+        ids = sel[np.argsort(-lg[sel], kind="stable")]
     else:
-        ids = np.arange(V)
+        ids = np.arange(V) if live is None else live
     cl = lg[ids]
     mx = cl.max()
     if not np.isfinite(mx):
