@@ -1,5 +1,6 @@
 // `pnpm bench [suite...]`: runs every benchmark suite (or the named ones) and prints Markdown tables,
-// which README.md quotes. Suites: core, tokenizer, lab, server (the server suite includes a 60 s soak).
+// which README.md quotes. Suites: core, tokenizer, lab, server (the server suite includes a 60 s soak), python
+// (the Python reference's embed step beside core's).
 import { machine } from './lib.mjs'
 
 const SUITES = {
@@ -7,6 +8,7 @@ const SUITES = {
   tokenizer: './tokenizer.mjs',
   lab: './lab.mjs',
   server: '../packages/server/bench/server.mjs',
+  python: './python.mjs',
 }
 const names = process.argv.slice(2)
 for (const n of names) if (!(n in SUITES)) throw new Error(`unknown suite ${n} (known: ${Object.keys(SUITES).join(', ')})`)

@@ -4,7 +4,11 @@
  * Embed: x = argmax_i r_i^{1/p_i} = argmin_i E_i / p_i with E_i = −ln r_i, r_i the candidate's PRF
  * uniform. Over the key's randomness this draws exactly from p (an exponential race).
  * Score: s_t = −ln(1 − r_t); under H0 each s_t ~ Exp(1), so the sum over T distinct tuples ~ Gamma(T, 1).
+ * The embed step draws nothing but the key's randomness, so a repeated context would repeat its token:
+ * positions whose context was already used in the generation are sampled plainly (history.ts,
+ * docs/spec.md#repeated-contexts).
  */
+import { ContextHistory } from '../history.js'
 import { uniformFromWords } from '../prf.js'
 import type { Rng } from '../rng.js'
 import { CandidateDistribution, type NextTokenSampler, type ResolvedSampling } from '../sampling.js'
@@ -81,12 +85,12 @@ export const gumbel: Scheme = {
       embedder(prf: KeyedPrf, sampling: ResolvedSampling, rng: Rng): NextTokenSampler {
         const dist = new CandidateDistribution()
         const untruncated = sampling.topK === 0 && sampling.topP === 1
+        const history = new ContextHistory()
         return (logits, context, ids) => {
-          if (context.length < prf.need) {
+          if (!history.firstUse(prf, context)) {
             dist.prepare(logits, sampling, ids)
             return dist.sample(rng)
           }
-          prf.setContext(context, context.length)
           if (untruncated && ids === undefined) return raceOverLogits(prf, logits, sampling.temperature)
           dist.prepare(logits, sampling, ids)
           const w = dist.weight
