@@ -28,11 +28,15 @@ import {
   type WatermarkKey,
 } from '@tokenmark/core'
 import { randomId, sha256Hex } from './crypto.js'
+import { canonicalJson } from './json-bounds.js'
 import { ServerError } from './errors.js'
 import type { KeyStore } from './keystore.js'
 import type { CaseMeta, CaseRow, SampleRow, Store } from './store.js'
 
 export const DEFAULT_CASE_ALPHA = 1e-6
+/** Bounds on a sample's free-form `source` (route schema): nesting depth and bytes of JSON. */
+export const SOURCE_MAX_DEPTH = 8
+export const SOURCE_MAX_BYTES = 16_384
 
 /** Core's CorpusResult; eValue is capped at the largest double when it overflows (see caseResult). */
 export type CaseResult = CorpusResult
@@ -237,7 +241,7 @@ export class CaseService {
             const stored = prior ? undefined : this.#store.getSampleByIdem(id, ik)
             const priorHash = prior?.hash ?? stored?.content_hash
             if (priorHash !== undefined) {
-              if (priorHash !== hash) {
+              if (priorHash !== hash && priorHash !== legacyContentHash(input)) {
                 throw new ServerError('E_IDEMPOTENCY_CONFLICT', `samples/${index}: idempotency key "${ik.slice(0, 80)}" was already used for a different sample in this case`)
               }
               const o = prior ? prior.outcome : { index, id: stored!.id, seq: stored!.seq, status: 'duplicate' as const }
@@ -351,7 +355,17 @@ export function caseResult(st: { acc: Accumulator; samples: number }, alpha: num
   return { ...r, eValue: Number.isFinite(r.eValue) ? r.eValue : Number.MAX_VALUE }
 }
 
+/**
+ * What an idempotency key promises: the same text, prompt and source. `source` is hashed in canonical
+ * form (sorted keys), so a retry that serialises the same object in another key order is a duplicate,
+ * not a conflict (issue 12).
+ */
 function contentHash(s: SampleInput): string {
+  return sha256Hex(canonicalJson([s.text, s.prompt ?? null, s.source ?? null]))
+}
+
+/** The hash of samples stored by earlier builds (source in its arrival key order); a retry of one still matches. */
+function legacyContentHash(s: SampleInput): string {
   return sha256Hex(JSON.stringify([s.text, s.prompt ?? null, s.source ?? null]))
 }
 

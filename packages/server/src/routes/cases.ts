@@ -1,6 +1,6 @@
 /** Investigation cases: create, list, read, append samples in idempotent batches, read the result. */
 import type { FastifyInstance } from 'fastify'
-import type { SampleInput } from '../cases.js'
+import { SOURCE_MAX_BYTES, SOURCE_MAX_DEPTH, type SampleInput } from '../cases.js'
 import { alphaParam, intParam, intQuery, numberQuery } from './query.js'
 import { AUTH_ERRORS, BODY_ERRORS, caseResultSchema, caseSchema, errors, idParams, keyIdSchema, sampleSchema } from '../schemas.js'
 
@@ -117,7 +117,14 @@ export default async function caseRoutes(app: FastifyInstance): Promise<void> {
                 properties: {
                   text: { type: 'string' }, // no maxLength: see TEXTS_ARE_BOUNDED in schemas.ts
                   prompt: { type: 'string', description: 'The prompt the text answered: context for its first tokens, its tuples excluded from scoring' },
-                  source: { type: 'object', additionalProperties: true, description: 'Free metadata (where and when the sample was collected)' },
+                  source: {
+                    type: 'object',
+                    additionalProperties: true,
+                    maxProperties: 64,
+                    'x-maxDepth': SOURCE_MAX_DEPTH,
+                    'x-maxBytes': SOURCE_MAX_BYTES,
+                    description: `Free metadata (where and when the sample was collected): at most ${SOURCE_MAX_DEPTH} levels deep and ${SOURCE_MAX_BYTES} bytes of JSON. Compared by content whatever its key order (an idempotent retry may serialise it differently).`,
+                  },
                   idempotencyKey: { type: 'string', minLength: 1, maxLength: 200 },
                 },
               },
