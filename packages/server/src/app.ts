@@ -15,7 +15,7 @@ import { ajvBounds, jsonDepthExceeds } from './json-bounds.js'
 import { clientErrorBody, STATUS_TEXT, storeErrorReply } from './errors.js'
 import { Auth, type AuthContext, type Scope } from './auth.js'
 import { DetectPool } from './detect-pool.js'
-import { CaseService } from './cases.js'
+import { CaseService, DEFAULT_CASE_LIMITS } from './cases.js'
 import { loadMasterSecret } from './crypto.js'
 import { CaseEvidence } from './evidence.js'
 import { ServerError, statusForCoreError, type ErrorBody } from './errors.js'
@@ -39,7 +39,7 @@ declare module 'fastify' {
     requireScope: (...scopes: Scope[]) => (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void
     /** Server limits (body size, batch sizes) as configured. */
     limits: ServerLimits
-    /** Detection, inline or on worker threads. */
+    /** The work pool: detection, case scoring and evidence, inline or on worker threads, fair per tenant. */
     detector: DetectPool
   }
   interface FastifyRequest {
@@ -71,6 +71,10 @@ export interface ServerLimits {
   jsonDepth: number
   /** A revoked token stops working on every instance sharing the database within this time (default 5 s). */
   tokenRecheckMs: number
+  /** Samples per case (default 100,000); a batch beyond it is refused with 422 E_CASE_LIMIT. */
+  caseSamples: number
+  /** UTF-8 bytes of texts and prompts per case (default 256 MiB); a batch beyond it is refused with 413 E_CASE_TOO_LARGE. */
+  caseBytes: number
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -85,6 +89,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   workTimeoutMs: 30_000,
   jsonDepth: 32,
   tokenRecheckMs: 5_000,
+  caseSamples: DEFAULT_CASE_LIMITS.maxSamples,
+  caseBytes: DEFAULT_CASE_LIMITS.maxBytes,
 }
 
 export interface RateLimitOptions {
@@ -115,8 +121,8 @@ export interface BuildServerOptions {
   /** Extra route plugins, registered after the built-in ones. */
   plugins?: RoutePlugin[]
   /**
-   * Worker threads for /v1/detect (default 0: inline on the event loop). Workers need the built code
-   * (dist); `startServer` uses one fewer than the available cores.
+   * Worker threads for detection, case scoring and evidence (default 0: inline on the event loop).
+   * Workers need the built code (dist); `startServer` uses one fewer than the available cores.
    */
   detectWorkers?: number
   /** Trust X-Forwarded-* (behind a proxy). Default false. */
@@ -236,18 +242,18 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
   })
 
   const access = new Auth(store, { recheckMs: limits.tokenRecheckMs })
-  const cases = new CaseService(store, keyStore, { checkpointMinBytes: limits.checkpointMinBytes })
+  const detector = new DetectPool(opts.detectWorkers ?? 0)
+  detector.onDegraded = (err) => app.log.error({ err }, 'detection workers keep failing; detecting on the event loop from now on')
+  const cases = new CaseService(store, keyStore, { checkpointMinBytes: limits.checkpointMinBytes, pool: detector, maxSamples: limits.caseSamples, maxBytes: limits.caseBytes })
+  app.decorate('detector', detector)
   app.decorate('store', store)
   app.decorate('keyStore', keyStore)
   app.decorate('cases', cases)
-  const evidence = new CaseEvidence(cases, keyStore)
+  const evidence = new CaseEvidence(cases, keyStore, { pool: detector, dbPath: fileDb ? store.path : undefined })
   evidence.onMismatch = (detail) => app.log.error(detail, 'evidence bundle disagrees with its case result; refused')
   app.decorate('evidence', evidence)
   app.decorate('access', access)
   app.decorate('limits', limits)
-  const detector = new DetectPool(opts.detectWorkers ?? 0)
-  detector.onDegraded = (err) => app.log.error({ err }, 'detection workers keep failing; detecting on the event loop from now on')
-  app.decorate('detector', detector)
   app.decorateRequest('auth', null)
   // Per-request hooks are callback-style, not async: an async hook costs a promise and a microtask turn
   // on every request, measurable on /v1/detect's hot path.

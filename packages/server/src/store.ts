@@ -182,6 +182,12 @@ export class Store {
     }
   }
 
+  /** UTF-8 bytes of a case's sample texts and prompts. */
+  caseTextBytes(caseId: string): number {
+    const r = this.stmt('SELECT coalesce(sum(length(CAST(text AS BLOB)) + coalesce(length(CAST(prompt AS BLOB)), 0)), 0) AS n FROM samples WHERE case_id = ?').get(caseId) as { n: number }
+    return r.n
+  }
+
   /** Runs fn in one IMMEDIATE transaction (committed, or rolled back when fn throws). */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate()

@@ -99,7 +99,7 @@ export default async function caseRoutes(app: FastifyInstance): Promise<void> {
         operationId: 'addSamples',
         summary: 'Append a batch of samples; idempotent per sample idempotencyKey',
         description:
-          'The batch commits as a whole before the reply. A sample whose idempotencyKey the case already holds with the same content is reported as a duplicate and not counted again; the same key with different content rejects the batch with 409.',
+          'The batch commits as a whole before the reply. A case holds at most `caseSamples` samples (default 100,000; beyond: 422 E_CASE_LIMIT) and `caseBytes` bytes of text and prompts (default 256 MiB; beyond: 413 E_CASE_TOO_LARGE). Scoring runs off the event loop within the request time budget (503 E_TIMEOUT beyond it; nothing is committed). A sample whose idempotencyKey the case already holds with the same content is reported as a duplicate and not counted again; the same key with different content rejects the batch with 409.',
         params: idParams,
         body: {
           type: 'object',
@@ -149,11 +149,11 @@ export default async function caseRoutes(app: FastifyInstance): Promise<void> {
               case: caseSchema,
             },
           },
-          ...errors(...AUTH_ERRORS, 404, 409, ...BODY_ERRORS),
+          ...errors(...AUTH_ERRORS, 404, 409, 422, 503, ...BODY_ERRORS),
         },
       },
     },
-    async (req) => app.cases.addSamples(req.auth!.tenantId, req.params.id, req.body.samples),
+    async (req) => app.cases.addSamples(req.auth!.tenantId, req.params.id, req.body.samples, Date.now() + app.limits.workTimeoutMs),
   )
 
   app.get<{ Params: IdParams; Querystring: { after?: string; limit?: string } }>(
