@@ -227,3 +227,22 @@ test('/docs "Try it out" calls the server it is served from', async () => {
   expect(doc.servers.map((x) => x.url)).toEqual(['/'])
   await s.app.close()
 })
+
+test('a case states its limits: samples beyond caseSamples are 422 E_CASE_LIMIT, bytes beyond caseBytes 413 E_CASE_TOO_LARGE', async () => {
+  const s = await testServer({ limits: { caseSamples: 5, caseBytes: 4000 } })
+  const h = bearer(s.admin)
+  const key = testKey(12)
+  await s.app.inject({ method: 'POST', url: '/v1/keys', headers: h, payload: { keyFile: key.toKeyFile() } })
+  const id = JSON.parse((await s.app.inject({ method: 'POST', url: '/v1/cases', headers: h, payload: { name: 'c', keyId: key.keyId } })).body).id as string
+  const post = (samples: { text: string }[]) => s.app.inject({ method: 'POST', url: `/v1/cases/${id}/samples`, headers: h, payload: { samples } })
+  expect((await post([{ text: plainText(20, 1) }, { text: plainText(20, 2) }, { text: plainText(20, 3) }])).statusCode).toBe(200)
+  const many = await post([{ text: plainText(20, 4) }, { text: plainText(20, 5) }, { text: plainText(20, 6) }])
+  expect(many.statusCode).toBe(422)
+  expect(JSON.parse(many.body).error.code).toBe('E_CASE_LIMIT')
+  const big = await post([{ text: 'word '.repeat(1000) }])
+  expect(big.statusCode).toBe(413)
+  expect(JSON.parse(big.body).error.code).toBe('E_CASE_TOO_LARGE')
+  // Nothing of the refused batches was kept.
+  expect(JSON.parse((await s.app.inject({ method: 'GET', url: `/v1/cases/${id}`, headers: h })).body).samples).toBe(3)
+  await s.app.close()
+})
