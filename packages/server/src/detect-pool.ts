@@ -39,9 +39,16 @@ interface Queued {
 
 interface Slot {
   worker: Worker
-  running: (Queued & { id: number }) | null
+  /** Tasks posted to the worker and not yet answered, oldest first (at most PREFETCH). */
+  running: (Queued & { id: number })[]
   known: Set<string>
 }
+
+/**
+ * Tasks a worker holds at once: the one it runs and the next, so it never idles while the event loop
+ * (busy with HTTP) gets round to handing it more work. Fairness suffers by at most that one task.
+ */
+const PREFETCH = 2
 
 export interface PoolStats {
   /** Tasks run, by kind, since start. */
@@ -81,11 +88,11 @@ export class DetectPool {
 
   #spawn(): Slot {
     const worker = new Worker(new URL('./detect-worker.js', import.meta.url))
-    const slot: Slot = { worker, running: null, known: new Set() }
+    const slot: Slot = { worker, running: [], known: new Set() }
     worker.on('message', (m: WorkerReply) => {
-      const q = slot.running
+      const q = slot.running[0]
       if (!q || q.id !== m.id) return
-      slot.running = null
+      slot.running.shift()
       if (m.error) {
         q.reject(m.error.name === 'TokenmarkError' ? new TokenmarkError(m.error.code as TokenmarkErrorCode, m.error.message) : new Error(m.error.message))
       } else q.resolve(m.result)
@@ -95,9 +102,9 @@ export class DetectPool {
     const fail = (err: Error) => {
       if (failed) return
       failed = true
-      const q = slot.running
-      slot.running = null
-      q?.reject(err)
+      const lost = slot.running
+      slot.running = []
+      for (const q of lost) q.reject(err)
       const i = this.#slots.indexOf(slot)
       if (this.#closed || i < 0) return
       const now = Date.now()
@@ -202,18 +209,24 @@ export class DetectPool {
 
   /** Hands waiting tasks to idle workers, one tenant after another. */
   #pump(): void {
-    for (const slot of this.#slots) {
-      if (slot.running) continue
+    // Fill every worker's first place before any second one, so work spreads over the workers.
+    for (let depth = 1; depth <= PREFETCH; depth++) for (const slot of this.#slots) if (slot.running.length < depth && !this.#post(slot)) return
+  }
+
+  /** Posts the next waiting task to `slot`; false when nothing waits. */
+  #post(slot: Slot): boolean {
+    {
       const next = this.#take()
-      if (!next) return
+      if (!next) return false
       const id = this.#nextId++
-      slot.running = { ...next, id }
+      slot.running.push({ ...next, id })
       const { keys, ...rest } = next.task
       const wire = { ...rest, id, keys: keys.map((k) => (slot.known.has(k.ref) ? { ref: k.ref } : { ref: k.ref, file: k.key.toKeyFile() })) } as WireTask
       for (const k of keys) slot.known.add(k.ref)
       this.#stats.tasks[next.task.kind]++
       slot.worker.postMessage(wire)
     }
+    return true
   }
 
   /** The next live task in round-robin order of tenants; tasks of finished (failed, timed-out) jobs are dropped. */
@@ -234,12 +247,16 @@ export class DetectPool {
     return undefined
   }
 
-  /** Stops a job's running tasks by replacing their workers (queued ones are dropped by #take). */
+  /**
+   * Stops a job's running tasks by replacing their workers (queued ones are dropped by #take). Another
+   * job's task that the worker held goes back to the front of its tenant's queue.
+   */
   #abandon(job: Job): void {
     for (let i = 0; i < this.#slots.length; i++) {
       const slot = this.#slots[i]
-      if (slot.running?.job !== job) continue
-      slot.running = null
+      if (!slot.running.some((q) => q.job === job)) continue
+      for (const q of slot.running) if (q.job !== job && !q.job.done) this.#requeue(q)
+      slot.running = []
       this.#stats.abandoned++
       slot.worker.removeAllListeners('exit')
       slot.worker.removeAllListeners('error')
@@ -247,6 +264,21 @@ export class DetectPool {
       this.#slots[i] = this.#spawn()
     }
     this.#pump()
+  }
+
+  #requeue(q: Queued): void {
+    const { task, job, resolve, reject } = q
+    const tenant = [...this.#queues.entries()].find(([, list]) => list.some((x) => x.job === job))?.[0]
+    // The job's tenant: found through its other waiting tasks, else a queue of its own at the front.
+    const key = tenant ?? `\0requeued${this.#nextId++}`
+    let list = this.#queues.get(key)
+    if (!list) {
+      list = []
+      this.#queues.set(key, list)
+      this.#order.unshift(key)
+    }
+    list.unshift({ task, job, resolve, reject })
+    this.#queued++
   }
 
   /** After degrading to inline work: runs what was waiting. */
