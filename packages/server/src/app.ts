@@ -11,9 +11,11 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { TokenmarkError, VERSION } from '@tokenmark/core'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import { ajvBounds, jsonDepthExceeds } from './json-bounds.js'
+import { clientErrorBody, STATUS_TEXT, storeErrorReply } from './errors.js'
 import { Auth, type AuthContext, type Scope } from './auth.js'
 import { DetectPool } from './detect-pool.js'
-import { CaseService } from './cases.js'
+import { CaseService, DEFAULT_CASE_LIMITS } from './cases.js'
 import { loadMasterSecret } from './crypto.js'
 import { CaseEvidence } from './evidence.js'
 import { ServerError, statusForCoreError, type ErrorBody } from './errors.js'
@@ -37,7 +39,7 @@ declare module 'fastify' {
     requireScope: (...scopes: Scope[]) => (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void
     /** Server limits (body size, batch sizes) as configured. */
     limits: ServerLimits
-    /** Detection, inline or on worker threads. */
+    /** The work pool: detection, case scoring and evidence, inline or on worker threads, fair per tenant. */
     detector: DetectPool
   }
   interface FastifyRequest {
@@ -55,6 +57,40 @@ export interface ServerLimits {
   samplesBatch: number
   /** Minimum bytes of per-batch accumulators before a case's merged accumulator is rewritten (default 1 MiB). */
   checkpointMinBytes: number
+  /** Time to receive a whole request, headers and body, before it is answered 408 (default 30 s). */
+  requestTimeoutMs: number
+  /** Time to receive a request's headers (default 10 s). */
+  headersTimeoutMs: number
+  /** A connection idle (no bytes either way) this long is closed (default 60 s). */
+  idleTimeoutMs: number
+  /** Open connections at once; more are refused at accept (default 1024). */
+  maxConnections: number
+  /** Time budget of a request's work (detection, scoring, evidence) before it is abandoned with 503 E_TIMEOUT (default 30 s). */
+  workTimeoutMs: number
+  /** Nesting depth of a JSON body (arrays and objects), checked before it is parsed (default 32). */
+  jsonDepth: number
+  /** A revoked token stops working on every instance sharing the database within this time (default 5 s). */
+  tokenRecheckMs: number
+  /** Samples per case (default 100,000); a batch beyond it is refused with 422 E_CASE_LIMIT. */
+  caseSamples: number
+  /** UTF-8 bytes of texts and prompts per case (default 256 MiB); a batch beyond it is refused with 413 E_CASE_TOO_LARGE. */
+  caseBytes: number
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  bodyLimit: 2 * 1024 * 1024,
+  detectBatch: 64,
+  samplesBatch: 1000,
+  checkpointMinBytes: 1 << 20,
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  maxConnections: 1024,
+  workTimeoutMs: 30_000,
+  jsonDepth: 32,
+  tokenRecheckMs: 5_000,
+  caseSamples: DEFAULT_CASE_LIMITS.maxSamples,
+  caseBytes: DEFAULT_CASE_LIMITS.maxBytes,
 }
 
 export interface RateLimitOptions {
@@ -85,8 +121,8 @@ export interface BuildServerOptions {
   /** Extra route plugins, registered after the built-in ones. */
   plugins?: RoutePlugin[]
   /**
-   * Worker threads for /v1/detect (default 0: inline on the event loop). Workers need the built code
-   * (dist); `startServer` uses one fewer than the available cores.
+   * Worker threads for detection, case scoring and evidence (default 0: inline on the event loop).
+   * Workers need the built code (dist); `startServer` uses one fewer than the available cores.
    */
   detectWorkers?: number
   /** Trust X-Forwarded-* (behind a proxy). Default false. */
@@ -127,7 +163,7 @@ class AccessLog extends LogController {
 
 export async function buildServer(opts: BuildServerOptions = {}): Promise<FastifyInstance> {
   const env = opts.env ?? process.env
-  const limits: ServerLimits = { bodyLimit: 2 * 1024 * 1024, detectBatch: 64, samplesBatch: 1000, checkpointMinBytes: 1 << 20, ...opts.limits }
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits }
   const store = opts.store ?? new Store({ path: opts.db ?? ':memory:' })
   const fileDb = store.path !== ':memory:' && store.path !== ''
   let keyStore: KeyStore
@@ -139,8 +175,12 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
       defaultPath: fileDb ? `${store.path}.master` : undefined,
     })
     masterOrigin = { origin: master.origin, path: master.path }
-    keyStore = new KeyStore(store, master.secret)
-    master.secret.fill(0)
+    try {
+      keyStore = new KeyStore(store, master.secret)
+    } finally {
+      master.secret.fill(0)
+    }
+    master.persist?.()
   } catch (e) {
     if (opts.store === undefined) store.close()
     throw e
@@ -155,6 +195,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
           ...(opts.logStream ? { stream: opts.logStream } : {}),
         }
 
+  const securityHeaders = await helmetHeaders()
   const app = Fastify({
     logger,
     bodyLimit: limits.bodyLimit,
@@ -163,12 +204,24 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
     trustProxy: opts.trustProxy ?? false,
     // Bodies are strict: no type coercion ("5" is not 5), unknown fields rejected, not stripped.
     // Query strings are strings too; routes parse their numbers (routes/query.ts).
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false }, plugins: [ajvBounds as never] },
     // Answer in-flight requests on close, but drop idle keep-alive sockets at once.
     forceCloseConnections: 'idle',
     // Requests that arrive on a kept-alive connection after close() began get our own 503 (below).
     return503OnClosing: false,
+    // Slow clients (a body trickled a byte at a time, headers never finished) lose their connection
+    // instead of holding it forever (issue 12). Node checks these every connectionsCheckingInterval.
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    // Node ignores requestTimeout when headersTimeout exceeds it, hence the min.
+    http: { headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs), connectionsCheckingInterval: Math.max(50, Math.min(1000, limits.requestTimeoutMs >> 2)) },
+    // Router errors (a path with bad %-encoding, an id past maxParamLength) get the one error format.
+    frameworkErrors: (err, req, reply) => sendError(err, req, reply),
+    // Errors of Node's HTTP parser (malformed request, headers too large) arrive before any request
+    // exists: answered on the raw socket, still in the one error format with an id and the security headers.
+    clientErrorHandler: (err: Error & { code?: string }, socket) => rawClientError(err, socket),
   })
+  app.server.maxConnections = limits.maxConnections
 
   if (masterOrigin.origin === 'generated') {
     app.log.warn({ path: masterOrigin.path }, 'generated a new master secret for the key store; back this file up (without it stored keys cannot be decrypted)')
@@ -178,20 +231,29 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
 
   // JSON only: without this, fastify would parse text/plain bodies and answer 400 instead of 415.
   app.removeContentTypeParser('text/plain')
+  // JSON bodies: nesting depth checked by a linear scan before parsing (a 2 MB body of nested arrays
+  // costs ~1 s of event loop to parse and validate otherwise), then fastify's own parser.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body as string
+    if (jsonDepthExceeds(text, limits.jsonDepth)) return done(new ServerError('E_VALIDATION', `body is nested deeper than ${limits.jsonDepth} levels`), undefined)
+    parseJson(req, text, done)
+  })
 
-  const access = new Auth(store)
-  const cases = new CaseService(store, keyStore, { checkpointMinBytes: limits.checkpointMinBytes })
+  const access = new Auth(store, { recheckMs: limits.tokenRecheckMs })
+  const detector = new DetectPool(opts.detectWorkers ?? 0)
+  detector.onDegraded = (err) => app.log.error({ err }, 'detection workers keep failing; detecting on the event loop from now on')
+  const cases = new CaseService(store, keyStore, { checkpointMinBytes: limits.checkpointMinBytes, pool: detector, maxSamples: limits.caseSamples, maxBytes: limits.caseBytes })
+  app.decorate('detector', detector)
   app.decorate('store', store)
   app.decorate('keyStore', keyStore)
   app.decorate('cases', cases)
-  const evidence = new CaseEvidence(cases, keyStore)
+  const evidence = new CaseEvidence(cases, keyStore, { pool: detector, dbPath: fileDb ? store.path : undefined })
   evidence.onMismatch = (detail) => app.log.error(detail, 'evidence bundle disagrees with its case result; refused')
   app.decorate('evidence', evidence)
   app.decorate('access', access)
   app.decorate('limits', limits)
-  const detector = new DetectPool(opts.detectWorkers ?? 0)
-  detector.onDegraded = (err) => app.log.error({ err }, 'detection workers keep failing; detecting on the event loop from now on')
-  app.decorate('detector', detector)
   app.decorateRequest('auth', null)
   // Per-request hooks are callback-style, not async: an async hook costs a promise and a microtask turn
   // on every request, measurable on /v1/detect's hot path.
@@ -223,7 +285,6 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
   // the shutdown check: one hook per request, not two). The plugin is not registered on the app itself:
   // even with `global: false` it adds an async hook to every request, and no route needs a per-request
   // policy or nonce (a route that does can register it in its scope).
-  const securityHeaders = await helmetHeaders()
   app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(securityHeaders)
     if (closing) return done(new ServerError('E_UNAVAILABLE', 'the server is shutting down; retry on another instance or after it restarts'))
@@ -240,12 +301,26 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
     store.close()
   })
 
-  app.setErrorHandler((err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
+  function sendError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
     const { status, body } = errorReply(err)
     if (status >= 500 && status !== 503) req.log.error({ err }, 'request failed')
     else req.log.info({ code: body.error.code, status }, 'request rejected')
-    return reply.status(status).send(body)
-  })
+    // A request refused before its body was read (no token, rate limited, a bad URL): close the
+    // connection rather than read the rest, which a hostile client may trickle forever.
+    if (!req.raw.complete) reply.header('connection', 'close')
+    return reply.headers(securityHeaders).header('x-request-id', req.id).status(status).send(body)
+  }
+  function rawClientError(err: Error & { code?: string }, socket: import('node:stream').Duplex): void {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+    const body = JSON.stringify(clientErrorBody(status))
+    const head = [`HTTP/1.1 ${status} ${STATUS_TEXT[status]}`, 'content-type: application/json; charset=utf-8', `content-length: ${Buffer.byteLength(body)}`, `x-request-id: ${randomUUID()}`, 'connection: close']
+    for (const [k, v] of Object.entries(securityHeaders)) head.push(`${k}: ${v}`)
+    app.log.info({ code: clientErrorBody(status).error.code, status, err: err.code }, 'request rejected by the HTTP parser')
+    if (socket.writable) socket.end(`${head.join('\r\n')}\r\n\r\n${body}`)
+    else socket.destroy()
+  }
+  app.setErrorHandler((err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => sendError(err, req, reply))
   app.setNotFoundHandler((req, reply) => {
     const body: ErrorBody = { error: { code: 'E_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}` } }
     return reply.status(404).send(body)
@@ -257,9 +332,11 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
       global: true,
       max: rl.max,
       timeWindow: rl.windowMs,
-      // After authentication (onRequest), so the limit is per API token; unauthenticated
-      // requests never reach it (they end with a cheap 401).
-      hook: 'preHandler',
+      // Appended to each route's own onRequest hooks, so it runs right after authentication: the
+      // limit is per API token, unauthenticated requests never reach it (they end with a cheap 401),
+      // and a request is counted before its body is read, so bodies that fail parsing or validation
+      // count too and a throttled token is refused without its body being parsed (issue 12).
+      hook: 'onRequest',
       keyGenerator: (req) => (req.auth ? `token:${req.auth.tokenId}` : `ip:${req.ip}`),
       errorResponseBuilder: (_req, ctx) => new ServerError('E_RATE_LIMITED', `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this token; retry after ${ctx.after}`),
     })
@@ -274,7 +351,8 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
           'Tests text for statistical token-level watermarks against keys held by the server, and keeps investigation cases whose running result is an exact p-value and an anytime-valid e-value. Keys never leave the server.',
         license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
       },
-      servers: [{ url: 'http://127.0.0.1:8787', description: 'tokenmark serve (default address)' }],
+      // Relative: the docs page's "Try it out" calls the server that served it, wherever it listens.
+      servers: [{ url: '/', description: 'this server' }],
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'API token (tmt_…)' } } },
       security: [{ bearerAuth: [] }],
       tags: [
@@ -312,13 +390,15 @@ async function helmetHeaders(): Promise<Record<string, string>> {
 export function errorReply(err: FastifyError | Error): { status: number; body: ErrorBody } {
   const mk = (status: number, code: string, message: string) => ({ status, body: { error: { code, message } } })
   if (err instanceof ServerError) {
-    if (err.code === 'E_UNAVAILABLE') return mk(503, err.code, err.message)
+    if (err.code === 'E_UNAVAILABLE' || err.code === 'E_TIMEOUT') return mk(503, err.code, err.message)
     return err.statusCode >= 500 ? mk(err.statusCode, err.code, 'internal error; see the server log') : mk(err.statusCode, err.code, err.message)
   }
   if (err instanceof TokenmarkError) {
     const status = statusForCoreError(err)
     return status >= 500 ? mk(status, 'E_INTERNAL', 'internal error; see the server log') : mk(status, err.code, err.message)
   }
+  const store = storeErrorReply(err)
+  if (store) return mk(503, store.code, store.message)
   const fe = err as FastifyError
   if (fe.validation) return mk(400, 'E_VALIDATION', fe.message)
   switch (fe.code) {
@@ -328,6 +408,10 @@ export function errorReply(err: FastifyError | Error): { status: number; body: E
       return mk(415, 'E_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json')
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return mk(400, 'E_VALIDATION', 'body must not be empty when Content-Type is application/json')
+    case 'FST_ERR_BAD_URL':
+      return mk(400, 'E_BAD_URL', 'the request path is not valid (malformed %-encoding)')
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return mk(414, 'E_URI_TOO_LONG', 'a path parameter is longer than any id this server issues')
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     if (fe.statusCode === 429) return mk(429, 'E_RATE_LIMITED', 'rate limit exceeded; retry later')

@@ -34,12 +34,18 @@ export interface CreatedToken extends TokenInfo {
 
 export class Auth {
   readonly #store: Store
-  /** Tokens by id: a verified token skips the database on later requests. */
-  /** Live tokens by id, with their parsed scopes (read-only: AuthContext.scopes is shared between requests). */
-  readonly #cache = new Map<string, { row: TokenRow; scopes: ReadonlySet<Scope> }>()
+  /**
+   * Live tokens by id, with their parsed scopes (read-only: AuthContext.scopes is shared between requests)
+   * and when the database last said they were live. A verified token skips the database on later
+   * requests for up to `recheckMs`, then its row is read again: a token revoked by another instance
+   * sharing the database stops working here within that bound (issue 12).
+   */
+  readonly #cache = new Map<string, { row: TokenRow; scopes: ReadonlySet<Scope>; checkedAt: number }>()
+  readonly #recheckMs: number
 
-  constructor(store: Store) {
+  constructor(store: Store, opts: { recheckMs?: number } = {}) {
     this.#store = store
+    this.#recheckMs = opts.recheckMs ?? 5_000
   }
 
   createTenant(name: string): { id: string; name: string; createdAt: string } {
@@ -80,9 +86,27 @@ export class Auth {
     return this.#store.listTokens(tenantId).map(tokenInfo)
   }
 
-  revokeToken(tenantId: string, id: string): boolean {
-    this.#cache.delete(id)
-    return this.#store.revokeToken(tenantId, id)
+  /**
+   * Revokes a token of the tenant on behalf of `by`. A token may revoke only tokens whose scopes are a
+   * subset of its own (it could not have granted more), and never the last live holder of
+   * `tenants:admin`, which nothing could re-create (issue 12). False when there is no such live token.
+   */
+  revokeToken(tenantId: string, id: string, by?: AuthContext): boolean {
+    return this.#store.transaction(() => {
+      const live = this.#store.listTokens(tenantId).filter((t) => !t.revoked)
+      const target = live.find((t) => t.id === id)
+      if (!target) return false
+      const scopes = JSON.parse(target.scopes) as Scope[]
+      if (by) {
+        const beyond = scopes.filter((s) => !by.scopes.has(s))
+        if (beyond.length > 0) throw new ServerError('E_FORBIDDEN', `a token cannot revoke a token with scopes it does not hold: ${beyond.join(', ')}`)
+      }
+      if (scopes.includes('tenants:admin') && live.filter((t) => (JSON.parse(t.scopes) as Scope[]).includes('tenants:admin')).length <= 1) {
+        throw new ServerError('E_CONFLICT', 'this is the last token holding tenants:admin; create another one before revoking it')
+      }
+      this.#cache.delete(id)
+      return this.#store.revokeToken(tenantId, id)
+    })
   }
 
   /** Resolves an Authorization header value; 401 for anything that is not a live token. */
@@ -93,10 +117,14 @@ export class Auth {
     const p = parseToken(m[1])
     if (!p) throw new ServerError('E_UNAUTHORIZED', 'invalid API token')
     let live = this.#cache.get(p.id)
-    if (!live) {
+    const now = Date.now()
+    if (!live || now - live.checkedAt > this.#recheckMs) {
       const row = this.#store.getToken(p.id)
-      if (!row || row.revoked) throw new ServerError('E_UNAUTHORIZED', 'invalid API token')
-      live = { row, scopes: new Set(JSON.parse(row.scopes) as Scope[]) }
+      if (!row || row.revoked) {
+        this.#cache.delete(p.id)
+        throw new ServerError('E_UNAUTHORIZED', 'invalid API token')
+      }
+      live = { row, scopes: live?.row.scopes === row.scopes ? live.scopes : new Set(JSON.parse(row.scopes) as Scope[]), checkedAt: now }
       this.#cache.set(p.id, live)
     }
     if (!tokenMatches(p.secret, live.row.hash)) throw new ServerError('E_UNAUTHORIZED', 'invalid API token')

@@ -19,22 +19,25 @@
 import {
   Accumulator,
   corpusResult,
-  getTokenizer,
   loneSurrogateAt,
   prepareKey,
-  scoreBatch,
-  Scorer,
   type CorpusResult,
   type PreparedKey,
   type SchemeId,
   type WatermarkKey,
 } from '@tokenmark/core'
+import { scoreBatchOffLoop, type ScoreOptions, type ScoredBatch } from './case-scoring.js'
 import { randomId, sha256Hex } from './crypto.js'
+import { DetectPool } from './detect-pool.js'
+import { canonicalJson } from './json-bounds.js'
 import { ServerError } from './errors.js'
 import type { KeyStore } from './keystore.js'
 import type { CaseMeta, CaseRow, SampleRow, Store } from './store.js'
 
 export const DEFAULT_CASE_ALPHA = 1e-6
+/** Bounds on a sample's free-form `source` (route schema): nesting depth and bytes of JSON. */
+export const SOURCE_MAX_DEPTH = 8
+export const SOURCE_MAX_BYTES = 16_384
 
 /** Core's CorpusResult (an Outcome with the corpus named): the same fields `scan --json` prints. */
 export type CaseResult = CorpusResult
@@ -103,6 +106,22 @@ interface CaseState {
   samples: number
   checkpointBytes: number
   deltaBytes: number
+  /** UTF-8 bytes of the case's texts and prompts (for the per-case limit). */
+  textBytes: number
+}
+
+interface Pending {
+  input: SampleInput
+  hash: string
+  outcome: SampleOutcome
+}
+
+/** Scoring on the event loop, for a CaseService built without a pool. */
+const INLINE = new DetectPool(0)
+
+/** UTF-8 bytes a sample adds to its case (text and prompt). */
+function sampleBytes(s: SampleInput): number {
+  return Buffer.byteLength(s.text) + (s.prompt === undefined ? 0 : Buffer.byteLength(s.prompt))
 }
 
 export interface CaseServiceOptions {
@@ -111,9 +130,17 @@ export interface CaseServiceOptions {
    * bytes (default 1 MiB); 0 writes a checkpoint on every batch.
    */
   checkpointMinBytes?: number
+  /** The work pool that scores samples off the event loop (default: inline). */
+  pool?: DetectPool
+  /** Samples per case (default 100,000): beyond it a batch is refused with 422 E_CASE_LIMIT. */
+  maxSamples?: number
+  /** UTF-8 bytes of texts and prompts per case (default 256 MiB): beyond it 413 E_CASE_TOO_LARGE. */
+  maxBytes?: number
+  /** Bytes of decoded case evidence kept in memory (default 256 MiB). */
+  cacheBytes?: number
 }
 
-const CACHE_LIMIT = 64
+export const DEFAULT_CASE_LIMITS = { maxSamples: 100_000, maxBytes: 256 * 1024 * 1024 }
 
 export class CaseService {
   readonly #store: Store
@@ -122,11 +149,19 @@ export class CaseService {
   readonly #cache = new Map<string, CaseState>()
 
   readonly #checkpointMin: number
+  readonly #pool: DetectPool | undefined
+  readonly #limits: { maxSamples: number; maxBytes: number }
+  readonly #cacheBytes: number
+  /** The tail of each case's chain of batches in flight (batches of one case run one at a time). */
+  readonly #locks = new Map<string, Promise<void>>()
 
   constructor(store: Store, keys: KeyStore, opts: CaseServiceOptions = {}) {
     this.#store = store
     this.#keys = keys
     this.#checkpointMin = opts.checkpointMinBytes ?? 1 << 20
+    this.#pool = opts.pool
+    this.#limits = { maxSamples: opts.maxSamples ?? DEFAULT_CASE_LIMITS.maxSamples, maxBytes: opts.maxBytes ?? DEFAULT_CASE_LIMITS.maxBytes }
+    this.#cacheBytes = opts.cacheBytes ?? 256 * 1024 * 1024
   }
 
   create(tenantId: string, input: CreateCaseInput): CaseInfo {
@@ -150,7 +185,7 @@ export class CaseService {
       updated_at: now,
     }
     this.#store.insertCase(row)
-    return this.#info(row, key, { pk, acc, samples: 0, checkpointBytes: accBytes.length, deltaBytes: 0 })
+    return this.#info(row, key, { pk, acc, samples: 0, checkpointBytes: accBytes.length, deltaBytes: 0, textBytes: 0 })
   }
 
   /** The case row of this tenant, or a 404 that reads the same for another tenant's case. */
@@ -215,88 +250,140 @@ export class CaseService {
   /**
    * Appends a batch. Samples whose idempotency key the case already holds (with the same content)
    * are reported as duplicates and not scored again; the same key with different content is a 409
-   * and rejects the whole batch. Everything commits in one transaction before this returns.
+   * and rejects the whole batch. The new samples are scored off the event loop (case-scoring.ts), then
+   * everything commits in one transaction before this resolves. Batches of one case are serialised
+   * within the process; a batch another process committed meanwhile (the case's sample count moved)
+   * makes this one re-read and re-score, so the merged evidence is always that of every sample.
    */
-  addSamples(tenantId: string, id: string, batch: readonly SampleInput[]): AddSamplesResult {
-    const row = this.row(tenantId, id)
-    const key = this.#keys.require(tenantId, row.key_id)
-    const tokenizer = getTokenizer(key.config.tokenizer)
-    const outcomes: SampleOutcome[] = []
-    let accepted = 0
-    try {
-      this.#store.transaction(() => {
-        // Read the row inside the transaction: #state reloads the accumulator when another
-        // process sharing the database file has added samples since it was cached.
-        const st = this.#state(this.row(tenantId, id), key)
-        const seenInBatch = new Map<string, { hash: string; outcome: SampleOutcome }>()
-        const now = new Date().toISOString()
-        let seq = st.samples
-        const pending: { input: SampleInput; index: number; hash: string; outcome: SampleOutcome }[] = []
-        batch.forEach((input, index) => {
-          checkWellFormed(`samples/${index}`, input)
-          const hash = contentHash(input)
-          const ik = input.idempotencyKey
-          if (ik !== undefined) {
-            const prior = seenInBatch.get(ik)
-            const stored = prior ? undefined : this.#store.getSampleByIdem(id, ik)
-            const priorHash = prior?.hash ?? stored?.content_hash
-            if (priorHash !== undefined) {
-              if (priorHash !== hash) {
-                throw new ServerError('E_IDEMPOTENCY_CONFLICT', `samples/${index}: idempotency key "${ik.slice(0, 80)}" was already used for a different sample in this case`)
-              }
-              const o = prior ? prior.outcome : { index, id: stored!.id, seq: stored!.seq, status: 'duplicate' as const }
-              outcomes.push({ ...o, index, status: 'duplicate' })
-              return
-            }
-          }
-          const outcome: SampleOutcome = { index, id: randomId('smp_'), seq: ++seq, status: 'created' }
-          outcomes.push(outcome)
-          pending.push({ input, index, hash, outcome })
-          if (ik !== undefined) seenInBatch.set(ik, { hash, outcome })
-        })
-        // The batch is scored into a fork of the case's scorer (core's scoreBatch): it reads the case's
-        // exclusions live, and its own (the batch's prompts) reach earlier samples once merged.
-        const caseScorer = new Scorer(key, { tokenizer, normalize: row.normalize === 1, accumulator: st.acc })
-        const scored = scoreBatch(caseScorer, pending.map((p) => p.input))
-        const delta = scored.delta.accumulator
-        const tokens = scored.tokens
-        pending.forEach((p, i) => {
-          this.#store.insertSample({
-            case_id: id,
-            seq: p.outcome.seq,
-            id: p.outcome.id,
-            idem_key: p.input.idempotencyKey ?? null,
-            text: p.input.text,
-            prompt: p.input.prompt ?? null,
-            source: p.input.source !== undefined ? JSON.stringify(p.input.source) : null,
-            content_hash: p.hash,
-            tokens: tokens[i],
-            created_at: now,
+  addSamples(tenantId: string, id: string, batch: readonly SampleInput[], deadline = Date.now() + 30_000): Promise<AddSamplesResult> {
+    const prior = this.#locks.get(id) ?? Promise.resolve()
+    const run = prior.then(
+      () => this.#addSamples(tenantId, id, batch, deadline),
+      () => this.#addSamples(tenantId, id, batch, deadline),
+    )
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.#locks.set(id, tail)
+    void tail.then(() => {
+      if (this.#locks.get(id) === tail) this.#locks.delete(id)
+    })
+    return run
+  }
+
+  async #addSamples(tenantId: string, id: string, batch: readonly SampleInput[], deadline: number): Promise<AddSamplesResult> {
+    for (let attempt = 0; ; attempt++) {
+      const row = this.row(tenantId, id)
+      const key = this.#keys.require(tenantId, row.key_id)
+      const st = this.#state(row, key)
+      const plan = this.#plan(id, st, batch)
+      const bytes = plan.pending.reduce((n, p) => n + sampleBytes(p.input), 0)
+      if (st.samples + plan.pending.length > this.#limits.maxSamples) {
+        throw new ServerError('E_CASE_LIMIT', `a case holds at most ${this.#limits.maxSamples} samples (this one has ${st.samples}); open another case for the rest`)
+      }
+      if (st.textBytes + bytes > this.#limits.maxBytes) {
+        throw new ServerError('E_CASE_TOO_LARGE', `a case holds at most ${this.#limits.maxBytes} bytes of text and prompts (this one has ${st.textBytes}); open another case for the rest`)
+      }
+      const dedup = st.acc.dedup
+      let seed: Uint8Array | undefined
+      if (!dedup) {
+        // Without de-duplication exclusions cannot reach back into merged evidence, so the case's
+        // exclusions are carried into the batch first.
+        const s0 = new Accumulator(st.pk, { dedup: false })
+        st.acc.excluded.forEach((w0, w1) => s0.excludeTuple(w0, w1))
+        seed = s0.toBytes()
+      }
+      const scored = plan.pending.length === 0 ? undefined : await this.#score(tenantId, key, { dedup, normalize: row.normalize === 1, seed }, plan.pending.map((p) => p.input), deadline)
+      try {
+        const committed = this.#store.transaction(() => {
+          // Read the row inside the transaction: another process sharing the database file may have
+          // added samples since the batch was planned; then it is planned and scored again.
+          const now = this.row(tenantId, id)
+          if (now.samples !== st.samples) return false
+          const cur = this.#state(now, key)
+          const at = new Date().toISOString()
+          plan.pending.forEach((p, i) => {
+            this.#store.insertSample({
+              case_id: id,
+              seq: p.outcome.seq,
+              id: p.outcome.id,
+              idem_key: p.input.idempotencyKey ?? null,
+              text: p.input.text,
+              prompt: p.input.prompt ?? null,
+              source: p.input.source !== undefined ? JSON.stringify(p.input.source) : null,
+              content_hash: p.hash,
+              tokens: scored!.tokens[i],
+              created_at: at,
+            })
           })
-        })
-        accepted = pending.length
-        if (accepted > 0) {
-          st.acc.merge(delta)
-          st.samples = seq
-          const d = delta.toBytes()
-          if (this.#checkpointMin === 0 || st.deltaBytes + d.length >= Math.max(this.#checkpointMin, st.checkpointBytes)) {
-            const full = st.acc.toBytes()
-            this.#store.checkpointCase(id, full)
-            st.checkpointBytes = full.length
-            st.deltaBytes = 0
-          } else {
-            this.#store.insertAccDelta(id, seq, d)
-            st.deltaBytes += d.length
+          if (scored && plan.pending.length > 0) {
+            const seq = cur.samples + plan.pending.length
+            cur.acc.merge(scored.delta)
+            cur.samples = seq
+            cur.textBytes += bytes
+            const d = scored.delta.toBytes()
+            if (this.#checkpointMin === 0 || cur.deltaBytes + d.length >= Math.max(this.#checkpointMin, cur.checkpointBytes)) {
+              const full = cur.acc.toBytes()
+              this.#store.checkpointCase(id, full)
+              cur.checkpointBytes = full.length
+              cur.deltaBytes = 0
+            } else {
+              this.#store.insertAccDelta(id, seq, d)
+              cur.deltaBytes += d.length
+            }
+            this.#store.updateCaseSamples(id, seq, at)
           }
-          this.#store.updateCaseSamples(id, seq, now)
+          return true
+        })
+        if (!committed) {
+          if (attempt >= 3) throw new ServerError('E_UNAVAILABLE', 'the case keeps changing under this batch (other writers); retry it')
+          continue
         }
-      })
-    } catch (e) {
-      // The in-memory state may hold part of a batch that was rolled back: reload it next time.
-      this.#cache.delete(id)
-      throw e
+      } catch (e) {
+        // The in-memory state may hold part of a batch that was rolled back: reload it next time.
+        this.#cache.delete(id)
+        throw e
+      }
+      this.#trimCache()
+      return { accepted: plan.pending.length, duplicates: batch.length - plan.pending.length, samples: plan.outcomes, case: this.get(tenantId, id) }
     }
-    return { accepted, duplicates: batch.length - accepted, samples: outcomes, case: this.get(tenantId, id) }
+  }
+
+  /** The pool-backed scorer, or inline scoring when the service has no pool (CaseService used alone). */
+  #score(tenantId: string, key: WatermarkKey, opts: ScoreOptions, samples: SampleInput[], deadline: number): Promise<ScoredBatch> {
+    return scoreBatchOffLoop(this.#pool ?? INLINE, tenantId, key, opts, samples, deadline)
+  }
+
+  /** Which samples of a batch are new (numbered after the case's last) and which are duplicates; 409 on a conflicting reuse. */
+  #plan(id: string, st: CaseState, batch: readonly SampleInput[]): { outcomes: SampleOutcome[]; pending: Pending[] } {
+    const seenInBatch = new Map<string, { hash: string; outcome: SampleOutcome }>()
+    const outcomes: SampleOutcome[] = []
+    const pending: Pending[] = []
+    let seq = st.samples
+    batch.forEach((input, index) => {
+      checkWellFormed(`samples/${index}`, input)
+      const hash = contentHash(input)
+      const ik = input.idempotencyKey
+      if (ik !== undefined) {
+        const prior = seenInBatch.get(ik)
+        const stored = prior ? undefined : this.#store.getSampleByIdem(id, ik)
+        const priorHash = prior?.hash ?? stored?.content_hash
+        if (priorHash !== undefined) {
+          if (priorHash !== hash && priorHash !== legacyContentHash(input)) {
+            throw new ServerError('E_IDEMPOTENCY_CONFLICT', `samples/${index}: idempotency key "${ik.slice(0, 80)}" was already used for a different sample in this case`)
+          }
+          const o = prior ? prior.outcome : { index, id: stored!.id, seq: stored!.seq, status: 'duplicate' as const }
+          outcomes.push({ ...o, index, status: 'duplicate' })
+          return
+        }
+      }
+      const outcome: SampleOutcome = { index, id: randomId('smp_'), seq: ++seq, status: 'created' }
+      outcomes.push(outcome)
+      pending.push({ input, hash, outcome })
+      if (ik !== undefined) seenInBatch.set(ik, { hash, outcome })
+    })
+    return { outcomes, pending }
   }
 
   #state(row: CaseMeta, key: WatermarkKey): CaseState {
@@ -318,10 +405,26 @@ export class CaseService {
       samples: ev.samples,
       checkpointBytes: ev.acc.length,
       deltaBytes: ev.deltas.reduce((n, d) => n + d.length, 0),
+      textBytes: this.#store.caseTextBytes(row.id),
     }
     this.#cache.set(row.id, st)
-    if (this.#cache.size > CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string)
+    this.#trimCache()
     return st
+  }
+
+  /**
+   * Keeps the decoded cases within the cache's byte budget, least recently used out first. A case's
+   * weight is its persisted evidence (checkpoint and deltas), which its decoded accumulator tracks
+   * (issue 12: the cache counted cases, so a tenant could grow it to gigabytes with large cases).
+   */
+  #trimCache(): void {
+    let total = 0
+    for (const st of this.#cache.values()) total += st.checkpointBytes + st.deltaBytes
+    for (const [id, st] of this.#cache) {
+      if (total <= this.#cacheBytes || this.#cache.size <= 1) break
+      this.#cache.delete(id)
+      total -= st.checkpointBytes + st.deltaBytes
+    }
   }
 
   #info(row: Omit<CaseRow, 'acc'>, key: WatermarkKey, st: CaseState): CaseInfo {
@@ -366,7 +469,17 @@ function checkWellFormed(path: string, value: unknown): void {
   walk(value, path)
 }
 
+/**
+ * What an idempotency key promises: the same text, prompt and source. `source` is hashed in canonical
+ * form (sorted keys), so a retry that serialises the same object in another key order is a duplicate,
+ * not a conflict (issue 12).
+ */
 function contentHash(s: SampleInput): string {
+  return sha256Hex(canonicalJson([s.text, s.prompt ?? null, s.source ?? null]))
+}
+
+/** The hash of samples stored by earlier builds (source in its arrival key order); a retry of one still matches. */
+function legacyContentHash(s: SampleInput): string {
   return sha256Hex(JSON.stringify([s.text, s.prompt ?? null, s.source ?? null]))
 }
 

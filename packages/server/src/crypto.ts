@@ -29,6 +29,11 @@ export interface MasterSecretSource {
   /** Where it came from, for the start-up log (never the value). */
   origin: 'option' | 'env' | 'file' | 'generated'
   path?: string
+  /**
+   * For a generated secret: writes it to `path` (mode 0600). Called only once the database has accepted
+   * the secret, so a refused start writes nothing (issue 12: a wrong `.master` was left behind).
+   */
+  persist?: () => void
 }
 
 /**
@@ -49,9 +54,12 @@ export function loadMasterSecret(opts: { secret?: string | Uint8Array; env?: Nod
   if (existsSync(path)) return { secret: parseMasterSecret(readFileSync(path, 'utf8')), origin: 'file', path }
   if (env.TOKENMARK_MASTER_SECRET_FILE) throw new ServerError('E_MASTER_SECRET', `master secret file ${path} does not exist`)
   const secret = randomBytes(MASTER_SECRET_BYTES)
-  writeFileSync(path, secret.toString('base64url') + '\n', { mode: 0o600, flag: 'wx' })
-  chmodSync(path, 0o600)
-  return { secret, origin: 'generated', path }
+  const text = secret.toString('base64url') + '\n'
+  const persist = () => {
+    writeFileSync(path, text, { mode: 0o600, flag: 'wx' })
+    chmodSync(path, 0o600)
+  }
+  return { secret, origin: 'generated', path, persist }
 }
 
 function checkLength(b: Buffer): Buffer {

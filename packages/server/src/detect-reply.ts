@@ -6,7 +6,7 @@
  */
 import { detect, type WatermarkKey } from '@tokenmark/core'
 import fastJson from 'fast-json-stringify'
-import type { DetectRunOptions } from './detect-pool.js'
+import type { DetectRunOptions } from './pool-tasks.js'
 import { detectReplySchema } from './schemas.js'
 
 const serialize = fastJson(detectReplySchema)

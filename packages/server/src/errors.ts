@@ -21,6 +21,9 @@ export type ServerErrorCode =
   | 'E_MASTER_SECRET'
   | 'E_STORE'
   | 'E_INTERNAL'
+  | 'E_TIMEOUT'
+  | 'E_CASE_LIMIT'
+  | 'E_CASE_TOO_LARGE'
 
 const STATUS: Record<ServerErrorCode, number> = {
   E_VALIDATION: 400,
@@ -38,6 +41,9 @@ const STATUS: Record<ServerErrorCode, number> = {
   E_MASTER_SECRET: 500,
   E_STORE: 500,
   E_INTERNAL: 500,
+  E_TIMEOUT: 503,
+  E_CASE_LIMIT: 422,
+  E_CASE_TOO_LARGE: 413,
 }
 
 export class ServerError extends CodedError<ServerErrorCode> {
@@ -66,4 +72,28 @@ export function statusForCoreError(e: TokenmarkError): number {
     default:
       return 400
   }
+}
+
+export const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }
+
+/** The body of an error Node's HTTP parser raised before any request existed (see app.ts). */
+export function clientErrorBody(status: number): ErrorBody {
+  if (status === 431) return { error: { code: 'E_HEADERS_TOO_LARGE', message: 'request headers are larger than the server accepts' } }
+  if (status === 408) return { error: { code: 'E_REQUEST_TIMEOUT', message: 'the request was not received in time; send it again, faster' } }
+  return { error: { code: 'E_BAD_REQUEST', message: 'malformed HTTP request' } }
+}
+
+/**
+ * A failed database write, by cause (better-sqlite3's SqliteError codes): the store is read-only, full,
+ * locked by another process or failing to do I/O. These are the operator's to fix, not the client's, and
+ * a retry may succeed elsewhere or later: 503 with a code that names the cause (issue 12).
+ */
+export function storeErrorReply(err: unknown): { code: string; message: string } | undefined {
+  const code = (err as { code?: unknown }).code
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined
+  if (code.startsWith('SQLITE_READONLY')) return { code: 'E_STORE_READONLY', message: 'the database is read-only; nothing was written. Retry after the operator restores write access' }
+  if (code.startsWith('SQLITE_FULL')) return { code: 'E_STORE_FULL', message: 'the database or its disk is full; nothing was written. Retry after the operator frees space' }
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return { code: 'E_STORE_BUSY', message: 'the database is locked by another writer; retry shortly' }
+  if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')) return { code: 'E_STORE_IO', message: 'the database cannot be read or written (I/O error); retry later' }
+  return undefined
 }

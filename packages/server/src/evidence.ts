@@ -10,13 +10,19 @@
  * with a 500 and a log line that names the difference.
  *
  * The last bundle of each case is kept in memory while the case is unchanged, so a report and the bundle
- * fetched after it are the same bytes (the report's chain of custody names the bundle's SHA-256).
+ * fetched after it are the same bytes (the report's chain of custody names the bundle's SHA-256). The
+ * cache is bounded by bytes, not by cases (issue 12). Building and rendering run on the work pool
+ * (evidence-build.ts), within the request's time budget.
  */
-import { createHash } from 'node:crypto'
-import { createBundle, openBundle, renderReport, type CorpusText, type Provenance, type ReportFormat } from '@tokenmark/evidence'
-import type { CaseResult, CaseService, SampleInfo } from './cases.js'
+import type { CorpusText, ReportFormat } from '@tokenmark/evidence'
+import type { CaseService } from './cases.js'
+import { DetectPool } from './detect-pool.js'
 import { ServerError } from './errors.js'
+import { caseText, type EvidenceResult, type EvidenceTask } from './evidence-build.js'
 import type { KeyStore } from './keystore.js'
+
+/** Evidence built on the event loop, for a CaseEvidence without a pool. */
+const INLINE = new DetectPool(0)
 
 export interface CaseBundle {
   bytes: Uint8Array
@@ -31,90 +37,106 @@ interface Cached extends CaseBundle {
   samples: number
 }
 
-/** Bundles kept in memory (they hold the case's texts; a few cases' worth). */
-const CACHE_LIMIT = 8
+export interface CaseEvidenceOptions {
+  /** The work pool (default: inline on the event loop). */
+  pool?: DetectPool
+  /** Bytes of bundles kept in memory (default 64 MiB; a larger bundle is built for each request). */
+  cacheBytes?: number
+  /** The database file the pool's workers read samples from (absent for an in-memory database). */
+  dbPath?: string
+}
 
 export class CaseEvidence {
   readonly #cases: CaseService
   readonly #keys: KeyStore
   readonly #cache = new Map<string, Cached>()
+  readonly #pool: DetectPool | undefined
+  readonly #cacheBytes: number
+  readonly #dbPath: string | undefined
   /** Called with a description when a bundle's numbers disagree with its case (logged by the app). */
   onMismatch: (detail: Record<string, unknown>) => void = () => {}
 
-  constructor(cases: CaseService, keys: KeyStore) {
+  constructor(cases: CaseService, keys: KeyStore, opts: CaseEvidenceOptions = {}) {
     this.#cases = cases
     this.#keys = keys
+    this.#pool = opts.pool
+    this.#cacheBytes = opts.cacheBytes ?? 64 * 1024 * 1024
+    this.#dbPath = opts.dbPath
   }
 
   /** The signed bundle of a case as it stands; 404 for another tenant's case, 409 for an empty one. */
-  bundle(tenantId: string, caseId: string): CaseBundle {
+  async bundle(tenantId: string, caseId: string, deadline = Date.now() + 30_000): Promise<CaseBundle> {
+    return (await this.#build(tenantId, caseId, deadline)).bundle
+  }
+
+  /** The attribution report of a case, rendered from its bundle (verified against the tenant's public key). */
+  async report(tenantId: string, caseId: string, format: ReportFormat, deadline = Date.now() + 30_000): Promise<{ text: string; bundle: CaseBundle }> {
+    const { bundle, report } = await this.#build(tenantId, caseId, deadline, format)
+    return { text: report!, bundle }
+  }
+
+  async #build(tenantId: string, caseId: string, deadline: number, format?: ReportFormat): Promise<{ bundle: CaseBundle; report?: string }> {
     const signer = this.#keys.signingKey(tenantId)
+    const report = format ? { format, publicKey: signer.publicKey, bundleName: `${caseId}.tmev` } : undefined
     for (let attempt = 0; ; attempt++) {
-      // The case (with its running result) first, then its samples: a batch committed by another
-      // process in between shows up as a sample count that differs, and the bundle is rebuilt.
       const info = this.#cases.get(tenantId, caseId)
+      const key = this.#keys.require(tenantId, info.keyId)
       const hit = this.#cache.get(caseId)
-      if (hit && hit.tenantId === tenantId && hit.samples === info.samples && hit.signerId === signer.signerId) {
+      const fresh = hit && hit.tenantId === tenantId && hit.samples === info.samples && hit.signerId === signer.signerId ? hit : undefined
+      if (fresh) {
         this.#cache.delete(caseId)
-        this.#cache.set(caseId, hit)
-        return hit
+        this.#cache.set(caseId, fresh)
+        if (!report) return { bundle: fresh }
       }
       if (info.samples === 0) throw new ServerError('E_CASE_EMPTY', `case ${caseId.slice(0, 80)} has no samples yet; add samples before asking for its report or bundle`)
-      const key = this.#keys.require(tenantId, info.keyId)
-      const texts: CorpusText[] = []
-      for (const s of this.#cases.allSamples(tenantId, caseId)) {
-        texts.push({ id: s.id, text: s.text, ...(s.prompt !== null ? { prompt: s.prompt } : {}), provenance: provenanceOf(s) })
+      const r = info.result
+      const task: EvidenceTask = {
+        caseId,
+        signer: signer.toKeyFile(new Date(0)),
+        options: {
+          dedup: info.dedup,
+          normalize: info.normalize,
+          case: { title: info.name, description: info.description ?? '' },
+          notes: `tokenmark server case ${info.id}: ${info.samples} samples tested against key ${info.keyId}`,
+        },
+        expected: { samples: info.samples, tokensTotal: r.tokensTotal, tokensScored: r.tokensScored, value: r.value!, statistic: r.statistic!, log10P: r.log10P },
+        source: this.#dbPath !== undefined && this.#pool && this.#pool.size > 0 ? { db: this.#dbPath } : { texts: this.#texts(tenantId, caseId, info.samples) },
+        ...(fresh ? { bytes: fresh.bytes } : {}),
+        ...(report ? { report } : {}),
       }
-      const bytes = createBundle(key, texts, signer, {
-        dedup: info.dedup,
-        normalize: info.normalize,
-        case: { title: info.name, description: info.description ?? '' },
-        notes: `tokenmark server case ${info.id}: ${texts.length} samples tested against key ${info.keyId}`,
-      })
-      const diff = texts.length === info.samples ? difference(bytes, info.result) : { samples: { case: info.samples, read: texts.length } }
-      if (diff === undefined) {
-        const out: Cached = { bytes, sha256: createHash('sha256').update(bytes).digest('hex'), fileName: `${caseId}.tmev`, signerId: signer.signerId, tenantId, samples: info.samples }
-        this.#cache.delete(caseId)
-        this.#cache.set(caseId, out)
-        if (this.#cache.size > CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string)
-        return out
+      const [out] = (await (this.#pool ?? INLINE).runAll(tenantId, [{ kind: 'bundle', keys: [{ ref: `${tenantId}\0${key.keyId}`, key }], ...task }], deadline)) as EvidenceResult[]
+      if (out.diff === undefined) {
+        const bundle: Cached = { bytes: out.bytes, sha256: out.sha256, fileName: `${caseId}.tmev`, signerId: signer.signerId, tenantId, samples: info.samples }
+        if (!fresh) this.#remember(caseId, bundle)
+        return { bundle: fresh ?? bundle, report: out.report }
       }
       if (attempt >= 1) {
-        this.onMismatch({ caseId, ...diff })
+        this.onMismatch({ caseId, ...out.diff })
         throw new ServerError('E_INTERNAL', 'the evidence bundle does not agree with the case result')
       }
     }
   }
 
-  /** The attribution report of a case, rendered from its bundle (verified against the tenant's public key). */
-  report(tenantId: string, caseId: string, format: ReportFormat): { text: string; bundle: CaseBundle } {
-    const bundle = this.bundle(tenantId, caseId)
-    const text = renderReport(bundle.bytes, { format, publicKey: this.#keys.signingKey(tenantId).publicKey, bundleName: bundle.fileName })
-    return { text, bundle }
+  #texts(tenantId: string, caseId: string, samples: number): CorpusText[] {
+    const texts: CorpusText[] = []
+    for (const s of this.#cases.allSamples(tenantId, caseId)) {
+      if (s.seq > samples) break
+      texts.push(caseText(s.id, s.text, s.prompt, s.createdAt, s.source ?? null))
+    }
+    return texts
   }
-}
 
-/**
- * A sample's chain of custody for the bundle: the server's sample id and receipt time, and the string and
- * number fields of the `source` the client sent (probe sends endpoint, model, requestId, time, sampleId).
- */
-function provenanceOf(s: SampleInfo): Provenance {
-  const out: Provenance = { serverSampleId: s.id, received: s.createdAt }
-  for (const [k, v] of Object.entries(s.source ?? {})) if (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) out[k] = v
-  return out
-}
-
-/** Where a bundle's statistics differ from the case result, or undefined when they agree exactly. */
-function difference(bytes: Uint8Array, r: CaseResult): Record<string, unknown> | undefined {
-  const { body } = openBundle(bytes)
-  const pairs: [string, unknown, unknown][] = [
-    ['tokensTotal', body.statistics.tokensSeen, r.tokensTotal],
-    ['tokensScored', body.statistics.tokensScored, r.tokensScored],
-    ['value', body.statistics.value, r.value],
-    ['statistic', body.method.statistic, r.statistic],
-    ['log10P', body.result.log10P, r.log10P],
-  ]
-  const out: Record<string, unknown> = {}
-  for (const [name, bundle, kase] of pairs) if (!Object.is(bundle, kase)) out[name] = { bundle, case: kase }
-  return Object.keys(out).length ? out : undefined
+  /** Keeps a bundle while the cache's bytes allow, least recently used out first. */
+  #remember(caseId: string, b: Cached): void {
+    this.#cache.delete(caseId)
+    if (b.bytes.byteLength > this.#cacheBytes) return
+    this.#cache.set(caseId, b)
+    let total = 0
+    for (const c of this.#cache.values()) total += c.bytes.byteLength
+    for (const [id, c] of this.#cache) {
+      if (total <= this.#cacheBytes) break
+      this.#cache.delete(id)
+      total -= c.bytes.byteLength
+    }
+  }
 }

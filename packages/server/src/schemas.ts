@@ -31,9 +31,11 @@ export function errors(...statuses: number[]): Record<string, ErrorReply> {
     404: 'Not found (also for another tenant’s resources)',
     406: 'None of the media types in Accept can be produced (the message lists those that can)',
     409: 'Conflict with existing state',
-    413: 'Request body larger than the configured limit',
+    413: 'Request body (or the case it would grow) larger than the configured limit',
     415: 'Content-Type is not application/json',
+    422: 'A limit of the resource would be exceeded (the message names it)',
     429: 'Rate limit for this token exceeded; see Retry-After',
+    503: 'The work did not finish within the request time budget (E_TIMEOUT), the server is busy or shutting down (E_UNAVAILABLE), or the database cannot be written (E_STORE_*)',
   }
   const out: Record<string, ErrorReply> = {}
   for (const s of statuses) out[String(s)] = { ...errorSchema, description: text[s] ?? 'Error' }

@@ -3,6 +3,7 @@
  * SIGINT (stop accepting, finish in-flight requests, close the database). Used by `tokenmark serve`
  * and by the package's own bin.
  */
+import { createServer as createNetServer } from 'node:net'
 import { availableParallelism } from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import { SCOPES } from './auth.js'
@@ -53,8 +54,28 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
+/**
+ * Fails with EADDRINUSE / EACCES when `port` cannot be bound, before anything else happens: a refused
+ * start must not create a database or a master secret file (issue 12). Port 0 always binds.
+ */
+export async function checkPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return
+  await new Promise<void>((resolve, reject) => {
+    const probe = createNetServer()
+    probe.once('error', (e: NodeJS.ErrnoException) => reject(Object.assign(new Error(portMessage(e, host, port)), { code: e.code })))
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()))
+  })
+}
+
+function portMessage(e: NodeJS.ErrnoException, host: string, port: number): string {
+  if (e.code === 'EADDRINUSE') return `${host}:${port} is already in use; stop the other server or choose another --port`
+  if (e.code === 'EACCES') return `no permission to listen on ${host}:${port}; choose a port above 1023`
+  return `cannot listen on ${host}:${port}: ${e.message}`
+}
+
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const env = opts.env ?? process.env
+  await checkPortFree(opts.host ?? '127.0.0.1', opts.port ?? 8787)
   const app = await buildServer({ logger: 'info', detectWorkers: Math.max(1, availableParallelism() - 1), ...opts })
   let boot: BootstrapResult | undefined
   try {
@@ -70,7 +91,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   } else if (boot?.adopted) {
     app.log.info({ tenantId: boot.tenantId }, 'created the first tenant with the admin token from TOKENMARK_ADMIN_TOKEN')
   }
-  await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8787 })
+  try {
+    await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8787 })
+  } catch (e) {
+    // Port in use, no permission: close the database and the workers, so the caller can exit (issue 12).
+    await app.close()
+    throw e
+  }
   const addr = app.server.address()
   const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 8787)
   const host = opts.host ?? '127.0.0.1'

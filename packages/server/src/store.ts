@@ -121,6 +121,8 @@ export interface StoreOptions {
   path: string
 }
 
+const ROLLBACK = new Error('rollback')
+
 export class Store {
   readonly db: Database.Database
   readonly path: string
@@ -155,6 +157,35 @@ export class Store {
     if (this.#closed) return
     this.#closed = true
     this.db.close()
+  }
+
+  /**
+   * Whether a write would succeed now: takes the write lock and allocates a few pages inside a savepoint
+   * that is rolled back, so a read-only database (file mode, immutable, query_only) or a full one
+   * (max_page_count) throws its SqliteError here, and nothing is left behind.
+   */
+  probeWrite(): void {
+    // Wait at most 100 ms for another writer's lock (not the 5 s a real write waits): a probe must not
+    // hold the event loop.
+    this.db.pragma('busy_timeout = 100')
+    try {
+      this.db
+        .transaction(() => {
+          this.db.prepare('INSERT INTO meta (k, v) VALUES (?, zeroblob(16384)) ON CONFLICT (k) DO UPDATE SET v = excluded.v').run('readyz_probe')
+          throw ROLLBACK
+        })
+        .immediate()
+    } catch (e) {
+      if (e !== ROLLBACK) throw e
+    } finally {
+      this.db.pragma('busy_timeout = 5000')
+    }
+  }
+
+  /** UTF-8 bytes of a case's sample texts and prompts. */
+  caseTextBytes(caseId: string): number {
+    const r = this.stmt('SELECT coalesce(sum(length(CAST(text AS BLOB)) + coalesce(length(CAST(prompt AS BLOB)), 0)), 0) AS n FROM samples WHERE case_id = ?').get(caseId) as { n: number }
+    return r.n
   }
 
   /** Runs fn in one IMMEDIATE transaction (committed, or rolled back when fn throws). */

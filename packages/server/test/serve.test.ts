@@ -3,7 +3,9 @@
  * once, a second start on the same database does not, and SIGTERM answers the in-flight request
  * before the process exits 0.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer as createNetServer } from 'node:net'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -70,4 +72,51 @@ test('tokenmark serve: admin token shown once, then graceful shutdown on SIGTERM
   expect((await fetch(`${second.url}/v1/keys`, { headers: h })).status).toBe(200)
   second.proc.kill('SIGTERM')
   expect((await second.exited).code).toBe(0)
+})
+
+/** Runs the built CLI to completion (it is expected to refuse to start). */
+function runToExit(args: string[], extraEnv: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    // Hang guard only: a server that keeps running after refusing is the bug this catches.
+    const guard = setTimeout(() => proc.kill('SIGKILL'), 20_000)
+    proc.on('exit', (code) => {
+      clearTimeout(guard)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+test('tokenmark serve on a port in use exits 2 with one line, creating no database and no master secret', async () => {
+  const blocker = createNetServer()
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()))
+  const port = (blocker.address() as { port: number }).port
+  try {
+    const db = join(dir, 'busy.db')
+    const r = await runToExit(['serve', '--port', String(port), '--db', db, '--log-level', 'error'], {})
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toMatch(/^tokenmark: cannot start the server: 127\.0\.0\.1:\d+ is already in use/)
+    expect(existsSync(db)).toBe(false)
+    expect(existsSync(`${db}.master`)).toBe(false)
+  } finally {
+    blocker.close()
+  }
+})
+
+test('tokenmark serve refuses a database whose .master is missing without writing a new one, and exits 2', async () => {
+  const db = join(dir, 'orphan.db')
+  const first = await startChild(['serve', '--port', '0', '--db', db, '--log-level', 'error'], env, CLI)
+  children.push(first)
+  first.proc.kill('SIGTERM')
+  await first.exited
+  rmSync(`${db}.master`)
+  const r = await runToExit(['serve', '--port', '0', '--db', db, '--log-level', 'error'], {})
+  expect(r.code, r.stderr).toBe(2)
+  expect(r.stderr).toMatch(/master secret does not match/)
+  expect(existsSync(`${db}.master`)).toBe(false)
 })

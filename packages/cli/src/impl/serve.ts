@@ -28,7 +28,11 @@ export async function run(o: ServeOptions): Promise<void> {
         process.stdout.write(`created the first tenant; its admin token (shown once, store it now):\n${token}\n`),
     })
   } catch (e) {
-    throw new CliError(`cannot start the server: ${(e as Error).message}`, 1)
+    // The server has closed its database and workers by now. A port that cannot be bound or a master
+    // secret that does not fit the database is the operator's input: exit 2, as for any bad input.
+    const code = (e as { code?: string }).code
+    const input = code === 'EADDRINUSE' || code === 'EACCES' || code === 'E_MASTER_SECRET'
+    throw new CliError(`cannot start the server: ${(e as Error).message}`, input ? 2 : 1)
   }
   process.stdout.write(`tokenmark: listening on ${server.url}\n`)
 }

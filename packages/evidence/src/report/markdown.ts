@@ -2,6 +2,19 @@
 import type { ReportModel } from './model.js'
 import { int, pow10Text } from './numbers.js'
 
+/**
+ * Text the case's owner chose (its title and description) as Markdown that renders literally: HTML tags,
+ * entities and Markdown syntax come out as the characters typed, as the HTML report's esc() does for HTML.
+ * Newlines become spaces so a title cannot start a heading or a block of its own; with `[` escaped no
+ * link or image can form, and the text never starts a line, so list and heading markers are inert.
+ */
+export const mdText = (s: string) =>
+  s
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[\\`*_[\]#|~]/g, (c) => `\\${c}`)
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 const table = (head: string[], rs: string[][]) => [`| ${head.map(cell).join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`, ...rs.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n')
 
@@ -16,7 +29,7 @@ function thin<T>(xs: T[], n: number): T[] {
 export function renderMarkdown(m: ReportModel): string {
   const n = m.numbers
   const out: string[] = []
-  out.push(`# ${m.title}`, '', `Attribution report · created ${m.created}${m.caseDescription ? ` · ${m.caseDescription}` : ''}`, '')
+  out.push(`# ${mdText(m.title)}`, '', `Attribution report · created ${m.created}${m.caseDescription ? ` · ${mdText(m.caseDescription)}` : ''}`, '')
   out.push('## Verdict', '', `> **${m.verdict.sentence}**`, '', ...m.verdict.warnings.flatMap((w) => [`**Warning:** ${w}`, '']), '**What this means**', '', ...m.verdict.means.map((x) => `- ${x}`), '', '**What this does not mean**', '', ...m.verdict.doesNotMean.map((x) => `- ${x}`), '')
   out.push(
     '## The numbers',

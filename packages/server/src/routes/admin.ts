@@ -67,12 +67,13 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
         tags,
         operationId: 'revokeToken',
         summary: 'Revoke a token of the tenant',
+        description: 'Only a token whose scopes are a subset of the caller’s (403 otherwise), and never the last holder of tenants:admin (409). Other instances sharing the database refuse the token within tokenRecheckMs (5 s by default).',
         params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1, maxLength: 100 } } },
-        response: { 204: { type: 'null', description: 'Revoked' }, ...errors(...AUTH_ERRORS, 404) },
+        response: { 204: { type: 'null', description: 'Revoked' }, ...errors(...AUTH_ERRORS, 404, 409) },
       },
     },
     async (req, reply) => {
-      if (!app.access.revokeToken(req.auth!.tenantId, req.params.id)) throw new ServerError('E_NOT_FOUND', `no live token ${req.params.id.slice(0, 80)}`)
+      if (!app.access.revokeToken(req.auth!.tenantId, req.params.id, req.auth!)) throw new ServerError('E_NOT_FOUND', `no live token ${req.params.id.slice(0, 80)}`)
       return reply.status(204).send()
     },
   )

@@ -1,6 +1,6 @@
 /** Investigation cases: create, list, read, append samples in idempotent batches, read the result. */
 import type { FastifyInstance } from 'fastify'
-import type { SampleInput } from '../cases.js'
+import { SOURCE_MAX_BYTES, SOURCE_MAX_DEPTH, type SampleInput } from '../cases.js'
 import { alphaParam, intParam, intQuery, numberQuery } from './query.js'
 import { AUTH_ERRORS, BODY_ERRORS, caseResultSchema, caseSchema, errors, idParams, keyIdSchema, sampleSchema } from '../schemas.js'
 
@@ -99,7 +99,7 @@ export default async function caseRoutes(app: FastifyInstance): Promise<void> {
         operationId: 'addSamples',
         summary: 'Append a batch of samples; idempotent per sample idempotencyKey',
         description:
-          'The batch commits as a whole before the reply. A sample whose idempotencyKey the case already holds with the same content is reported as a duplicate and not counted again; the same key with different content rejects the batch with 409.',
+          'The batch commits as a whole before the reply. A case holds at most `caseSamples` samples (default 100,000; beyond: 422 E_CASE_LIMIT) and `caseBytes` bytes of text and prompts (default 256 MiB; beyond: 413 E_CASE_TOO_LARGE). Scoring runs off the event loop within the request time budget (503 E_TIMEOUT beyond it; nothing is committed). A sample whose idempotencyKey the case already holds with the same content is reported as a duplicate and not counted again; the same key with different content rejects the batch with 409.',
         params: idParams,
         body: {
           type: 'object',
@@ -117,7 +117,14 @@ export default async function caseRoutes(app: FastifyInstance): Promise<void> {
                 properties: {
                   text: { type: 'string' }, // no maxLength: see TEXTS_ARE_BOUNDED in schemas.ts
                   prompt: { type: 'string', description: 'The prompt the text answered: context for its first tokens, its tuples excluded from scoring' },
-                  source: { type: 'object', additionalProperties: true, description: 'Free metadata (where and when the sample was collected)' },
+                  source: {
+                    type: 'object',
+                    additionalProperties: true,
+                    maxProperties: 64,
+                    'x-maxDepth': SOURCE_MAX_DEPTH,
+                    'x-maxBytes': SOURCE_MAX_BYTES,
+                    description: `Free metadata (where and when the sample was collected): at most ${SOURCE_MAX_DEPTH} levels deep and ${SOURCE_MAX_BYTES} bytes of JSON. Compared by content whatever its key order (an idempotent retry may serialise it differently).`,
+                  },
                   idempotencyKey: { type: 'string', minLength: 1, maxLength: 200 },
                 },
               },
@@ -142,11 +149,11 @@ export default async function caseRoutes(app: FastifyInstance): Promise<void> {
               case: caseSchema,
             },
           },
-          ...errors(...AUTH_ERRORS, 404, 409, ...BODY_ERRORS),
+          ...errors(...AUTH_ERRORS, 404, 409, 422, 503, ...BODY_ERRORS),
         },
       },
     },
-    async (req) => app.cases.addSamples(req.auth!.tenantId, req.params.id, req.body.samples),
+    async (req) => app.cases.addSamples(req.auth!.tenantId, req.params.id, req.body.samples, Date.now() + app.limits.workTimeoutMs),
   )
 
   app.get<{ Params: IdParams; Querystring: { after?: string; limit?: string } }>(

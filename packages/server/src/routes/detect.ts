@@ -70,7 +70,7 @@ export default async function detectRoutes(app: FastifyInstance): Promise<void> 
       const refs = keys.map((key) => ({ ref: `${auth.tenantId}\0${key.keyId}`, key }))
       const options = { alpha: b.alpha, window: b.window, dedup: b.dedup, normalize: b.normalize, marks: b.marks === true }
       const batch = b.text === undefined
-      const body = await app.detector.run(refs, batch ? (b.texts as string[]) : [b.text as string], options, batch)
+      const body = await app.detector.run(refs, batch ? (b.texts as string[]) : [b.text as string], options, batch, auth.tenantId, Date.now() + app.limits.workTimeoutMs)
       // A string with a JSON content type is sent as it is (fastify serialises objects only).
       return reply.type('application/json; charset=utf-8').send(body)
     },

@@ -66,7 +66,7 @@ export default async function evidenceRoutes(app: FastifyInstance): Promise<void
     },
     async (req, reply) => {
       const type = negotiate(req.headers.accept, REPORT_OFFER)
-      const { text, bundle } = app.evidence.report(req.auth!.tenantId, req.params.id, REPORT_TYPES[type])
+      const { text, bundle } = await app.evidence.report(req.auth!.tenantId, req.params.id, REPORT_TYPES[type], Date.now() + app.limits.workTimeoutMs)
       return reply.header('vary', 'Accept').header(BUNDLE_SHA_HEADER, bundle.sha256).type(REPORT_MEDIA_TYPES[REPORT_TYPES[type]]).send(text)
     },
   )
@@ -94,7 +94,7 @@ export default async function evidenceRoutes(app: FastifyInstance): Promise<void
     },
     async (req, reply) => {
       negotiate(req.headers.accept, [EVIDENCE_MEDIA_TYPE])
-      const bundle = app.evidence.bundle(req.auth!.tenantId, req.params.id)
+      const bundle = await app.evidence.bundle(req.auth!.tenantId, req.params.id, Date.now() + app.limits.workTimeoutMs)
       return reply
         .header(BUNDLE_SHA_HEADER, bundle.sha256)
         .header('content-disposition', `attachment; filename="${bundle.fileName}"`)

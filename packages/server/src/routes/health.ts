@@ -1,5 +1,6 @@
 /** Liveness, readiness and the OpenAPI document: the only routes without authentication. */
 import type { FastifyInstance } from 'fastify'
+import { storeErrorReply } from '../errors.js'
 import { errors } from '../schemas.js'
 
 export default async function healthRoutes(app: FastifyInstance): Promise<void> {
@@ -24,21 +25,27 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
       schema: {
         ...open,
         operationId: 'readyz',
-        summary: 'Readiness: the database answers',
+        summary: 'Readiness: the database accepts writes',
         response: {
           200: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ready'] } } },
-          503: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['unavailable'] } }, description: 'The database is closed or failing' },
+          503: {
+            type: 'object',
+            required: ['status'],
+            properties: { status: { type: 'string', enum: ['unavailable'] }, reason: { type: 'string', description: 'E_STORE_READONLY, E_STORE_FULL, E_STORE_BUSY, E_STORE_IO or E_STORE_CLOSED' } },
+            description: 'The database is closed, read-only, full or failing',
+          },
           ...errors(404),
         },
       },
     },
     async (_req, reply) => {
+      // A write probe, not SELECT 1: a read-only or full database still answers reads (issue 12).
       try {
-        if (app.store.closed) throw new Error('closed')
-        app.store.db.prepare('SELECT 1').get()
+        if (app.store.closed) return reply.status(503).send({ status: 'unavailable' as const, reason: 'E_STORE_CLOSED' })
+        app.store.probeWrite()
         return { status: 'ready' as const }
-      } catch {
-        return reply.status(503).send({ status: 'unavailable' as const })
+      } catch (e) {
+        return reply.status(503).send({ status: 'unavailable' as const, reason: storeErrorReply(e)?.code ?? 'E_STORE_IO' })
       }
     },
   )
