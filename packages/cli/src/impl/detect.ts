@@ -36,13 +36,13 @@ function summary(r: DetectionResult): string {
   return lines.join('\n') + '\n'
 }
 
-export function run(path: string, o: DetectOptions): void {
+export async function run(path: string, o: DetectOptions): Promise<void> {
   const { alpha } = o
   const keys: WatermarkKey[] = o.key.map(loadKey)
   const tokenizer = resolveTokenizer(o.tokenizer, o.tokenizerFile)
   const input = readInput(path)
   const run = (text: string) =>
-    detect({ text, keys, tokenizer, alpha, window: o.window, dedup: o.dedup, normalize: o.normalize, marks: o.marks })
+    detect({ text, keys, tokenizer, alpha, window: o.window, dedup: o.dedup, normalize: o.normalize, marks: o.marks || o.show || o.html !== undefined })
   if (o.jsonl) {
     const lines = input.split('\n')
     lines.forEach((line, i) => {
@@ -60,5 +60,12 @@ export function run(path: string, o: DetectOptions): void {
     return
   }
   const r = run(input)
+  if (o.show || o.html !== undefined) {
+    const { renderTerminal, tokenView, useColour, writeHtml } = await import('../show.js')
+    const view = tokenView(input, r)
+    if (o.html !== undefined) writeHtml(o.html, view, path === '-' ? 'stdin' : path)
+    if (o.show) process.stdout.write(renderTerminal(view, useColour(process.stdout)) + '\n')
+    if (!o.marks) delete r.marks // asked for the view, not for marks in the output
+  }
   process.stdout.write(o.json ? JSON.stringify(detectionJson(r)) + '\n' : summary(r))
 }

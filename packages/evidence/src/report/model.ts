@@ -55,7 +55,7 @@ export interface ReportModel {
 }
 
 /** Position of an observation on [0, 1], uniform-ish under H0: 0.5 is what chance gives. */
-function unitScore(model: NullModelRecord, value: number): number {
+export function unitScore(model: NullModelRecord, value: number): number {
   if (model.kind === 'binomial') return Math.min(1, Math.max(0, value / model.trialsPerToken))
   return 1 - Math.exp(-value) // Exp(1) score → its uniform
 }
