@@ -39,7 +39,7 @@ const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
 const blocks = [...readme.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1], code: m[2] }))
 const shBlocks = blocks.filter((b) => b.lang === 'sh')
 const libraryExample = blocks.find((b) => b.lang === 'ts' && b.code.includes("from '@tokenmark/core'"))!.code
-/** The folder the README's install block made with mktemp -d and installed every tarball into. */
+/** The folder the README install block made with mktemp -d and installed the core, lab, evidence and CLI tarballs into. */
 const installDir = () => {
   const d = readdirSync(work).find((n) => n.startsWith('tmp.'))
   if (!d) throw new Error('the README install block did not run (no mktemp folder)')
@@ -104,6 +104,7 @@ describe('README, in a clean clone after `npm run setup`', () => {
       if (b.code.includes('keygen --scheme kgw --out provider.tmkey --json')) {
         const lines = r.stdout.split('\n')
         expect(JSON.parse(lines.find((l) => l.startsWith('{"keyId"'))!)).toMatchObject({ scheme: 'kgw', file: 'provider.tmkey' })
+        expect(lines[0]).toBe('0.1.0') // npm run tokenmark -- --version
         expect(lines).toContain('true') // `detect --json | node -e …` piped clean JSON: detected
         expect(r.stdout).toContain('WATERMARK DETECTED')
         expect(r.stdout).toMatch(/\{\+[^]*?\+\}/) // --show, not a terminal: plain marks
