@@ -70,7 +70,8 @@ describe('README, in a clean clone after `npm run setup`', () => {
       const s = createServer().once('error', () => resolve(false))
       s.listen(8787, '127.0.0.1', () => s.close(() => resolve(true)))
     })
-    const child = spawn('bash', ['-c', free ? 'exec npm start' : 'exec npm start -- --port 0'], { cwd: clone, env: shellEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    // its own process group: npm → sh → node, and stopping npm alone would orphan the server
+    const child = spawn('bash', ['-c', free ? 'exec npm start' : 'exec npm start -- --port 0'], { cwd: clone, env: shellEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     let out = ''
     child.stdout.on('data', (d) => (out += d))
     child.stderr.on('data', (d) => (out += d))
@@ -91,8 +92,9 @@ describe('README, in a clean clone after `npm run setup`', () => {
       expect(r.status).toBe(200)
       expect((await fetch(`${url}/docs/try`)).status).toBe(200)
     } finally {
-      child.kill('SIGTERM')
-      await new Promise((r) => child.once('close', r))
+      const closed = new Promise((r) => child.once('close', r))
+      process.kill(-child.pid!, 'SIGTERM')
+      await closed
     }
   }, 180_000)
 
@@ -100,7 +102,11 @@ describe('README, in a clean clone after `npm run setup`', () => {
     for (const b of shBlocks.slice(1)) {
       const r = bash(b.code)
       expect(r.status, `README block:\n${b.code}\n${why(r)}`).toBe(0)
-      if (b.code.includes('npm run demo:distillation')) expect(r.stdout).toMatch(/report/i)
+      if (b.code.includes('npm run demo:distillation')) {
+        expect(r.stderr).toMatch(/Everything is in \S+:\n  report /) // the distillation demo narrates on stderr
+        expect(r.stdout).toMatch(/watermarked text, provider key +DETECTED/) // npm run demo
+        expect(r.stdout + r.stderr).not.toMatch(/\bpnpm /) // what they tell you to run next works too
+      }
       if (b.code.includes('keygen --scheme kgw --out provider.tmkey --json')) {
         const lines = r.stdout.split('\n')
         expect(JSON.parse(lines.find((l) => l.startsWith('{"keyId"'))!)).toMatchObject({ scheme: 'kgw', file: 'provider.tmkey' })
@@ -117,7 +123,7 @@ describe('README, in a clean clone after `npm run setup`', () => {
   }, 900_000)
 
   test('the CLI resolves paths against the folder it was called from; --version; one line on errors', () => {
-    const r = bash('mkdir -p mine && cd mine && npm run tokenmark -- keygen --scheme kgw --out here.tmkey && npm run tokenmark -- detect --key here.tmkey --json ../README.md')
+    const r = bash('mkdir -p mine && cd mine && npm run tokenmark -- keygen --scheme kgw --out here.tmkey >/dev/null && npm run tokenmark -- detect --key here.tmkey --json ../README.md')
     expect(r.status, why(r)).toBe(0)
     expect(existsSync(join(clone, 'mine/here.tmkey'))).toBe(true)
     expect(JSON.parse(r.stdout).detected).toBe(false)
