@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The distillation story, end to end over HTTP on loopback (`pnpm demo:distillation`; test/journey.test.ts
+ * The distillation story, end to end over HTTP on loopback (`npm run demo:distillation`; test/journey.test.ts
  * runs this same script and checks what it leaves behind):
  *
  *   1. a provider serves watermarked responses (examples/provider-api, KGW with context width 1);
@@ -14,7 +14,7 @@
  *      /v1/signing-key, and `tokenmark verify` checks the bundle with it and the provider's watermark key.
  *
  * node scripts/demo-distillation.mjs [--out DIR] [--harvest N] [--rho R] [--probe N] [--quiet]
- * Needs a build first (`pnpm build`). Everything it writes is in DIR, named at the end.
+ * Needs a build first (`npm run build`). Everything it writes is in DIR, named at the end.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -248,7 +248,7 @@ async function main() {
     seconds: (Date.now() - t0) / 1000,
   }
   writeFileSync(join(OUT, 'summary.json'), JSON.stringify(summary, null, 2) + '\n')
-  log(`\nDone in ${summary.seconds.toFixed(1)} s. Everything is in ${OUT}:\n  report   ${reports.student.report}\n  bundle   ${reports.student.bundle} (verify: pnpm tokenmark verify ${reports.student.bundle} --public-key ${join(OUT, 'signing.key.pub')} --key ${join(OUT, 'provider.tmkey')})\n  control  ${reports.control.report}\n  summary  ${join(OUT, 'summary.json')}\n`)
+  log(`\nDone in ${summary.seconds.toFixed(1)} s. Everything is in ${OUT}:\n  report   ${reports.student.report}\n  bundle   ${reports.student.bundle} (verify: npm run tokenmark -- verify ${reports.student.bundle} --public-key ${join(OUT, 'signing.key.pub')} --key ${join(OUT, 'provider.tmkey')})\n  control  ${reports.control.report}\n  summary  ${join(OUT, 'summary.json')}\n`)
   if (a.quiet) process.stdout.write(OUT + '\n')
 }
 

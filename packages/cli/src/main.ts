@@ -3,6 +3,12 @@ import { CommanderError } from 'commander'
 import { buildProgram } from './program.js'
 import { CliError } from './errors.js'
 
+// Output piped into `head` or a closed reader: stop quietly, as Unix tools do, instead of an EPIPE stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0)
+  throw e
+})
+
 const program = buildProgram()
 try {
   await program.parseAsync(process.argv)

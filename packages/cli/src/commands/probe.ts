@@ -19,7 +19,7 @@ export function registerProbe(program: Command): void {
     .requiredOption('--model <name>', 'model name to request')
     .requiredOption('--prompts <file>', 'JSON lines with "prompt" (or "text") and an optional "id" (else the line number identifies it)')
     .option('--out <file>', 'append-only JSON-lines output; re-running continues where it stopped')
-    .option('--api-key-env <var>', 'environment variable holding the API key (default OPENAI_API_KEY or ANTHROPIC_API_KEY)')
+    .option('--api-key-env <var>', 'environment variable holding the API key, required when named (default: OPENAI_API_KEY or ANTHROPIC_API_KEY when set; none sent otherwise)')
     .option('--concurrency <n>', 'requests in flight', '4')
     .option('--max-samples <n>', 'stop when the output holds this many samples (earlier runs included)')
     .option('--max-tokens <n>', 'max_tokens of each request', '128')

@@ -32,7 +32,14 @@ export function registerServe(program: Command): void {
     .option('--rate-limit <n>', 'requests per API token per minute (0 = off)', '600')
     .action(async (o: ServeCliOptions) => {
       const options = check(o)
-      const { run } = await import('../impl/serve.js')
+      // @tokenmark/server is an optional peer of the CLI's package (it compiles better-sqlite3 on install),
+      // so an install without it says what to add instead of failing with a module-resolution trace.
+      const { run } = await import('../impl/serve.js').catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ERR_MODULE_NOT_FOUND' && /@tokenmark\/server/.test(e.message)) {
+          throw new CliError('serve needs the @tokenmark/server package next to the CLI: npm install its tarball (tokenmark-server-<version>.tgz, from npm run pack)')
+        }
+        throw e
+      })
       return run(options)
     })
 }

@@ -47,5 +47,5 @@ export function run(o: DemoCliOptions): void {
   line('watermarked text, other key', detect({ text: marked.text, keys: other }))
   line('unwatermarked text, provider key', detect({ text: plain.text, keys: key }))
   say('\nTry it yourself:')
-  say(`   pnpm tokenmark detect --key ${join(dir, 'provider.tmkey')} FILE.txt`)
+  say(`   npm run tokenmark -- detect --key ${join(dir, 'provider.tmkey')} FILE.txt`)
 }

@@ -18,6 +18,10 @@ export interface DetectOptions {
   json?: boolean
   jsonl?: boolean
   marks?: boolean
+  /** Print the text with each token coloured (show.ts). */
+  show?: boolean
+  /** Write that view as a self-contained HTML page to this file. */
+  html?: string
 }
 
 /** The JSON shape of a detection, shared by `--json`, `--jsonl` and the server's detect route. */
@@ -60,13 +64,13 @@ function statisticLine(r: DetectionResult): string {
   return `mean score: ${(r.value / n).toFixed(4)} (1 expected)`
 }
 
-export function run(path: string, o: DetectOptions): void {
+export async function run(path: string, o: DetectOptions): Promise<void> {
   const { alpha } = o
   const keys: WatermarkKey[] = o.key.map(loadKey)
   const tokenizer = resolveTokenizer(o.tokenizer, o.tokenizerFile)
   const input = readTextFile(path, 'text')
   const test = (text: string, prompt?: string): DetectionResult =>
-    detect({ text, prompt, keys, tokenizer, alpha, window: o.window, dedup: o.dedup, normalize: o.normalize, marks: o.marks })
+    detect({ text, prompt, keys, tokenizer, alpha, window: o.window, dedup: o.dedup, normalize: o.normalize, marks: o.marks || o.show || o.html !== undefined })
   if (o.jsonl) {
     // One result line per input line; a line with nothing to score gets an error record, not "p = 1".
     const items = jsonlItems(path, input)
@@ -92,6 +96,13 @@ export function run(path: string, o: DetectOptions): void {
   }
   const r = test(input)
   if (r.tokensScored === 0) throw nothingScored(r.tokensTotal, 'the text')
+  if (o.show || o.html !== undefined) {
+    const { renderTerminal, tokenView, useColour, writeHtml } = await import('../show.js')
+    const view = tokenView(input, r)
+    if (o.html !== undefined) writeHtml(o.html, view, path === '-' ? 'stdin' : path)
+    if (o.show) process.stdout.write(renderTerminal(view, useColour(process.stdout)) + '\n')
+    if (!o.marks) delete r.marks // asked for the view, not for marks in the output
+  }
   const description: InputDescription = { files: 1, texts: 1, withPrompts: 0, globalPrompts: 0, split: 'none', formats: { jsonl: 0, text: 1 } }
   process.stdout.write(o.json ? JSON.stringify({ ...detectionJson(r), input: description }) + '\n' : `${describeInput(description)}\n${summary(r)}`)
 }

@@ -1,4 +1,5 @@
 /** What `tokenmark probe` does. Its options type lives here; commands/probe.ts declares the flags and loads this module only when it runs. */
+import { setMaxListeners } from 'node:events'
 import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
 import { CaseSink } from '../probe/case-sink.js'
@@ -37,6 +38,22 @@ function env(name: string, what: string): string {
   return v
 }
 
+/**
+ * Runs `f` with a signal of its own that aborts with `parent`. The SDKs add an abort listener to the signal of
+ * each request and keep it for the client's life; on a shared signal 20 prompts made Node warn of a leak.
+ */
+async function perRequest<T>(parent: AbortSignal, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const child = new AbortController()
+  const abort = () => child.abort(parent.reason)
+  if (parent.aborted) abort()
+  else parent.addEventListener('abort', abort, { once: true })
+  try {
+    return await f(child.signal)
+  } finally {
+    parent.removeEventListener('abort', abort)
+  }
+}
+
 export async function run(o: ProbeCliOptions): Promise<void> {
   if (!(PROBE_FORMATS as readonly string[]).includes(o.format)) throw new CliError(`--format must be ${PROBE_FORMATS.join(' or ')}, got "${o.format.slice(0, 20)}"`)
   const format = o.format as ProbeFormat
@@ -47,7 +64,10 @@ export async function run(o: ProbeCliOptions): Promise<void> {
   if (!(timeout > 0)) throw new CliError('--timeout must be > 0')
   if (!o.out && !o.case) throw new CliError('give --out FILE, --case ID, or both: the samples need somewhere to go')
   if (o.case && !o.server) throw new CliError('--case needs --server URL')
-  const apiKey = env(o.apiKeyEnv ?? (format === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY'), 'the API key')
+  // A named --api-key-env must be set; the format's usual variable only when it is (a local or open
+  // endpoint needs no key; one that does answers 401, reported with the variable to set).
+  const keyEnv = o.apiKeyEnv ?? (format === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY')
+  const apiKey = o.apiKeyEnv !== undefined ? env(keyEnv, 'the API key') : process.env[keyEnv] || undefined
   const prompts = readPrompts(o.prompts)
   const ask = await makeClient({ format, endpoint: o.endpoint, apiKey, model: o.model, maxTokens, stream: o.stream === true, timeout })
 
@@ -72,6 +92,10 @@ export async function run(o: ProbeCliOptions): Promise<void> {
   const sink = o.case ? new CaseSink({ server: o.server!, caseId: o.case, token: env(o.tokenEnv ?? 'TOKENMARK_TOKEN', '--token-env'), onRetry }) : undefined
 
   const controller = new AbortController()
+  // Every request in flight, retry sleep and case upload listens on this one signal; the SDKs add a listener
+  // per request. Each request gets its own child signal (perRequest), so this signal holds a bounded number
+  // at once (a few per worker), which is what its limit says — no MaxListenersExceededWarning on stderr.
+  setMaxListeners(4 * concurrency + 8, controller.signal)
   let interrupted = false
   const onSigint = () => {
     interrupted = true
@@ -90,7 +114,7 @@ export async function run(o: ProbeCliOptions): Promise<void> {
     const worker = async () => {
       while (next < todo.length && !controller.signal.aborted) {
         const p = todo[next++]
-        const answer = await withRetries(() => ask(p.prompt, controller.signal), controller.signal, { ...DEFAULT_RETRY, retries }, onRetry)
+        const answer = await withRetries(() => perRequest(controller.signal, (signal) => ask(p.prompt, signal)), controller.signal, { ...DEFAULT_RETRY, retries }, onRetry)
         if (controller.signal.aborted) return
         const sample: ProbeSample = { id: p.id, prompt: p.prompt, text: answer.text, model: o.model, endpoint: o.endpoint, time: new Date().toISOString(), requestId: answer.requestId }
         out?.append(sample)
@@ -120,6 +144,10 @@ export async function run(o: ProbeCliOptions): Promise<void> {
   const where = o.out ? ` in ${o.out}` : ''
   if (failure !== undefined && !interrupted) {
     if (failure instanceof CliError) throw failure
+    const status = (failure as { status?: unknown }).status
+    if ((status === 401 || status === 403) && apiKey === undefined) {
+      throw new CliError(`${o.endpoint} answered HTTP ${status}: it needs an API key; set ${keyEnv} (or name another variable with --api-key-env)`)
+    }
     throw new CliError(`${o.endpoint}: ${(failure as Error).message}; ${done.size + added} samples${where}, re-run the same command to continue`)
   }
   if (interrupted) {

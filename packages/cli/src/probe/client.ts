@@ -21,7 +21,8 @@ export const PROBE_FORMATS: readonly ProbeFormat[] = ['openai', 'anthropic']
 export interface ClientOptions {
   format: ProbeFormat
   endpoint: string
-  apiKey: string
+  /** Undefined: the endpoint needs no key, and no authentication header is sent. */
+  apiKey: string | undefined
   model: string
   maxTokens: number
   stream: boolean
@@ -56,9 +57,12 @@ export function baseUrlFor(format: ProbeFormat, endpoint: string): string {
 
 export async function makeClient(o: ClientOptions): Promise<Ask> {
   const { OpenAI, Anthropic } = await loadSdks()
-  const common = { baseURL: baseUrlFor(o.format, o.endpoint), apiKey: o.apiKey, maxRetries: 0, timeout: o.timeout }
+  const common = { baseURL: baseUrlFor(o.format, o.endpoint), maxRetries: 0, timeout: o.timeout }
+  // Without a key the SDKs are told to omit their authentication headers (a null default header), instead of
+  // refusing to start or reading a key from the environment on their own.
+  const noAuth = o.apiKey === undefined
   if (o.format === 'openai') {
-    const client = new OpenAI(common)
+    const client = new OpenAI(noAuth ? { ...common, apiKey: 'unused', defaultHeaders: { Authorization: null } } : { ...common, apiKey: o.apiKey })
     return async (prompt, signal) => {
       const body = { model: o.model, messages: [{ role: 'user' as const, content: prompt }], max_tokens: o.maxTokens }
       if (!o.stream) {
@@ -71,7 +75,9 @@ export async function makeClient(o: ClientOptions): Promise<Ask> {
       return { text, requestId: request_id ?? null }
     }
   }
-  const client = new Anthropic(common)
+  const client = new Anthropic(
+    noAuth ? { ...common, apiKey: null, authToken: null, defaultHeaders: { 'x-api-key': null, Authorization: null } } : { ...common, apiKey: o.apiKey },
+  )
   return async (prompt, signal) => {
     const body = { model: o.model, messages: [{ role: 'user' as const, content: prompt }], max_tokens: o.maxTokens }
     if (!o.stream) {

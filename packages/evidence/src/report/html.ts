@@ -88,7 +88,7 @@ ${m.verdict.warnings.map((w) => `<p class="warning"><strong>Warning:</strong> ${
 <div><div class="label">e-value (anytime-valid)</div><div class="big" id="e-value">${esc(n.eValue)}</div><div class="label">log10 e = ${n.log10E.toFixed(2)}</div></div>
 <div><div class="label">tokens scored</div><div class="big" id="tokens-scored">${int(n.tokensScored)}</div><div class="label">of ${int(n.tokensSeen)} seen in ${int(n.texts)} texts</div></div>
 </div>
-<p>${esc(n.statistic)}; z = ${n.zScore.toFixed(2)}. Significance level fixed in advance: ${esc(n.alpha)}.${n.tokensNeeded !== null && !m.verdict.detected ? ` At the observed effect about ${int(n.tokensNeeded)} scored tokens would reach p &lt; 10<sup>−6</sup>.` : ''}</p>
+<p>${esc(n.statistic)}; z = ${n.zScore.toFixed(2)}. Significance level: ${esc(n.alpha)}, ${esc(n.alphaSet)}.${n.tokensNeeded !== null && !m.verdict.detected ? ` At the observed effect about ${int(n.tokensNeeded)} scored tokens would reach p &lt; 10<sup>−6</sup>.` : ''}</p>
 </section>
 
 <section id="method"><h2>Method</h2>${m.method.paragraphs.map((p) => `<p>${esc(p)}</p>`).join('')}
@@ -96,7 +96,8 @@ ${m.verdict.warnings.map((w) => `<p class="warning"><strong>Warning:</strong> ${
 
 <section id="cumulative"><h2>Cumulative evidence</h2>
 <p>The strength of the evidence as texts are added: the higher the line, the smaller the p-value. Crossing the dashed line means p is below the significance level.</p>
-${cumulativePlot(m.cumulative.points, m.cumulative.alphaLog10)}</section>
+${cumulativePlot(m.cumulative.points, m.cumulative.alphaLog10)}
+<p class="note" id="cumulative-note">${esc(m.cumulative.note)}</p></section>
 
 <section id="distribution"><h2>Per-text scores</h2><p>${esc(m.distribution.note)}</p>
 ${distributionPlot(m.distribution.zScores)}</section>
@@ -109,8 +110,9 @@ ${distributionPlot(m.distribution.zScores)}</section>
 <section id="limitations"><h2>Limitations</h2><dl>${m.limitations.map((l) => `<dt><strong>${esc(l.title)}</strong></dt><dd>${esc(l.text)}</dd>`).join('')}</dl></section>
 
 <section id="custody"><h2>Chain of custody</h2><table>${rows(m.custody.rows)}</table>${verification}
-<h3>Inputs</h3><table><tr><th>#</th><th>id</th><th>SHA-256 of the text (UTF-8)</th><th>characters</th><th>source</th></tr>${inputs}</table>
-${m.custody.inputsOmitted ? `<p>${int(m.custody.inputsOmitted)} more inputs are listed in the bundle.</p>` : ''}</section>
+<details id="inputs"><summary>Inputs: ${int(n.texts)} text${n.texts === 1 ? '' : 's'} and the SHA-256 of each (also in the bundle and the JSON report)</summary>
+<table><tr><th>#</th><th>id</th><th>SHA-256 of the text (UTF-8)</th><th>characters</th><th>source</th></tr>${inputs}</table>
+${m.custody.inputsOmitted ? `<p>${int(m.custody.inputsOmitted)} more inputs are listed in the bundle.</p>` : ''}</details></section>
 
 ${m.notes ? `<section id="notes"><h2>Analyst's notes</h2><p style="white-space:pre-wrap">${esc(m.notes)}</p></section>` : ''}
 

@@ -42,7 +42,8 @@ export function renderMarkdown(m: ReportModel): string {
         ['e-value (anytime-valid)', `${n.eValue} (log10 e = ${n.log10E.toFixed(2)})`],
         ['tokens scored', `${int(n.tokensScored)} of ${int(n.tokensSeen)} seen in ${int(n.texts)} texts`],
         ['statistic', `${n.statistic}; z = ${n.zScore.toFixed(2)}`],
-        ['significance level fixed in advance', n.alpha],
+        ['significance level', `${n.alpha} (${n.alphaSet})`],
+        ['texts significant on their own', `${int(n.significantAlone)} of ${int(n.texts)}`],
       ],
     ),
     '',
@@ -54,6 +55,8 @@ export function renderMarkdown(m: ReportModel): string {
     'Evidence (−log10 p) as texts are added; the HTML report plots it. Above ' + (-m.cumulative.alphaLog10).toFixed(0) + ' means p is below the significance level.',
     '',
     table(['texts', 'tokens scored', '−log10 p'], thin(m.cumulative.points, 12).map((p) => [int(p.texts), int(p.tokensScored), (-p.log10P).toFixed(2)])),
+    '',
+    m.cumulative.note,
     '',
   )
   const zs = m.distribution.zScores

@@ -31,15 +31,19 @@ export interface ReportModel {
     eValue: string
     log10E: number
     alpha: string
+    /** When the significance level was set, and by whom: the tool knows the sealing, not what was decided before. */
+    alphaSet: string
     zScore: number
     texts: number
+    /** Texts whose own test (de-duplicated within the text) reaches the significance level. */
+    significantAlone: number
     tokensSeen: number
     tokensScored: number
     statistic: string
     tokensNeeded: number | null
   }
   method: { paragraphs: string[]; citations: string[] }
-  cumulative: { points: { texts: number; tokensScored: number; log10P: number }[]; alphaLog10: number }
+  cumulative: { points: { texts: number; tokensScored: number; log10P: number }[]; alphaLog10: number; note: string }
   distribution: { zScores: number[]; note: string }
   excerpts: { input: number; inputId: string; startToken: number; log10P: number; tokens: HeatToken[] }[]
   legend: { kind: 'bits' | 'scale'; items: { label: string; u: number | null }[] }
@@ -57,7 +61,7 @@ export interface ReportModel {
 }
 
 /** Position of an observation on [0, 1], uniform-ish under H0: 0.5 is what chance gives. */
-function unitScore(model: NullModelRecord, value: number): number {
+export function unitScore(model: NullModelRecord, value: number): number {
   if (model.kind === 'binomial') return Math.min(1, Math.max(0, value / model.trialsPerToken))
   return 1 - Math.exp(-value) // Exp(1) score → its uniform
 }
@@ -93,11 +97,22 @@ export function reportModel(
   const texts = `${int(n)} text${n === 1 ? '' : 's'}`
   const pText = pow10Text(r.log10P)
 
+  // "The 2,000 texts carry the watermark" reads as "every text does": the test is of the corpus as a whole,
+  // so the sentence says so and counts the texts that are significant on their own (issue 15).
+  const significantAlone = body.inputs.items.filter((i) => i.tokensScored > 0 && i.log10P <= alphaLog10).length
+  const subject = n === 1 ? 'The text in this case' : `The corpus of ${texts}, taken together,`
+  const alone =
+    n === 1
+      ? ''
+      : ` ${int(significantAlone)} of the ${texts} ${significantAlone === 1 ? 'is' : 'are'} significant on ${significantAlone === 1 ? 'its' : 'their'} own at the same level; the evidence of the others counts only in aggregate.`
+  // Whether the level was chosen before the data were seen is not something the tool can know; when it was
+  // set for this analysis (the sealing) and by whom (the signer) it can say.
+  const alphaSet = `set for this analysis, sealed ${body.created} by signer ${body.signer.id}`
   const sentence = !r.valid
     ? `This analysis of the ${texts} in this case is NOT A VALID TEST and supports no conclusion about the watermark of key ${body.key.keyId}: ${r.warnings.join('; ')}.`
     : r.detected
-    ? `The ${texts} in this case carry the statistical watermark of key ${body.key.keyId}: text produced without that key would show evidence this strong about ${oneIn(r.log10P)} times (p = ${pText}).`
-    : `The ${texts} in this case do not show significant evidence of the watermark of key ${body.key.keyId} (p = ${pText}; the threshold set in advance was ${pow10Text(alphaLog10)}).`
+    ? `${subject} carries the statistical watermark of key ${body.key.keyId}: text produced without that key would show evidence this strong about ${oneIn(r.log10P)} times (p = ${pText}).${alone}`
+    : `${subject} does not show significant evidence of the watermark of key ${body.key.keyId} (p = ${pText}; significance level ${pow10Text(alphaLog10)}, ${alphaSet}).${alone}`
   const means = r.detected
     ? [
         'The pattern of word choices in these texts matches the secret key far more often than chance allows. Under the hypothesis that the texts were produced without any influence of the key, a match this strong or stronger would occur ' +
@@ -105,7 +120,7 @@ export function reportModel(
         'The trace is consistent with the texts, or the model that wrote them, having been derived from output the key holder watermarked — for example a model trained ("distilled") on that output.',
       ]
     : [
-        `The evidence did not reach the significance level of ${pow10Text(alphaLog10)} fixed before the test.`,
+        `The evidence did not reach the significance level of ${pow10Text(alphaLog10)} (${alphaSet}).`,
         r.tokensNeeded !== null
           ? `If the observed effect is real, about ${int(r.tokensNeeded)} scored tokens would be needed to reach p < 10⁻⁶ (${int(st.tokensScored)} were scored).`
           : 'The observed effect is not above chance level.',
@@ -245,15 +260,21 @@ export function reportModel(
       eValue: pow10Text(r.log10E),
       log10E: r.log10E,
       alpha: pow10Text(alphaLog10),
+      alphaSet,
       zScore: r.zScore,
       texts: n,
+      significantAlone,
       tokensSeen: st.tokensSeen,
       tokensScored: st.tokensScored,
       statistic: statLine,
       tokensNeeded: r.tokensNeeded,
     },
     method: { paragraphs, citations },
-    cumulative: { points: body.cumulative.map((p) => ({ ...p })), alphaLog10 },
+    cumulative: {
+      points: body.cumulative.map((p) => ({ ...p })),
+      alphaLog10,
+      note: 'The curve can fall as texts are added: a text with little or no watermark signal adds scored tokens without adding matches, which dilutes the running evidence. Only the final point, over the whole corpus, is the test.',
+    },
     distribution: {
       zScores: body.inputs.items.filter((i) => i.tokensScored > 0).map((i) => i.zScore),
       note: 'Each text scored on its own. Without the watermark the z-scores scatter around 0 like the standard normal curve; a watermark shifts them to the right.',

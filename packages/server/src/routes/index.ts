@@ -9,7 +9,8 @@ import detectRoutes from './detect.js'
 import evidenceRoutes from './evidence.js'
 import healthRoutes from './health.js'
 import keyRoutes from './keys.js'
+import tryRoutes from './try.js'
 
 export type RoutePlugin = FastifyPluginAsync
 
-export const routePlugins: RoutePlugin[] = [healthRoutes, detectRoutes, caseRoutes, evidenceRoutes, keyRoutes, adminRoutes]
+export const routePlugins: RoutePlugin[] = [healthRoutes, detectRoutes, caseRoutes, evidenceRoutes, keyRoutes, adminRoutes, tryRoutes]
