@@ -22,3 +22,4 @@ export { createEvidence, createBundle, sealBundle, openBundle, signedMessage, SI
 export { verify, type VerifyOptions, type VerifyResult, type VerifyCheck, type CheckId, type CheckStatus } from './verify.js'
 export { renderReport, buildReport, renderHtml, renderMarkdown, reportModel, REPORT_FORMATS, REPORT_MEDIA_TYPES, type ReportFormat, type ReportOptions, type ReportModel } from './report/index.js'
 export { sha256Hex } from './hash.js'
+export { signLogHead, verifyLogHead, type SignedLogHead } from './log-head.js'
