@@ -74,4 +74,4 @@ export {
   type LogSelection,
   type LogStats,
 } from './servelog.js'
-export { ScheduleScorer, holmAdjust, type ScheduleResult, type CohortTest, type EpochTest, type GroupTest } from './replay.js'
+export { ScheduleScorer, holmAdjust, logKeyFilters, type KeyFilters, type ScheduleResult, type CohortTest, type EpochTest, type GroupTest } from './replay.js'

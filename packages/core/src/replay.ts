@@ -12,13 +12,16 @@
  * the schedule's B + canaries cohorts (a family fixed in advance, whatever the probe touched) is ≤ α,
  * so P[any cohort without signal is flagged] ≤ α.
  *
- * Ring scoring (`addUnderAll`, held-out probing): with no serving key, every answer is scored under every
+ * Ring scoring (`scoreRing`, held-out probing): with no serving key, every answer is scored under every
  * key of the ring. Pooling then dilutes the signal by the ring size, so the global test is the best
  * cohort's p-value with a Bonferroni correction over the cohorts (`globalRule: 'bonferroni'`).
  */
 import { Accumulator } from './accumulate.js'
 import { eValueFor } from './evalue.js'
+import { EmissionFilter } from './emission.js'
 import type { KeySchedule, CohortKey } from './schedule.js'
+import type { LogRecord } from './servelog.js'
+import type { Tokenizer } from './tokenizers/index.js'
 import { forEachTuple, prepareKey, scoreTokens, type ContextFilter } from './scoring.js'
 import type { NullModel } from './schemes/types.js'
 import { tailTest } from './significance.js'
@@ -80,9 +83,43 @@ export function holmAdjust(log10Ps: readonly number[], m: number = log10Ps.lengt
   return out
 }
 
+/** Per-key emission filters (key id → filter); a key without one scores nothing when filters are given. */
+export type KeyFilters = ReadonlyMap<string, ContextFilter>
+
+/**
+ * Emission filters per (cohort, epoch) key built after the fact from a serving log's texts: the contexts
+ * of every response each key served (core's EmissionFilter, keyed on contexts only — emission.ts explains
+ * why that keeps the test valid). Records without texts are skipped; `falsePositiveRate` as EmissionFilter.
+ */
+export function logKeyFilters(schedule: KeySchedule, records: readonly LogRecord[], tokenizer: Tokenizer, falsePositiveRate = 1e-4): Map<string, EmissionFilter> {
+  const byKey = new Map<string, { ck: CohortKey; items: { prompt: Uint32Array; ids: Uint32Array }[]; tokens: number }>()
+  for (const r of records) {
+    if (r.prompt === undefined || r.response === undefined) continue
+    let g = byKey.get(r.keyId)
+    if (!g) {
+      const key = schedule.keyFor(r.cohort, r.epoch)
+      g = { ck: { cohort: r.cohort, epoch: r.epoch, label: schedule.cohortLabel(r.cohort), key }, items: [], tokens: 0 }
+      byKey.set(r.keyId, g)
+    }
+    const ids = tokenizer.encode(r.response)
+    g.items.push({ prompt: tokenizer.encode(r.prompt), ids })
+    g.tokens += ids.length
+  }
+  const out = new Map<string, EmissionFilter>()
+  for (const [keyId, g] of byKey) {
+    const f = new EmissionFilter({ capacity: Math.max(1, g.tokens), falsePositiveRate })
+    const pk = prepareKey(g.ck.key)
+    for (const it of g.items) f.recordResponse(pk, it.ids, it.prompt)
+    out.set(keyId, f)
+  }
+  return out
+}
+
 export class ScheduleScorer {
   readonly schedule: KeySchedule
   private readonly accs = new Map<number, Accumulator>()
+  /** Ring scoring keeps only each key's counts (scoreRing). */
+  private readonly ringCounts = new Map<number, { tokensScored: number; sum: number }>()
   private readonly excludedPrompts = new Map<number, Set<string>>()
   private readonly dedup: boolean
   private tokensSeen = 0
@@ -114,12 +151,24 @@ export class ScheduleScorer {
     this.scoreUnder(ck, ids, promptIds, filter)
   }
 
-  /** Scores one answer under every key of the schedule (held-out probing: no serving key). */
-  addUnderAll(ids: ArrayLike<number>, promptIds?: ArrayLike<number>): void {
+  /**
+   * Scores answers under every key of the schedule (held-out probing: no serving key), key by key so
+   * that only one de-duplication set is alive at a time; every answer's prompt is excluded under every key.
+   */
+  scoreRing(answers: readonly { ids: ArrayLike<number>; promptIds?: ArrayLike<number> }[], filters?: KeyFilters): void {
     this.ring = true
-    this.tokensSeen += ids.length
-    for (let e = 0; e < this.schedule.params.epochs; e++) {
-      for (let c = 0; c < this.schedule.cohortCount; c++) this.scoreUnder({ cohort: c, epoch: e }, ids, promptIds)
+    for (const a of answers) this.tokensSeen += a.ids.length
+    for (const ck of this.schedule.keys()) {
+      if (filters && !filters.has(ck.key.keyId)) continue // a key that served nothing scores nothing
+      const pk = prepareKey(ck.key)
+      const acc = new Accumulator(pk, { dedup: this.dedup })
+      this.nullModel ??= acc.nullModel
+      for (const a of answers) if (a.promptIds && a.promptIds.length > 0) forEachTuple(pk, a.promptIds, (w0, w1) => acc.excludeTuple(w0, w1))
+      const filter = filters?.get(ck.key.keyId)
+      for (const a of answers) scoreTokens(pk, a.ids, acc, { context: a.promptIds, filter })
+      const slot = ck.epoch * this.schedule.cohortCount + ck.cohort
+      const prev = this.ringCounts.get(slot) ?? { tokensScored: 0, sum: 0 }
+      this.ringCounts.set(slot, { tokensScored: prev.tokensScored + acc.tokensScored, sum: prev.sum + acc.sum })
     }
   }
 
@@ -148,7 +197,7 @@ export class ScheduleScorer {
     const cv = new Float64Array(C)
     const en = new Float64Array(E)
     const ev = new Float64Array(E)
-    for (const [slot, acc] of this.accs) {
+    for (const [slot, acc] of [...this.accs, ...this.ringCounts]) {
       const c = slot % C
       const e = (slot - c) / C
       cn[c] += acc.tokensScored
@@ -202,7 +251,7 @@ export class ScheduleScorer {
       epochs,
       cohortsFlagged: cohorts.filter((c) => c.flagged).map((c) => c.cohort),
       epochsFlagged: epochs.filter((e) => e.flagged).map((e) => e.epoch),
-      keysUsed: [...this.accs.values()].filter((a) => a.tokensScored > 0).length,
+      keysUsed: [...this.accs.values(), ...this.ringCounts.values()].filter((a) => a.tokensScored > 0).length,
     }
   }
 }

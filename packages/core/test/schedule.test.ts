@@ -108,7 +108,7 @@ describe('key schedules', () => {
 
   test('ring scoring (no serving key) finds the cohort with a Bonferroni-corrected global p-value', () => {
     const scorer = new ScheduleScorer(schedule)
-    scorer.addUnderAll(generate(schedule.keyFor(8, 2), 150, 2))
+    scorer.scoreRing([{ ids: generate(schedule.keyFor(8, 2), 150, 2) }])
     const r = scorer.result()
     expect(r.globalRule).toBe('bonferroni')
     expect(r.cohortsFlagged).toEqual([8])

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
 import { DISTILL_RHOS } from '../help-facts.js'
+import { registerLabAttribution } from './lab-attribution.js'
 
 /** Options as commander parses them from the declaration below. */
 interface DistillCliOptions {
@@ -73,4 +74,5 @@ export function registerLab(program: Command): void {
     })
   // nested commands need the one-line error format too (program.ts applies it to top-level ones)
   distill.exitOverride().configureOutput(program.configureOutput())
+  registerLabAttribution(lab, program)
 }
