@@ -1,7 +1,7 @@
 // The attribution table of docs/results.md (issue 13 §5) and the rho = 0 validity runs, from the built lab
 // (`pnpm build` first). Usage:
 //   node scripts/attribution-results.mjs cells <B> <out.json> [probeTokens]   one B, seeds 1-3, every rho x probe
-//   node scripts/attribution-results.mjs null <B> <probe> <schedules> <out.json>
+//   node scripts/attribution-results.mjs null <B> <probe> <schedules> <out.json> [probeTokens]
 //   node scripts/attribution-results.mjs table <cells.json>...                 Markdown from cell files
 // Cells for different B are independent, so they can run as separate processes.
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -22,8 +22,8 @@ if (mode === 'cells') {
     }
   }
 } else if (mode === 'null') {
-  const [b, probe, n, out] = args
-  const r = new Attribution({ cohorts: Number(b), seed: 1 }).nullRuns(probe, Number(n))
+  const [b, probe, n, out, probeTokens] = args
+  const r = new Attribution({ cohorts: Number(b), seed: 1, probeTokens: probeTokens ? Number(probeTokens) : undefined }).nullRuns(probe, Number(n))
   writeFileSync(out, JSON.stringify({ cohorts: Number(b), probe, schedules: Number(n), ...r }) + '\n')
   console.error(`null B=${b} ${probe}: KS D=${r.ks.statistic.toFixed(3)} p=${r.ks.pValue.toFixed(3)} runsFlagged=${r.runsFlagged}/${n}`)
 } else if (mode === 'table') {
