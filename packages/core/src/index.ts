@@ -75,3 +75,4 @@ export {
   type LogStats,
 } from './servelog.js'
 export { ScheduleScorer, holmAdjust, logKeyFilters, type KeyFilters, type ScheduleResult, type CohortTest, type EpochTest, type GroupTest } from './replay.js'
+export { traceText, type TraceResult } from './trace.js'

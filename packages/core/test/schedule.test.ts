@@ -16,6 +16,7 @@ import {
   seededRng,
   selectRecords,
   toBase64Url,
+  traceText,
   verifyLog,
   watermarkSampler,
   type WatermarkKey,
@@ -190,5 +191,19 @@ describe('serving log', () => {
     const text = log.headerLine() + log.append({ time, account: 'acct-1', epoch: 0, cohort: wrong, keyId: schedule.keyFor(wrong, 0).keyId, prompt: 'p', response: 'r' }).line
     expect(verifyLog(parseLog(text)).ok).toBe(true)
     expect(verifyLog(parseLog(text), schedule).error?.reason).toMatch(/cohort/)
+  })
+})
+
+describe('leaked-text tracing', () => {
+  test('names the (cohort, epoch) key that produced a text, corrected for the ring, and says "no key" otherwise', () => {
+    const leaked = generate(schedule.keyFor(5, 1), 120, 9)
+    const t = traceText(schedule, leaked)
+    expect(t.match).toMatchObject({ cohort: 5, epoch: 1, label: 'cohort/5' })
+    expect(t.ringSize).toBe(27)
+    expect(t.log10P).toBeCloseTo(t.rawLog10P + Math.log10(27), 9)
+    expect(t.log10P).toBeLessThan(-6)
+    const clean = traceText(schedule, generate(undefined, 120, 10))
+    expect(clean.match).toBeNull()
+    expect(clean.log10P).toBeGreaterThan(-3)
   })
 })
