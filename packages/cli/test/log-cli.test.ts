@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { ServingLog, parseSchedule } from '@tokenmark/core'
+import { ServingLog, getTokenizer, parseSchedule, seededRng, watermarkSampler } from '@tokenmark/core'
 import { SigningKey, signLogHead } from '@tokenmark/evidence'
 
 const BIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
@@ -79,6 +79,31 @@ describe('tokenmark log', () => {
     expect(out.filters.length).toBe(2) // the canary cohort in epochs 0 and 1
     for (const w of out.filters) expect(existsSync(join(dir, w.file))).toBe(true)
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmef')).length).toBe(2)
+  })
+
+  test('trace names the cohort and epoch of a leaked text and the accounts behind it; a human text gets "no key"', () => {
+    const schedule = parseSchedule(secretText, readFileSync(join(dir, 's.schedule.json'), 'utf8'))
+    const ck = schedule.keyForAccount('mallory', '2026-01-01T00:10:00Z')
+    const tk = getTokenizer('o200k_base')
+    const sample = watermarkSampler(ck.key, { topK: 40 }, seededRng(3))
+    const rng = seededRng(4)
+    const ids = [...tk.encode('The whale')]
+    const vocab = Uint32Array.from({ length: 3000 }, (_, i) => 1000 + i) // ordinary word pieces
+    for (let i = 0; i < 200; i++) {
+      const logits = new Float32Array(tk.vocabSize).fill(-1e9)
+      for (const v of vocab) logits[v] = 3 * rng.nextFloat()
+      ids.push(sample(logits, Uint32Array.from(ids)))
+    }
+    writeFileSync(join(dir, 'leaked.txt'), tk.decode(Uint32Array.from(ids)))
+    const r = tm(['log', 'trace', 'leaked.txt', '--schedule', 's.schedule', '--schedule-public', 's.schedule.json', '--log', 'serve.log', '--json'])
+    expect(r.code).toBe(0)
+    const j = JSON.parse(r.out)
+    expect(j.match).toMatchObject({ cohort: 4, epoch: 0, label: 'canary/sus' })
+    expect(j.ringSize).toBe(10)
+    expect(j.accounts).toEqual(['mallory'])
+    writeFileSync(join(dir, 'human.txt'), 'Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse, and nothing particular to interest me on shore, I thought I would sail about a little and see the watery part of the world.')
+    const h = JSON.parse(tm(['log', 'trace', 'human.txt', '--schedule', 's.schedule', '--schedule-public', 's.schedule.json', '--json']).out)
+    expect(h.match).toBeNull()
   })
 
   test('bad input: one line on stderr, exit 2', () => {

@@ -25,6 +25,13 @@ export interface LogFilterOptions extends ScheduleFiles, LogSelectOptions {
   json?: boolean
 }
 
+export interface LogTraceOptions extends ScheduleFiles {
+  log?: string
+  prompt?: string
+  alpha: number
+  json?: boolean
+}
+
 export interface LogScheduleOptions {
   out: string
   scheme: string
@@ -113,6 +120,20 @@ export function registerLog(program: Command): void {
         if (!(o.fpr > 0 && o.fpr < 1)) throw new CliError('--fpr must be in (0, 1)')
         const { filter } = await import('../impl/log.js')
         return filter(path, o)
+      }),
+  )
+  sub.push(
+    withSchedule(log.command('trace').description('which (cohort, epoch) key produced one leaked text; "no key" when none at the corrected level').argument('[text]', 'text file (default stdin)'))
+      .option('--log <file>', 'serving log: list the accounts the matched cohort served in that epoch')
+      .option('--prompt <text>', 'the prompt the text answered (its tuples are excluded)')
+      .option('--alpha <a>', 'level of the corrected p-value for a match', (v: string) => parseNumber('--alpha', v), 1e-6)
+      .option('--json', 'print JSON')
+      .action(async (path: string | undefined, o: LogTraceOptions) => {
+        if (o.schedule === undefined) throw new CliError('log trace needs --schedule and --schedule-public')
+        needSchedule(o)
+        if (!(o.alpha > 0 && o.alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
+        const { trace } = await import('../impl/log.js')
+        return trace(path, o)
       }),
   )
   sub.push(

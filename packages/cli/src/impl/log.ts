@@ -1,10 +1,10 @@
 /** What `tokenmark log …` does. Options are declared in commands/log.ts; this module loads only when it runs. */
 import { writeFileSync } from 'node:fs'
-import { TokenmarkError, generateSchedule, getTokenizer, logKeyFilters, logStats, parseLog, parseSchedule, selectRecords, verifyLog, type KeySchedule, type ParsedLog } from '@tokenmark/core'
+import { TokenmarkError, normalizeText, traceText, generateSchedule, getTokenizer, logKeyFilters, logStats, parseLog, parseSchedule, selectRecords, verifyLog, type KeySchedule, type ParsedLog } from '@tokenmark/core'
 import { EvidenceError, parsePublicKey, verifyLogHead, type SignedLogHead } from '@tokenmark/evidence'
 import { CliError } from '../errors.js'
-import { parseFile, readFileText, writeSecretFile } from '../io.js'
-import type { LogFilterOptions, LogScheduleOptions, LogSelectOptions, LogVerifyOptions, ScheduleFiles } from '../commands/log.js'
+import { parseFile, readFileText, readInput, writeSecretFile } from '../io.js'
+import type { LogTraceOptions, LogFilterOptions, LogScheduleOptions, LogSelectOptions, LogVerifyOptions, ScheduleFiles } from '../commands/log.js'
 
 function loadLog(path: string): ParsedLog {
   const text = readFileText(path, 'serving log')
@@ -96,4 +96,21 @@ export function schedule(o: LogScheduleOptions): void {
     throw new CliError(`cannot write ${o.out}.schedule.json: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
   }
   process.stdout.write(`schedule ${s.scheduleId}: ${o.out}.schedule (secret, mode 0600), ${o.out}.schedule.json (public; ring of ${s.ringSize} keys)\n`)
+}
+
+export function trace(path: string | undefined, o: LogTraceOptions): void {
+  const schedule = loadSchedule(o) as KeySchedule
+  const text = readInput(path)
+  const records = o.log === undefined ? undefined : loadLog(o.log).records
+  const tk = getTokenizer(schedule.params.config.tokenizer)
+  const ids = tk.encode(normalizeText(text).text)
+  const promptIds = o.prompt === undefined ? undefined : tk.encode(normalizeText(o.prompt).text)
+  const t = traceText(schedule, ids, { promptIds, alpha: o.alpha, records })
+  if (o.json) process.stdout.write(JSON.stringify(t) + '\n')
+  else if (t.match) {
+    process.stdout.write(
+      `produced by ${t.match.label} in epoch ${t.match.epoch} (key ${t.match.keyId}): p = ${t.pValue.toExponential(2)} corrected for ${t.ringSize} keys (log10 p = ${t.log10P.toFixed(2)}, ${t.tokensScored} tokens scored)\n` +
+        (t.accounts ? `  accounts served by it then: ${t.accounts.join(', ') || '(none in the log)'}\n` : ''),
+    )
+  } else process.stdout.write(`no key: the best of ${t.ringSize} keys gives p = ${t.pValue.toPrecision(2)} after correction (alpha ${t.alpha})\n`)
 }
