@@ -41,6 +41,8 @@ const SECTIONS = {
     make: () => run([CLI, 'eval', '--texts', '100', '--out', join(mkdtempSync(join(tmpdir(), 'tokenmark-results-')), 'eval.json')], 'tokenmark eval --texts 100'),
   },
   explore: { deterministic: true, make: explore },
+  // issue 13 §5; about 30 min on 2 shared cores (scripts/attribution-results.mjs runs it one B per process)
+  attribution: { deterministic: true, make: () => run([CLI, 'lab', 'attribution', '--table', '--probe-tokens', '50000'], 'tokenmark lab attribution --table --probe-tokens 50000') },
   bench: {
     deterministic: false,
     make: () => {

@@ -17,10 +17,11 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import { appendFileSync } from 'node:fs'
-import { EmissionFilter, prepareKey, seededRng, watermarkSampler, type SamplingOptions, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
+import { EmissionFilter, prepareKey, seededRng, watermarkSampler, type KeySchedule, type SamplingOptions, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
 import type { NGramModel } from '@tokenmark/lab'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { complete } from './generate.js'
+import { ScheduledServing } from './serving-log.js'
 
 export { complete, type Completion } from './generate.js'
 
@@ -43,6 +44,10 @@ export interface ProviderApiOptions {
   maxTokensLimit?: number
   /** Also append each response record to this JSON-lines file. */
   logFile?: string
+  /** Serve through a key schedule: each account's key per epoch (overrides `key` for sampling). */
+  schedule?: KeySchedule
+  /** With `schedule`: the hash-chained serving log file (JSON lines), resumed when it exists. */
+  servingLog?: string
   /** Contexts the emission filter is sized for at a 1 % false-positive rate (default 1,000,000). */
   filterCapacity?: number
 }
@@ -61,6 +66,8 @@ export interface ResponseRecord {
 export interface ProviderState {
   filter: EmissionFilter
   responses: ResponseRecord[]
+  /** With a schedule: the serving log being written. */
+  scheduled?: ScheduledServing
 }
 
 declare module 'fastify' {
@@ -97,7 +104,8 @@ export async function buildProviderApi(options: ProviderApiOptions): Promise<Fas
   const rng = seededRng(options.seed ?? randomBytes(4).readUInt32LE(0))
   const sampling = { temperature: 1, topK: 40, ...options.sampling }
   const sampler = watermarkSampler(key, sampling, rng)
-  const state: ProviderState = { filter: new EmissionFilter({ capacity: options.filterCapacity ?? 1_000_000 }), responses: [] }
+  const scheduled = options.schedule ? new ScheduledServing(options.schedule, options.servingLog) : undefined
+  const state: ProviderState = { filter: new EmissionFilter({ capacity: options.filterCapacity ?? 1_000_000 }), responses: [], scheduled }
 
   const app = Fastify({ logger: false })
   app.decorate('provider', state)
@@ -112,21 +120,24 @@ export async function buildProviderApi(options: ProviderApiOptions): Promise<Fas
     }
     const prompt = (messages as Message[]).map(messageText).join('\n\n')
     const promptIds = tokenizer.encode(prompt)
-    const out = complete(model, tokenizer, promptIds, sampler, maxTokens as number, sampling.topK || 1000)
+    const now = new Date()
+    const ck = scheduled?.keyFor(account, now) // with a schedule, the account's key in this epoch
+    const out = complete(model, tokenizer, promptIds, ck ? watermarkSampler(ck.key, sampling, rng) : sampler, maxTokens as number, sampling.topK || 1000)
     // (2) Record the contexts this response was sampled in (the prompt is context only).
-    state.filter.recordResponse(pk, out.ids, promptIds)
+    state.filter.recordResponse(ck ? prepareKey(ck.key) : pk, out.ids, promptIds)
     // (3) Record who received it.
     const record: ResponseRecord = {
       id: randomUUID(),
       account,
       format,
-      time: new Date().toISOString(),
+      time: now.toISOString(),
       model: modelName,
       promptTokens: promptIds.length,
       completionTokens: out.ids.length,
     }
     state.responses.push(record)
     if (options.logFile) appendFileSync(options.logFile, JSON.stringify(record) + '\n')
+    if (ck) scheduled?.record(ck, account, record.time, prompt, out.text)
     return { record, out }
   }
 

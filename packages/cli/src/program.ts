@@ -12,6 +12,7 @@ import { registerLab } from './commands/lab.js'
 import { registerEval } from './commands/eval.js'
 import { registerProbe } from './commands/probe.js'
 import { registerBench } from './commands/bench.js'
+import { registerLog } from './commands/log.js'
 
 /**
  * The `tokenmark` command tree; every command registers itself here. Registering is cheap: a command's
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerEval(program)
   registerProbe(program)
   registerBench(program)
+  registerLog(program)
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput())
   return program
 }

@@ -39,3 +39,42 @@ export { conformanceVectors, conformanceHash, type ConformanceVectors } from './
 export { EmissionFilter } from './emission.js'
 export { eProcess, eValueFor, type EValue } from './evalue.js'
 export { CorpusScanner, corpusResult, type CorpusOptions, type CorpusResult } from './corpus.js'
+export {
+  KeySchedule,
+  generateSchedule,
+  parseSchedule,
+  parseScheduleDescription,
+  resolveScheduleParams,
+  SCHEDULE_FILE_FORMAT,
+  SCHEDULE_PUBLIC_FORMAT,
+  SCHEDULE_VERSION,
+  type Canary,
+  type CohortKey,
+  type ScheduleDescription,
+  type ScheduleOptions,
+  type ScheduleParams,
+} from './schedule.js'
+export { scheduleVectors } from './schedule-vectors.js'
+export {
+  ServingLog,
+  parseLog,
+  verifyLog,
+  selectRecords,
+  logStats,
+  accountsOf,
+  recordHash,
+  textHash,
+  logHeadMessage,
+  LOG_FORMAT,
+  LOG_VERSION,
+  type LogHeader,
+  type LogRecord,
+  type LogEntry,
+  type LogHead,
+  type ParsedLog,
+  type LogVerification,
+  type LogSelection,
+  type LogStats,
+} from './servelog.js'
+export { ScheduleScorer, holmAdjust, logKeyFilters, type KeyFilters, type ScheduleResult, type CohortTest, type EpochTest, type GroupTest } from './replay.js'
+export { traceText, type TraceResult } from './trace.js'

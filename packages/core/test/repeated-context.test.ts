@@ -8,7 +8,7 @@ const probs = [0.4, 0.3, 0.2, 0.1]
 const logits = new Float32Array(V).fill(-Infinity)
 ids.forEach((t, i) => (logits[t] = Math.log(probs[i])))
 const keyFor = (k: number) =>
-  keyFromSecret(Uint8Array.from({ length: 32 }, (_, i) => (i * 29 + k * 13 + (k >> 8)) & 255), { scheme: 'gumbel', params: { context: 1 } })
+  keyFromSecret(Uint8Array.from({ length: 32 }, (_, i) => (i * 29 + k * 13 + (k >> 8)) & 255), { scheme: 'gumbel', params: { context: 1 }, tokenizer: 'toy' })
 
 /** Two steps of one generation on the same context (width 1): prompt [5, 9], then [5, 9, t, 9]. */
 function twoVisits(k: number): [number, number] {

@@ -84,3 +84,16 @@ export {
 export { distillMarkdown, formatRho, pow10Text } from './distill/table.js'
 export { auc, detectionLength, distinctN, median, rateBelow } from './eval/metrics.js'
 export { DEFAULT_ATTACKS, FPRS, evalMarkdown, runEvalGrid, type AttackSetting, type EvalCell, type EvalOptions, type EvalResult, type QualityRow, type SizeRow } from './eval/grid.js'
+export {
+  ATTRIBUTION_COHORTS,
+  ATTRIBUTION_PROBES,
+  ATTRIBUTION_RHOS,
+  Attribution,
+  resolveAttributionOptions,
+  runAttribution,
+  simulationSchedule,
+  type AttributionOptions,
+  type AttributionProbe,
+  type AttributionRow,
+} from './distill/attribution.js'
+export { attributionMarkdown } from './distill/attribution-table.js'

@@ -3,6 +3,7 @@ import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
 import { DISTILL_RHOS } from '../help-facts.js'
 import type { DistillCliOptions, LabDistillOptions } from '../impl/lab-distill.js'
+import { registerLabAttribution } from './lab-attribution.js'
 
 function int(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined
@@ -52,4 +53,5 @@ export function registerLab(program: Command): void {
     })
   // nested commands need the one-line error format too (program.ts applies it to top-level ones)
   distill.exitOverride().configureOutput(program.configureOutput())
+  registerLabAttribution(lab, program)
 }
