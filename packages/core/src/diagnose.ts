@@ -118,14 +118,14 @@ function keyTokenizer(key: WatermarkKey, given: readonly Tokenizer[] | undefined
   return given?.find((t) => t.name === key.config.tokenizer) ?? getTokenizer(key.config.tokenizer)
 }
 
-function describe(c: Candidate): string {
+function describe(c: Candidate, key: WatermarkKey): string {
   switch (c.mismatch) {
     case 'tokenizer':
-      return `the text was generated with ${c.label.slice('tokenizer '.length)}'s token ids, not the key's tokenizer ${c.key.config.tokenizer}`
+      return `the text was generated with ${c.tokenizer.name}'s token ids, not the key's tokenizer ${key.config.tokenizer}`
     case 'normalization':
       return 'the generated text contains characters that normalisation changes (detect it with normalisation off)'
     case 'seeding':
-      return `the generator seeded with ${c.label}, not the key's ${labelOf(c.key.config.params)} (it was built from another configuration than the key file)`
+      return `the generator seeded with ${c.label}, not the key's ${labelOf(key.config.params)} (it was built from another configuration than the key file)`
     case 'prompt':
       return 'the prompt given is not the context the text was generated after'
     case 'none':
@@ -169,6 +169,6 @@ export function diagnose(o: DiagnoseOptions): Diagnosis {
   let explanation: string
   if (!detected) explanation = `none of the ${m} configurations tried detects the text at alpha = ${alpha} after correction, so no mismatch tried explains the miss`
   else if (best === 0) explanation = `the key's own configuration detects the text (corrected for ${m} configurations): no mismatch to explain`
-  else explanation = `most likely mismatch: ${describe(cands[best])}`
+  else explanation = `most likely mismatch: ${describe(cands[best], o.key)}`
   return { rows, configurationsTried: m, best, pValue: pFromLog10(log10P), log10P, alpha, detected, explanation }
 }
