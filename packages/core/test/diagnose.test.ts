@@ -4,7 +4,8 @@
  * stays at the nominal false-positive rate after the correction.
  */
 import { describe, expect, test } from 'vitest'
-import { diagnose, getTokenizer, keyFromSecret, seededRng, watermarkSampler, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
+import { diagnose, getTokenizer, huggingFaceTokenizer, keyFromSecret, seededRng, watermarkSampler, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
+import { byteLevelBpeJson } from './helpers/hf-files.js'
 import { mobyDickText } from './helpers/moby.js'
 
 const MOBY = mobyDickText()
@@ -102,8 +103,12 @@ describe('diagnose finds the mismatch', () => {
 
   test('a Hugging Face-style extra tokenizer is one more row, and unigram has no seeding rows', () => {
     const key = keyFromSecret(secret(5), { scheme: 'unigram', params: {} })
-    const d = diagnose({ text: MOBY.slice(5000, 6000), key, prompt: 'Loomings.' })
-    expect(d.rows.map((r) => r.mismatch)).toEqual(['none', 'tokenizer', 'normalization', 'prompt'])
+    const hf = huggingFaceTokenizer(byteLevelBpeJson().json)
+    // the key's own tokenizer given again is not a second row
+    const d = diagnose({ text: MOBY.slice(5000, 6000), key, prompt: 'Loomings.', tokenizers: [hf, o200k] })
+    expect(d.rows.map((r) => r.mismatch)).toEqual(['none', 'tokenizer', 'tokenizer', 'normalization', 'prompt'])
+    expect(d.rows[2].tokenizer).toBe(hf.name)
+    expect(d.rows[2].tokensScored).toBeGreaterThan(100)
     expect(d.rows[0].seeding).toBe(null)
   })
 })
