@@ -84,6 +84,16 @@ export class WatermarkKey {
     return hkdf(sha256, this.#secret, utf8('tokenmark/v1'), info, length)
   }
 
+  /**
+   * The same secret under another configuration (e.g. another context width): a different key, since
+   * every sub-key and the commitment bind the canonical configuration. For trying the configurations a
+   * generator may have used by mistake (diagnose.ts) without the secret leaving this object.
+   */
+  withConfig(change: Partial<KeyConfigInput>): WatermarkKey {
+    const c = this.config
+    return new WatermarkKey(this.#secret, resolveConfig({ scheme: change.scheme ?? c.scheme, params: change.params ?? c.params, tokenizer: change.tokenizer ?? c.tokenizer }))
+  }
+
   publicInfo(): PublicKeyInfo {
     return { keyId: this.keyId, commitment: this.commitment, scheme: this.config.scheme, params: { ...this.config.params }, tokenizer: this.config.tokenizer }
   }

@@ -22,6 +22,10 @@ export interface DetectOptions {
   show?: boolean
   /** Write that view as a self-contained HTML page to this file. */
   html?: string
+  /** The prompt that produced the text (a JSON line's own prompt wins). */
+  prompt?: string
+  /** Try the plausible mismatched configurations too (impl/diagnose.ts). */
+  diagnose?: boolean
 }
 
 /** The JSON shape of a detection, shared by `--json`, `--jsonl` and the server's detect route. */
@@ -65,6 +69,7 @@ function statisticLine(r: DetectionResult): string {
 }
 
 export async function run(path: string, o: DetectOptions): Promise<void> {
+  if (o.diagnose) return (await import('./diagnose.js')).runDiagnose(path, o)
   const { alpha } = o
   const keys: WatermarkKey[] = o.key.map(loadKey)
   const tokenizer = resolveTokenizer(o.tokenizer, o.tokenizerFile)
@@ -85,7 +90,7 @@ export async function run(path: string, o: DetectOptions): Promise<void> {
     }
     process.stderr.write(`tokenmark: ${describeInput(description)}\n`)
     for (const it of items) {
-      const r = test(it.text, it.prompt)
+      const r = test(it.text, it.prompt ?? o.prompt)
       const line =
         r.tokensScored === 0
           ? { id: it.id, error: { code: 'E_NOTHING_TO_SCORE', message: nothingScored(r.tokensTotal, 'this text').message } }
@@ -94,7 +99,7 @@ export async function run(path: string, o: DetectOptions): Promise<void> {
     }
     return
   }
-  const r = test(input)
+  const r = test(input, o.prompt)
   if (r.tokensScored === 0) throw nothingScored(r.tokensTotal, 'the text')
   if (o.show || o.html !== undefined) {
     const { renderTerminal, tokenView, useColour, writeHtml } = await import('../show.js')
@@ -103,6 +108,6 @@ export async function run(path: string, o: DetectOptions): Promise<void> {
     if (o.show) process.stdout.write(renderTerminal(view, useColour(process.stdout)) + '\n')
     if (!o.marks) delete r.marks // asked for the view, not for marks in the output
   }
-  const description: InputDescription = { files: 1, texts: 1, withPrompts: 0, globalPrompts: 0, split: 'none', formats: { jsonl: 0, text: 1 } }
+  const description: InputDescription = { files: 1, texts: 1, withPrompts: o.prompt !== undefined ? 1 : 0, globalPrompts: 0, split: 'none', formats: { jsonl: 0, text: 1 } }
   process.stdout.write(o.json ? JSON.stringify({ ...detectionJson(r), input: description }) + '\n' : `${describeInput(description)}\n${summary(r)}`)
 }
