@@ -235,6 +235,27 @@ describe('pathological runs cost linear work', () => {
   })
 })
 
+/** Rule C as docs/spec.md words it, on an array of code points: the oracle for splitBySymbols. */
+function ruleC(word: string, max: number): string[] {
+  const cps = Array.from(word)
+  if (cps.length <= max) return [word]
+  const out: string[] = []
+  let start = 0
+  while (cps.length - start > max) {
+    let cut = start + max
+    for (let i = start + max - 1; i > start; i--) {
+      if (cps[i] === '▁' && cps[i - 1] !== '▁') {
+        cut = i
+        break
+      }
+    }
+    out.push(cps.slice(start, cut).join(''))
+    start = cut
+  }
+  out.push(cps.slice(start).join(''))
+  return out
+}
+
 describe('the cut rules', () => {
   test('byte rule: pieces of at most the bound, cut between characters, covering the pre-token', () => {
     fc.assert(
@@ -260,6 +281,7 @@ describe('the cut rules', () => {
   })
 
   test('character rule: cuts before the last word marker of the window, else at the bound', () => {
+    expect(splitBySymbols('', 3)).toEqual([''])
     expect(splitBySymbols('abc', 3)).toEqual(['abc'])
     expect(splitBySymbols('▁ab▁cd▁ef', 5)).toEqual(['▁ab', '▁cd', '▁ef'])
     expect(splitBySymbols('abcdefgh', 3)).toEqual(['abc', 'def', 'gh'])
@@ -269,6 +291,7 @@ describe('the cut rules', () => {
       fc.property(fc.array(fc.constantFrom('a', 'b', '▁', 'é', '😀'), { maxLength: 80 }), fc.integer({ min: 1, max: 12 }), (chars, max) => {
         const word = chars.join('')
         const pieces = splitBySymbols(word, max)
+        expect(pieces).toEqual(ruleC(word, max))
         expect(pieces.join('')).toBe(word)
         for (const p of pieces) expect([...p].length).toBeLessThanOrEqual(max)
         if (word.length > 0) for (const p of pieces) expect(p.length).toBeGreaterThan(0)
