@@ -104,13 +104,16 @@ describe('ordinary text tokenizes exactly as the libraries do', () => {
     }
   })
 
-  test('U+FEFF merges as tiktoken merges it (gpt-tokenizer 4.0.0 does not)', () => {
+  test('U+FEFF tokenizes as in tiktoken (gpt-tokenizer 4.0.0 drops it as a byte-order mark)', () => {
     // o200k_base token 5574 is the bytes EF BB BF (U+FEFF) and 5416 is EF BB: tiktoken merges EF+BB, then
     // EF BB+BF. gpt-tokenizer looks merged bytes up through a TextDecoder, which drops a byte-order mark, so it
     // never finds 5574 and stops at [5416, 123].
     expect(Array.from(getTokenizer('o200k_base').encode('\uFEFF'))).toEqual([5574])
     expect(library('o200k_base')('\uFEFF')).toEqual([5416, 123])
     expect(getTokenizer('o200k_base').decode([5574])).toBe('\uFEFF')
+    // A pre-token that is a token is that token, as in tiktoken, also when it begins with U+FEFF.
+    expect(Array.from(getTokenizer('o200k_base').encode('\uFEFFusing System;'))[0]).toBe(9251)
+    expect(Array.from(getTokenizer('cl100k_base').encode('\uFEFFnamespace'))).toEqual([18706])
   })
 
   test('Hugging Face files: ids equal @huggingface/tokenizers\' on the corpora, whole texts as one word included', () => {

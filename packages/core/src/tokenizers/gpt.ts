@@ -201,6 +201,13 @@ class GptTokenizer implements Tokenizer {
         if (bytes.length <= 3 * MAX_PIECE_BYTES) this.#scratch = bytes
       }
       const n = this.#textEncoder.encodeInto(piece, bytes).written
+      // tiktoken looks the whole pre-token up by its bytes; `whole` holds only the tokens gpt-tokenizer keeps
+      // as text, not the 9 (o200k_base) that begin with U+FEFF, such as "\uFEFFusing".
+      const token = merger.rank(bytes, 0, n)
+      if (token >= 0) {
+        out.push(token)
+        continue
+      }
       for (let from = 0; from < n; ) {
         const to = pieceEnd(bytes, from, n)
         merger.merge(bytes, from, to, out)
