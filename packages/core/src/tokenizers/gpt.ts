@@ -80,6 +80,10 @@ const SPECS: Record<GptEncodingName, EncodingSpec> = {
   },
 }
 
+/** The merge cache holds pre-tokens of at most this many UTF-16 units, and at most this many of them (~2 MB). */
+const CACHED_PIECE = 32
+const CACHE_ENTRIES = 16_384
+
 /** What `encode` needs, built on its first call. */
 interface Encoder {
   /** Tokens that are valid UTF-8, by their text: most pre-tokens of ordinary text are one of these. */
@@ -143,6 +147,8 @@ class GptTokenizer implements Tokenizer {
   readonly vocabSize: number
   readonly #spec: EncodingSpec
   #encoder: Encoder | undefined
+  /** Merged ids of recent short pre-tokens that are not tokens (prose repeats its words); cleared when full. */
+  readonly #merged = new Map<string, number[]>()
   /** UTF-8 of the pre-token being merged; grows as needed. */
   #scratch = new Uint8Array(256)
   #table: ByteTable | undefined
@@ -194,6 +200,12 @@ class GptTokenizer implements Tokenizer {
         out.push(id)
         continue
       }
+      const known = this.#merged.get(piece)
+      if (known !== undefined) {
+        for (let k = 0; k < known.length; k++) out.push(known[k])
+        continue
+      }
+      const first = out.length
       // Keep a scratch buffer for ordinary pre-tokens; a huge one gets its own, freed with it.
       let bytes = this.#scratch
       if (bytes.length < 3 * piece.length) {
@@ -212,6 +224,10 @@ class GptTokenizer implements Tokenizer {
         const to = pieceEnd(bytes, from, n)
         merger.merge(bytes, from, to, out)
         from = to
+      }
+      if (piece.length <= CACHED_PIECE) {
+        if (this.#merged.size >= CACHE_ENTRIES) this.#merged.clear()
+        this.#merged.set(piece, out.slice(first))
       }
     }
     return Uint32Array.from(out)
