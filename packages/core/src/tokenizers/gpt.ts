@@ -14,7 +14,7 @@
  *   quadratic in a pre-token's length, and one pre-token can be the whole input. A pre-token that is a token is
  *   looked up whole; any other is merged by ./bpe.ts (tiktoken's rule, O(m log m)), and one of more than
  *   8,192 UTF-8 bytes in pieces (./bound.ts, docs/spec.md#tokenizer-bound). Ids equal tiktoken's for every
- *   pre-token within the bound.
+ *   pre-token within the bound. The merged ids of short pre-tokens are cached (bounded), as gpt-tokenizer does.
  * - `decode` and `offsets` use our own id → bytes table, not gpt-tokenizer's `decode`, which keeps
  *   incomplete UTF-8 in a module-level streaming `TextDecoder` that leaks into the next call. Invalid UTF-8
  *   (a token sequence cut inside a character) decodes to U+FFFD.
