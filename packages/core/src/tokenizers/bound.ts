@@ -1,10 +1,10 @@
 /**
  * The bound on BPE work per pre-token (docs/spec.md#tokenizer-bound). BPE merges a pre-token's symbols pair by
  * pair; tiktoken's and gpt-tokenizer's merge loops rescan the whole pre-token after every merge (quadratic),
- * and even a heap-based merge (./bpe.ts, Hugging Face's) is O(m log m) in time and holds m nodes. A single pre-token can be the whole input (a run of
- * CJK, one letter with thousands of combining marks, 200,000 × `x`, spaces, one symbol, emoji), so an adapter
- * cuts any pre-token past a fixed size into pieces and merges each piece on its own: the work per input byte is
- * then bounded by a constant, whatever the input.
+ * and even a heap-based merge (./bpe.ts, Hugging Face's) is O(m log m) in time and holds m nodes. A single
+ * pre-token can be the whole input (a run of CJK, one letter with thousands of combining marks, 200,000 × `x`,
+ * spaces, one symbol, emoji), so an adapter cuts any pre-token past a fixed size into pieces and merges each
+ * piece on its own: the work per input byte is then bounded by a constant, whatever the input.
  *
  * The bound is far above what ordinary text produces (tests: every pre-token of the held-out corpora is below
  * it, so their ids equal the upstream tokenizer's), and only pre-tokens past it can tokenize differently from
@@ -40,32 +40,35 @@ export function pieceEnd(bytes: Uint8Array, from: number, to: number, maxBytes: 
 }
 
 /**
- * Character rule (spec: tokenizer bound, rule C), for a Hugging Face BPE model's words: a word of more than
- * `maxSymbols` code points is cut, left to right, into pieces of at most `maxSymbols` code points. Each cut is
- * placed before the last `▁` (U+2581) of the window that does not follow another `▁` and is not the window's
+ * Character rule (docs/spec.md#tokenizer-bound, rule C), for a Hugging Face BPE model's words: a word of more
+ * than `maxSymbols` code points is cut, left to right, into pieces of at most `maxSymbols` code points. Each cut
+ * is placed before the last `▁` (U+2581) of the window that does not follow another `▁` and is not the window's
  * first character, if there is one, else after `maxSymbols` code points. SentencePiece-style files with no
  * pre-tokeniser hand the whole text to the model as one word; cutting before a word marker keeps their ids
- * those of the library (their merges never join across a word start).
+ * those of the library (their merges never join across a word start). One forward pass per window; two
+ * consecutive pieces span at least a window, so the passes cost at most twice the word.
  */
 export function splitBySymbols(word: string, maxSymbols: number = MAX_PIECE_SYMBOLS): string[] {
   if (word.length <= maxSymbols) return [word]
-  const symbols = Array.from(word)
-  if (symbols.length <= maxSymbols) return [word]
   const out: string[] = []
-  let start = 0
-  while (symbols.length - start > maxSymbols) {
-    let cut = start + maxSymbols
-    for (let i = start + maxSymbols - 1; i > start; i--) {
-      if (symbols[i].charCodeAt(0) === WORD_MARKER && symbols[i - 1].charCodeAt(0) !== WORD_MARKER) {
-        cut = i
-        break
-      }
+  for (let start = 0; ; ) {
+    let i = start
+    let count = 0
+    let marker = -1
+    while (i < word.length && count < maxSymbols) {
+      const c = word.charCodeAt(i)
+      if (c === WORD_MARKER && i > start && word.charCodeAt(i - 1) !== WORD_MARKER) marker = i
+      i += c >= 0xd800 && c <= 0xdbff && i + 1 < word.length && isLow(word.charCodeAt(i + 1)) ? 2 : 1
+      count++
     }
-    out.push(symbols.slice(start, cut).join(''))
+    if (i >= word.length) {
+      out.push(word.slice(start))
+      return out
+    }
+    const cut = marker > 0 ? marker : i
+    out.push(word.slice(start, cut))
     start = cut
   }
-  out.push(symbols.slice(start).join(''))
-  return out
 }
 
 function isLow(c: number): boolean {

@@ -14,7 +14,7 @@
  *   quadratic in a pre-token's length, and one pre-token can be the whole input. A pre-token that is a token is
  *   looked up whole; any other is merged by ./bpe.ts (tiktoken's rule, O(m log m)), and one of more than
  *   8,192 UTF-8 bytes in pieces (./bound.ts, docs/spec.md#tokenizer-bound). Ids equal tiktoken's for every
- *   pre-token within the bound.
+ *   pre-token within the bound. The merged ids of short pre-tokens are cached (bounded), as gpt-tokenizer does.
  * - `decode` and `offsets` use our own id → bytes table, not gpt-tokenizer's `decode`, which keeps
  *   incomplete UTF-8 in a module-level streaming `TextDecoder` that leaks into the next call. Invalid UTF-8
  *   (a token sequence cut inside a character) decodes to U+FFFD.
@@ -80,6 +80,10 @@ const SPECS: Record<GptEncodingName, EncodingSpec> = {
   },
 }
 
+/** The merge cache holds pre-tokens of at most this many UTF-16 units, and at most this many of them (~2 MB). */
+const CACHED_PIECE = 32
+const CACHE_ENTRIES = 16_384
+
 /** What `encode` needs, built on its first call. */
 interface Encoder {
   /** Tokens that are valid UTF-8, by their text: most pre-tokens of ordinary text are one of these. */
@@ -143,6 +147,8 @@ class GptTokenizer implements Tokenizer {
   readonly vocabSize: number
   readonly #spec: EncodingSpec
   #encoder: Encoder | undefined
+  /** Merged ids of recent short pre-tokens that are not tokens (prose repeats its words); cleared when full. */
+  readonly #merged = new Map<string, number[]>()
   /** UTF-8 of the pre-token being merged; grows as needed. */
   #scratch = new Uint8Array(256)
   #table: ByteTable | undefined
@@ -194,6 +200,12 @@ class GptTokenizer implements Tokenizer {
         out.push(id)
         continue
       }
+      const known = this.#merged.get(piece)
+      if (known !== undefined) {
+        for (let k = 0; k < known.length; k++) out.push(known[k])
+        continue
+      }
+      const first = out.length
       // Keep a scratch buffer for ordinary pre-tokens; a huge one gets its own, freed with it.
       let bytes = this.#scratch
       if (bytes.length < 3 * piece.length) {
@@ -201,10 +213,21 @@ class GptTokenizer implements Tokenizer {
         if (bytes.length <= 3 * MAX_PIECE_BYTES) this.#scratch = bytes
       }
       const n = this.#textEncoder.encodeInto(piece, bytes).written
+      // tiktoken looks the whole pre-token up by its bytes; `whole` holds only the tokens gpt-tokenizer keeps
+      // as text, not the 9 (o200k_base) that begin with U+FEFF, such as "\uFEFFusing".
+      const token = merger.rank(bytes, 0, n)
+      if (token >= 0) {
+        out.push(token)
+        continue
+      }
       for (let from = 0; from < n; ) {
         const to = pieceEnd(bytes, from, n)
         merger.merge(bytes, from, to, out)
         from = to
+      }
+      if (piece.length <= CACHED_PIECE) {
+        if (this.#merged.size >= CACHE_ENTRIES) this.#merged.clear()
+        this.#merged.set(piece, out.slice(first))
       }
     }
     return Uint32Array.from(out)

@@ -126,17 +126,25 @@ function buildSentencePieceBpeJson(): string {
  * `##` continuation, and the 3,000 most frequent longer words of the start of Moby-Dick.
  */
 export function wordPieceJson(): string {
+  return once('wordpiece', buildWordPieceJson)
+}
+
+function buildWordPieceJson(): string {
   const vocab: Record<string, number> = { '[UNK]': 0 }
+  let size = 1
+  const add = (token: string): void => {
+    if (!(token in vocab)) vocab[token] = size++
+  }
   for (const c of 'abcdefghijklmnopqrstuvwxyz0123456789.,;:!?\'"-') {
-    vocab[c] = Object.keys(vocab).length
-    vocab['##' + c] = Object.keys(vocab).length
+    add(c)
+    add('##' + c)
   }
   const counts = new Map<string, number>()
   for (const w of MOBY_DICK.slice(0, 200_000).toLowerCase().match(/[a-z]{3,}/g) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1)
   const frequent = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 3000)
   for (const [w] of frequent) {
-    vocab[w] = Object.keys(vocab).length
-    vocab['##' + w] ??= Object.keys(vocab).length
+    add(w)
+    add('##' + w)
   }
   return JSON.stringify({
     added_tokens: [{ id: 0, content: '[UNK]', special: true }],
