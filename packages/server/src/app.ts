@@ -323,7 +323,9 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
     const head = [`HTTP/1.1 ${status} ${STATUS_TEXT[status]}`, 'content-type: application/json; charset=utf-8', `content-length: ${Buffer.byteLength(body)}`, `x-request-id: ${randomUUID()}`, 'connection: close']
     for (const [k, v] of Object.entries(securityHeaders)) head.push(`${k}: ${v}`)
     app.log.info({ code: clientErrorBody(status).error.code, status, err: err.code }, 'request rejected by the HTTP parser')
-    if (socket.writable) socket.end(`${head.join('\r\n')}\r\n\r\n${body}`)
+    // A reply already under way on this socket cannot take another status line: drop the connection.
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage
+    if (socket.writable && !inFlight?.headersSent) socket.end(`${head.join('\r\n')}\r\n\r\n${body}`)
     else socket.destroy()
   }
   app.setErrorHandler((err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => sendError(err, req, reply))
