@@ -75,6 +75,10 @@ export interface ServerLimits {
   caseSamples: number
   /** UTF-8 bytes of texts and prompts per case (default 256 MiB); a batch beyond it is refused with 413 E_CASE_TOO_LARGE. */
   caseBytes: number
+  /** Bytes of decoded case evidence kept in memory (default 256 MiB). */
+  caseCacheBytes: number
+  /** Bytes of evidence bundles kept in memory (default 64 MiB). */
+  bundleCacheBytes: number
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -91,6 +95,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   tokenRecheckMs: 5_000,
   caseSamples: DEFAULT_CASE_LIMITS.maxSamples,
   caseBytes: DEFAULT_CASE_LIMITS.maxBytes,
+  caseCacheBytes: 256 * 1024 * 1024,
+  bundleCacheBytes: 64 * 1024 * 1024,
 }
 
 export interface RateLimitOptions {
@@ -244,12 +250,12 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
   const access = new Auth(store, { recheckMs: limits.tokenRecheckMs })
   const detector = new DetectPool(opts.detectWorkers ?? 0)
   detector.onDegraded = (err) => app.log.error({ err }, 'detection workers keep failing; detecting on the event loop from now on')
-  const cases = new CaseService(store, keyStore, { checkpointMinBytes: limits.checkpointMinBytes, pool: detector, maxSamples: limits.caseSamples, maxBytes: limits.caseBytes })
+  const cases = new CaseService(store, keyStore, { checkpointMinBytes: limits.checkpointMinBytes, pool: detector, maxSamples: limits.caseSamples, maxBytes: limits.caseBytes, cacheBytes: limits.caseCacheBytes })
   app.decorate('detector', detector)
   app.decorate('store', store)
   app.decorate('keyStore', keyStore)
   app.decorate('cases', cases)
-  const evidence = new CaseEvidence(cases, keyStore, { pool: detector, dbPath: fileDb ? store.path : undefined })
+  const evidence = new CaseEvidence(cases, keyStore, { pool: detector, dbPath: fileDb ? store.path : undefined, cacheBytes: limits.bundleCacheBytes })
   evidence.onMismatch = (detail) => app.log.error(detail, 'evidence bundle disagrees with its case result; refused')
   app.decorate('evidence', evidence)
   app.decorate('access', access)
@@ -317,7 +323,9 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
     const head = [`HTTP/1.1 ${status} ${STATUS_TEXT[status]}`, 'content-type: application/json; charset=utf-8', `content-length: ${Buffer.byteLength(body)}`, `x-request-id: ${randomUUID()}`, 'connection: close']
     for (const [k, v] of Object.entries(securityHeaders)) head.push(`${k}: ${v}`)
     app.log.info({ code: clientErrorBody(status).error.code, status, err: err.code }, 'request rejected by the HTTP parser')
-    if (socket.writable) socket.end(`${head.join('\r\n')}\r\n\r\n${body}`)
+    // A reply already under way on this socket cannot take another status line: drop the connection.
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage
+    if (socket.writable && !inFlight?.headersSent) socket.end(`${head.join('\r\n')}\r\n\r\n${body}`)
     else socket.destroy()
   }
   app.setErrorHandler((err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => sendError(err, req, reply))

@@ -417,6 +417,13 @@ export class CaseService {
    * weight is its persisted evidence (checkpoint and deltas), which its decoded accumulator tracks
    * (issue 12: the cache counted cases, so a tenant could grow it to gigabytes with large cases).
    */
+  /** Cases decoded in memory and their weight in bytes (see #trimCache). */
+  cached(): { cases: number; bytes: number } {
+    let bytes = 0
+    for (const st of this.#cache.values()) bytes += st.checkpointBytes + st.deltaBytes
+    return { cases: this.#cache.size, bytes }
+  }
+
   #trimCache(): void {
     let total = 0
     for (const st of this.#cache.values()) total += st.checkpointBytes + st.deltaBytes

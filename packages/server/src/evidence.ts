@@ -126,6 +126,13 @@ export class CaseEvidence {
     return texts
   }
 
+  /** Bundles kept in memory and their bytes. */
+  cached(): { bundles: number; bytes: number } {
+    let bytes = 0
+    for (const c of this.#cache.values()) bytes += c.bytes.byteLength
+    return { bundles: this.#cache.size, bytes }
+  }
+
   /** Keeps a bundle while the cache's bytes allow, least recently used out first. */
   #remember(caseId: string, b: Cached): void {
     this.#cache.delete(caseId)

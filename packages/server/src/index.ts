@@ -1,9 +1,11 @@
 // The public surface of @tokenmark/server.
-export { buildServer, errorReply, REDACT_PATHS, type BuildServerOptions, type RateLimitOptions, type ServerLimits } from './app.js'
-export { startServer, bootstrap, type StartOptions, type RunningServer, type BootstrapResult } from './serve.js'
+export { buildServer, errorReply, REDACT_PATHS, DEFAULT_LIMITS, type BuildServerOptions, type RateLimitOptions, type ServerLimits } from './app.js'
+export { startServer, bootstrap, checkPortFree, type StartOptions, type RunningServer, type BootstrapResult } from './serve.js'
 export { Store, SCHEMA_VERSION, type StoreOptions, type CaseRow, type CaseMeta, type SampleRow, type KeyRow, type SigningKeyRow, type TokenRow, type TenantRow } from './store.js'
 export { KeyStore, type StoredKeyInfo } from './keystore.js'
-export { CaseEvidence, type CaseBundle } from './evidence.js'
+export { CaseEvidence, type CaseBundle, type CaseEvidenceOptions } from './evidence.js'
+export { DetectPool, type PoolOptions, type PoolStats, type KeyRef, type DetectRunOptions } from './detect-pool.js'
+export { scoreBatchOffLoop, type ScoreOptions, type ScoredBatch } from './case-scoring.js'
 export { Auth, SCOPES, TENANT_ADMIN_SCOPES, type Scope, type AuthContext, type TokenInfo, type CreatedToken } from './auth.js'
 export {
   CaseService,

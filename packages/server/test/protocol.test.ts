@@ -246,3 +246,25 @@ test('a case states its limits: samples beyond caseSamples are 422 E_CASE_LIMIT,
   expect(JSON.parse((await s.app.inject({ method: 'GET', url: `/v1/cases/${id}`, headers: h })).body).samples).toBe(3)
   await s.app.close()
 })
+
+test('case and bundle caches are bounded by bytes, not by a count of cases', async () => {
+  const s = await testServer({ limits: { caseCacheBytes: 6_000, bundleCacheBytes: 30_000 } })
+  const h = bearer(s.admin)
+  const key = testKey(13)
+  await s.app.inject({ method: 'POST', url: '/v1/keys', headers: h, payload: { keyFile: key.toKeyFile() } })
+  for (let c = 0; c < 4; c++) {
+    const id = JSON.parse((await s.app.inject({ method: 'POST', url: '/v1/cases', headers: h, payload: { name: `c${c}`, keyId: key.keyId } })).body).id as string
+    const samples = Array.from({ length: 6 }, (_, i) => ({ text: plainText(150, c * 10 + i) }))
+    expect((await s.app.inject({ method: 'POST', url: `/v1/cases/${id}/samples`, headers: h, payload: { samples } })).statusCode).toBe(200)
+    expect((await s.app.inject({ method: 'GET', url: `/v1/cases/${id}/bundle`, headers: h })).statusCode).toBe(200)
+    const cases = s.app.cases.cached()
+    const bundles = s.app.evidence.cached()
+    // At most the budget, or the one most recent entry when it alone exceeds it.
+    expect(cases.bytes <= 6_000 || cases.cases === 1).toBe(true)
+    expect(bundles.bytes).toBeLessThanOrEqual(30_000)
+  }
+  expect(s.app.cases.cached().cases).toBeLessThan(4)
+  expect(s.app.evidence.cached().bundles).toBeGreaterThanOrEqual(1)
+  expect(s.app.evidence.cached().bundles).toBeLessThan(4)
+  await s.app.close()
+})
