@@ -2,7 +2,7 @@
  * The Python reference (integrations/python) runs its unittest suite against Debian's python3-numpy and
  * python3-torch (installed by .ci/run): conformance vectors, bit-for-bit agreement with core on thousands of
  * contexts and Gumbel draws, and torch generations detected by core at p < 1e-6. Its cross-checks call the
- * built core (packages/*/dist) through integrations/python/tests/core_bridge.mjs, so `pnpm build` first.
+ * built packages (dist) through integrations/python/tests/core_bridge.mjs, so `pnpm build` first.
  * Any failure, error or missing interpreter fails this test; the count of tests run is checked so a suite
  * that silently found nothing fails too.
  */
