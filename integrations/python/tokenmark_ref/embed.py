@@ -106,10 +106,7 @@ class Embedder:
             with np.errstate(divide="ignore"):
                 return ids, np.log(w) + self._delta * green
         if scheme == "gumbel":
-            w0, w1 = self.prf.words(context, ids)
-            with np.errstate(divide="ignore"):
-                v = -np.log(uniform(w0, w1)) / w  # w = 0 gives +inf: never chosen
-            best = int(np.argmin(v))  # first minimum: core's candidate-order tie-break
+            best = self._gumbel_argmin(context, ids, w)
             logw = np.full(ids.shape[0], -np.inf)
             logw[best] = 0.0
             return ids, logw
@@ -122,6 +119,20 @@ class Embedder:
             with np.errstate(divide="ignore"):
                 return ids, np.log(q)
         raise ValueError(f"unknown scheme {scheme}")
+
+    def _gumbel_argmin(self, context, ids, w) -> int:
+        """Index of argmin_i −ln(r_i)/w_i, the first on ties (core's order). As in core, lane 0 alone bounds
+        −ln r ≥ 1 − r > 1 − ((w0 >>> 12) + 1)·2^−20, so lane 1 and the log are computed only for candidates
+        whose bound beats the most likely candidate's exact value; the result is the same argmin."""
+        (w0,) = self.prf.words(context, ids, (0,))
+        bound = 1.0 - ((w0 >> np.uint32(12)).astype(np.float64) + 1.0) * 2.0**-20
+        top = int(np.argmax(w))
+        a, b = self.prf.words(context, ids[top : top + 1])
+        v_top = float(-np.log(uniform(a, b))[0] / w[top])
+        keep = np.nonzero(bound < v_top * w)[0]  # w = 0 never passes: bound ≥ 0
+        a, b = self.prf.words(context, ids[keep])
+        v = -np.log(uniform(a, b)) / w[keep]
+        return int(keep[int(np.argmin(v))])
 
     def process(self, logits, context) -> np.ndarray:
         """Logits-processor form: full-vocabulary logits (float32) whose softmax is the watermarked

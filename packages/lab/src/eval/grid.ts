@@ -100,6 +100,16 @@ export interface QualityRow {
   distinct2Plain: number
   distinct3Watermarked: number
   distinct3Plain: number
+  /** Share of texts that loop: a text's own distinct-3 below 50 % (Gumbel without the repeated-context rule, spec.md#repeated-contexts). */
+  loopingWatermarked: number
+  loopingPlain: number
+}
+
+/** Share of texts whose own distinct-3 is below ½, i.e. texts stuck in a loop. */
+function loopingShare(texts: readonly Uint32Array[]): number {
+  let n = 0
+  for (const t of texts) if (distinctN([t], 3) < 0.5) n++
+  return texts.length === 0 ? NaN : n / texts.length
 }
 
 export interface EvalResult {
@@ -174,6 +184,8 @@ export function runEvalGrid(model: NGramModel, tokenizer: Tokenizer, heldoutMode
       distinct2Plain: distinctN(neg.map((x) => x.ids), 2),
       distinct3Watermarked: distinctN(pos.map((x) => x.ids), 3),
       distinct3Plain: distinctN(neg.map((x) => x.ids), 3),
+      loopingWatermarked: loopingShare(pos.map((x) => x.ids)),
+      loopingPlain: loopingShare(neg.map((x) => x.ids)),
     })
     for (const a of attackList) {
       const attack = attacks[a.name]
@@ -227,10 +239,10 @@ export function evalMarkdown(r: EvalResult): string {
     })
     out.push(`| ${a} | ${cellsFor.join(' | ')} |`)
   }
-  out.push('', 'Quality of the unattacked texts: perplexity under an order-4 model trained on the `heldout` split (disjoint from the generator\'s `train`), and distinct-n over all texts of a scheme.', '')
-  out.push('| scheme | perplexity, watermarked | perplexity, unwatermarked | distinct-2 wm / plain | distinct-3 wm / plain |', '|---|---|---|---|---|')
+  out.push('', 'Quality of the unattacked texts: perplexity under an order-4 model trained on the `heldout` split (disjoint from the generator\'s `train`), distinct-n over all texts of a scheme, and the share of texts that loop (their own distinct-3 below 50 %).', '')
+  out.push('| scheme | perplexity, watermarked | perplexity, unwatermarked | distinct-2 wm / plain | distinct-3 wm / plain | looping texts wm / plain |', '|---|---|---|---|---|---|')
   for (const q of r.quality) {
-    out.push(`| ${q.scheme} | ${q.perplexityWatermarked.toFixed(1)} | ${q.perplexityPlain.toFixed(1)} | ${q.distinct2Watermarked.toFixed(3)} / ${q.distinct2Plain.toFixed(3)} | ${q.distinct3Watermarked.toFixed(3)} / ${q.distinct3Plain.toFixed(3)} |`)
+    out.push(`| ${q.scheme} | ${q.perplexityWatermarked.toFixed(1)} | ${q.perplexityPlain.toFixed(1)} | ${q.distinct2Watermarked.toFixed(3)} / ${q.distinct2Plain.toFixed(3)} | ${q.distinct3Watermarked.toFixed(3)} / ${q.distinct3Plain.toFixed(3)} | ${pct(q.loopingWatermarked)} / ${pct(q.loopingPlain)} |`)
   }
   return out.join('\n') + '\n'
 }
