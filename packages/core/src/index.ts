@@ -37,3 +37,20 @@ export { conformanceVectors, conformanceHash, type ConformanceVectors } from './
 export { EmissionFilter } from './emission.js'
 export { eProcess, eValueFor, type EValue } from './evalue.js'
 export { CorpusScanner, corpusResult, scoreSample, tokensNeeded, type CorpusOptions, type CorpusResult, type SampleScoring } from './corpus.js'
+export {
+  ShardAccumulator,
+  ShardScanner,
+  shardOf,
+  parseShardSpec,
+  shardPartToBytes,
+  shardPartFromBytes,
+  shardPartHash,
+  merkleRoot,
+  mergeShardParts,
+  mergedResult,
+  MAX_SHARDS,
+  type ShardSpec,
+  type ShardPart,
+  type MergedShards,
+  type ShardedResult,
+} from './shard.js'

@@ -1,0 +1,282 @@
+/**
+ * Sharded exact scans (docs/spec.md#shards).
+ *
+ * The (key, context, token) tuple space is partitioned by the tuple's PRF value: tuple (w0, w1) belongs to
+ * shard ⌊w0·S / 2^32⌋. Every shard reads the whole corpus (same tokenizer, prompts, filter and order) but
+ * keeps only its own tuples, so it de-duplicates exactly on its own: whether an occurrence is scored,
+ * a duplicate or excluded depends only on earlier events of the same tuple, which all fall in the same
+ * shard and in the same order. Hence per-tuple counts (scored, duplicate, excluded) and the statistic add
+ * up over shards to the single-process values, and the corpus-wide counts (tokens seen, no context,
+ * outside the emission filter, texts) are the same in every shard and are taken once — their agreement is
+ * checked, so parts of different corpora do not merge. The Gamma statistic is an exact sum
+ * (stats/exactsum.ts), so the merged result is the single-process one bit for bit.
+ *
+ * Shard by w0's high bits: TupleSet homes a tuple by w1's low bits, which stay uniform within a shard.
+ * Memory per shard is the de-duplication set of 1/S of the distinct tuples.
+ *
+ * A shard's part travels as `.tmacc` bytes (shardPartToBytes), named by its SHA-256; a merge records the
+ * parts' hashes and their Merkle root (RFC 6962 §2.1), so evidence can name exactly what was merged.
+ */
+import { sha256 } from '@noble/hashes/sha2.js'
+import { Accumulator } from './accumulate.js'
+import { toHex } from './bytes.js'
+import type { CorpusOptions } from './corpus.js'
+import { corpusResult, scoreSample, type CorpusResult } from './corpus.js'
+import { TokenmarkError } from './errors.js'
+import type { WatermarkKey } from './keys.js'
+import { normalizeText } from './normalize.js'
+import { forEachTuple, prepareKey, type PreparedKey } from './scoring.js'
+import { getTokenizer } from './tokenizers/registry.js'
+import type { Tokenizer } from './tokenizers/types.js'
+
+/** Shard `index` of `count` (0 ≤ index < count ≤ MAX_SHARDS). */
+export interface ShardSpec {
+  index: number
+  count: number
+}
+
+export const MAX_SHARDS = 65536
+
+/** The shard of a tuple whose first PRF word is w0: ⌊w0·S / 2^32⌋ (exact in doubles for S ≤ 2^21). */
+export function shardOf(w0: number, count: number): number {
+  return Math.floor(((w0 >>> 0) * count) / 4294967296)
+}
+
+function checkSpec(s: ShardSpec): void {
+  if (!(Number.isInteger(s.count) && s.count >= 1 && s.count <= MAX_SHARDS)) throw new TokenmarkError('E_BAD_PARAM', `shard count must be an integer in [1, ${MAX_SHARDS}]`)
+  if (!(Number.isInteger(s.index) && s.index >= 0 && s.index < s.count)) throw new TokenmarkError('E_BAD_PARAM', `shard index must be an integer in [0, ${s.count - 1}]`)
+}
+
+/** "i/S" → { index: i, count: S } (the CLI's --shard form). */
+export function parseShardSpec(text: string): ShardSpec {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim())
+  if (!m) throw new TokenmarkError('E_BAD_PARAM', `shard must be written i/S (e.g. 0/4), not "${text}"`)
+  const spec = { index: Number(m[1]), count: Number(m[2]) }
+  checkSpec(spec)
+  return spec
+}
+
+/**
+ * An accumulator that keeps only the tuples of one shard. Scoring code (scoreTokens, scoreSample) uses it
+ * like any accumulator: tuples of other shards are dropped before de-duplication and counted nowhere.
+ */
+export class ShardAccumulator extends Accumulator {
+  readonly shard: ShardSpec
+
+  constructor(pk: PreparedKey, shard: ShardSpec) {
+    super(pk, { dedup: true })
+    checkSpec(shard)
+    this.shard = shard
+  }
+
+  private mine(w0: number): boolean {
+    return shardOf(w0, this.shard.count) === this.shard.index
+  }
+
+  override addTuple(w0: number, w1: number): number {
+    return this.mine(w0) ? super.addTuple(w0, w1) : NaN
+  }
+
+  override addWords(words: Uint32Array, count: number, out?: Float64Array): void {
+    if (out !== undefined) {
+      for (let k = 0; k < count; k++) out[k] = this.addTuple(words[2 * k], words[2 * k + 1])
+      return
+    }
+    // Compact this shard's tuples to the front, in order (the caller's buffer is scratch).
+    const { index, count: s } = this.shard
+    let m = 0
+    for (let k = 0; k < count; k++) {
+      const w0 = words[2 * k]
+      if (Math.floor((w0 * s) / 4294967296) !== index) continue
+      words[2 * m] = w0
+      words[2 * m + 1] = words[2 * k + 1]
+      m++
+    }
+    super.addWords(words, m)
+  }
+
+  override excludeTuple(w0: number, w1: number): void {
+    if (this.mine(w0)) super.excludeTuple(w0, w1)
+  }
+}
+
+/** One shard's evidence: the accumulator and the number of texts read (the same in every shard). */
+export interface ShardPart {
+  shard: ShardSpec
+  texts: number
+  /** Whether an emission filter restricted the scan (every shard must agree). */
+  filter: boolean
+  accumulator: Accumulator
+}
+
+/**
+ * The corpus test over one shard: CorpusScanner's rules (scoreSample) into a ShardAccumulator.
+ * Every shard of a scan must be given the same texts, prompts, filter and options in the same order.
+ */
+export class ShardScanner {
+  readonly accumulator: ShardAccumulator
+  readonly tokenizer: Tokenizer
+  private readonly pk: PreparedKey
+  private readonly opts: CorpusOptions
+  private texts = 0
+
+  constructor(key: WatermarkKey, shard: ShardSpec, opts: CorpusOptions = {}) {
+    if (opts.dedup === false) throw new TokenmarkError('E_BAD_PARAM', 'sharded scans partition the de-duplication set; they need de-duplication on')
+    this.pk = prepareKey(key)
+    this.opts = opts
+    this.tokenizer = opts.tokenizer ?? getTokenizer(key.config.tokenizer)
+    this.accumulator = new ShardAccumulator(this.pk, shard)
+    for (const p of opts.prompts ?? []) this.excludePrompt(p)
+  }
+
+  excludePrompt(prompt: string): void {
+    const n = this.opts.normalize
+    const text = n === false ? prompt : normalizeText(prompt, typeof n === 'object' ? n : undefined).text
+    forEachTuple(this.pk, this.tokenizer.encode(text), (w0, w1) => this.accumulator.excludeTuple(w0, w1))
+  }
+
+  add(text: string, opts: { prompt?: string } = {}): void {
+    scoreSample(this.pk, this.accumulator, text, opts.prompt, { tokenizer: this.tokenizer, normalize: this.opts.normalize, filter: this.opts.filter })
+    this.texts++
+  }
+
+  part(): ShardPart {
+    return { shard: this.accumulator.shard, texts: this.texts, filter: this.opts.filter !== undefined, accumulator: this.accumulator }
+  }
+}
+
+const PART_MAGIC = 0x48534d54 // "TMSH" little-endian
+const PART_VERSION = 1
+const PART_HEADER = 32
+
+/**
+ * `.tmacc` bytes (docs/spec.md#shard-bytes): "TMSH", version u8 = 1, flags u8 (bit 0: an emission filter
+ * was applied), two zero bytes, shard index u32,
+ * shard count u32, texts f64, accumulator length u32, four zero bytes, then the accumulator's own bytes
+ * (docs/spec.md#accumulator-bytes).
+ */
+export function shardPartToBytes(part: ShardPart): Uint8Array {
+  const acc = part.accumulator.toBytes()
+  const out = new Uint8Array(PART_HEADER + acc.length)
+  const dv = new DataView(out.buffer)
+  dv.setUint32(0, PART_MAGIC, true)
+  dv.setUint8(4, PART_VERSION)
+  dv.setUint8(5, part.filter ? 1 : 0)
+  dv.setUint32(8, part.shard.index, true)
+  dv.setUint32(12, part.shard.count, true)
+  dv.setFloat64(16, part.texts, true)
+  dv.setUint32(24, acc.length, true)
+  out.set(acc, PART_HEADER)
+  return out
+}
+
+/** Reads `.tmacc` bytes for a key; rejects other versions, keys and malformed bytes. */
+export function shardPartFromBytes(bytes: Uint8Array, pk: PreparedKey): ShardPart {
+  const bad = (why: string) => new TokenmarkError('E_ACCUMULATOR_FORMAT', `shard part is invalid: ${why}`)
+  if (bytes.length < PART_HEADER) throw bad('too short')
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (dv.getUint32(0, true) !== PART_MAGIC) throw bad('not a .tmacc shard part')
+  if (dv.getUint8(4) !== PART_VERSION) throw bad(`unsupported version ${dv.getUint8(4)}`)
+  const shard = { index: dv.getUint32(8, true), count: dv.getUint32(12, true) }
+  try {
+    checkSpec(shard)
+  } catch {
+    throw bad('bad shard index or count')
+  }
+  if ((dv.getUint8(5) & ~1) !== 0 || dv.getUint16(6, true) !== 0 || dv.getUint32(28, true) !== 0) throw bad('reserved bits set')
+  const filter = (dv.getUint8(5) & 1) === 1
+  const texts = dv.getFloat64(16, true)
+  if (!(Number.isInteger(texts) && texts >= 0)) throw bad('bad text count')
+  if (dv.getUint32(24, true) !== bytes.length - PART_HEADER) throw bad('length does not match')
+  const accumulator = Accumulator.fromBytes(bytes.subarray(PART_HEADER), pk)
+  if (!accumulator.dedup) throw bad('a shard part needs de-duplication')
+  let foreign = false
+  accumulator.seen?.forEach((w0) => {
+    if (shardOf(w0, shard.count) !== shard.index) foreign = true
+  })
+  if (foreign) throw bad(`it holds tuples outside shard ${shard.index}/${shard.count}`)
+  return { shard, texts, filter, accumulator }
+}
+
+/** A part's name: the SHA-256 of its bytes, hex. */
+export function shardPartHash(bytes: Uint8Array): string {
+  return toHex(sha256(bytes))
+}
+
+/**
+ * Merkle tree hash of RFC 6962 §2.1 over the parts' SHA-256 values (in shard order): leaf = SHA-256(0x00 ‖ h),
+ * node = SHA-256(0x01 ‖ left ‖ right), split at the largest power of two below n. Hex.
+ */
+export function merkleRoot(hashesHex: readonly string[]): string {
+  const hexBytes = (h: string) => Uint8Array.from(h.match(/../g) ?? [], (b) => parseInt(b, 16))
+  const tree = (lo: number, hi: number): Uint8Array => {
+    if (hi - lo === 1) return sha256(Uint8Array.from([0, ...hexBytes(hashesHex[lo])]))
+    let k = 1
+    while (2 * k < hi - lo) k *= 2
+    return sha256(Uint8Array.from([1, ...tree(lo, lo + k), ...tree(lo + k, hi)]))
+  }
+  if (hashesHex.length === 0) return toHex(sha256(new Uint8Array(0)))
+  return toHex(tree(0, hashesHex.length))
+}
+
+export interface MergedShards {
+  /** The single-process accumulator of the scan (plain, not sharded). */
+  accumulator: Accumulator
+  texts: number
+  filter: boolean
+  shardCount: number
+  /** SHA-256 of each part's bytes, by shard index. */
+  shardHashes: string[]
+  /** merkleRoot(shardHashes). */
+  merkleRoot: string
+}
+
+/**
+ * Adds up the parts of one sharded scan: all S shards exactly once, same key, same corpus-wide counts.
+ * `partBytes` are the parts' `.tmacc` bytes, in any order (their hashes are recorded by shard index).
+ */
+export function mergeShardParts(key: WatermarkKey, partBytes: readonly Uint8Array[]): MergedShards {
+  const pk = prepareKey(key)
+  const mismatch = (why: string) => new TokenmarkError('E_ACCUMULATOR_MISMATCH', why)
+  if (partBytes.length === 0) throw mismatch('no shard parts to merge')
+  const parts = partBytes.map((b) => ({ part: shardPartFromBytes(b, pk), hash: shardPartHash(b) }))
+  const count = parts[0].part.shard.count
+  const byIndex: ({ part: ShardPart; hash: string } | undefined)[] = new Array(count)
+  for (const p of parts) {
+    if (p.part.shard.count !== count) throw mismatch(`parts of ${count} and of ${p.part.shard.count} shards cannot be merged`)
+    if (byIndex[p.part.shard.index] !== undefined) throw mismatch(`shard ${p.part.shard.index}/${count} is given twice`)
+    byIndex[p.part.shard.index] = p
+  }
+  const missing = []
+  for (let i = 0; i < count; i++) if (byIndex[i] === undefined) missing.push(`${i}/${count}`)
+  if (missing.length > 0) throw mismatch(`shard part${missing.length > 1 ? 's' : ''} missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`)
+  const ordered = byIndex as { part: ShardPart; hash: string }[]
+  const first = ordered[0].part
+  const merged = new Accumulator(pk, { dedup: true })
+  merged.tokensTotal = first.accumulator.tokensTotal
+  merged.skipped.noContext = first.accumulator.skipped.noContext
+  merged.skipped.filtered = first.accumulator.skipped.filtered
+  for (const { part } of ordered) {
+    const a = part.accumulator
+    if (part.texts !== first.texts || part.filter !== first.filter || a.tokensTotal !== merged.tokensTotal || a.skipped.noContext !== merged.skipped.noContext || a.skipped.filtered !== merged.skipped.filtered)
+      throw mismatch(`shard ${part.shard.index}/${count} read a different corpus (texts, tokens seen or filter counts differ from shard 0's)`)
+    merged.skipped.duplicate += a.skipped.duplicate
+    merged.skipped.excluded += a.skipped.excluded
+    // Shards are disjoint: no tuple below is excluded elsewhere or seen twice, so no count moves.
+    a.excluded.forEach((w0, w1) => merged.excludeTuple(w0, w1))
+    a.seen?.forEach((w0, w1) => {
+      merged.addTuple(w0, w1)
+    })
+  }
+  const shardHashes = ordered.map((p) => p.hash)
+  return { accumulator: merged, texts: first.texts, filter: first.filter, shardCount: count, shardHashes, merkleRoot: merkleRoot(shardHashes) }
+}
+
+/** The corpus test's result of a merged scan, with the shard hashes and Merkle root it was made from. */
+export interface ShardedResult extends CorpusResult {
+  shards: { count: number; hashes: string[]; merkleRoot: string }
+}
+
+export function mergedResult(m: MergedShards, opts: { alpha?: number } = {}): ShardedResult {
+  return { ...corpusResult(m.accumulator, { texts: m.texts, filter: m.filter, alpha: opts.alpha }), shards: { count: m.shardCount, hashes: m.shardHashes, merkleRoot: m.merkleRoot } }
+}
