@@ -12,6 +12,8 @@ import { registerLab } from './commands/lab.js'
 import { registerEval } from './commands/eval.js'
 import { registerProbe } from './commands/probe.js'
 import { registerBench } from './commands/bench.js'
+import { registerMerge } from './commands/merge.js'
+import { registerWorker } from './commands/worker.js'
 
 /**
  * The `tokenmark` command tree; every command registers itself here. Registering is cheap: a command's
@@ -42,6 +44,8 @@ export function buildProgram(): Command {
   registerEval(program)
   registerProbe(program)
   registerBench(program)
+  registerMerge(program)
+  registerWorker(program)
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput())
   return program
 }

@@ -2,7 +2,7 @@
  * Sharded exact scans (docs/spec.md#shards).
  *
  * The (key, context, token) tuple space is partitioned by the tuple's PRF value: tuple (w0, w1) belongs to
- * shard ⌊w0·S / 2^32⌋. Every shard reads the whole corpus (same tokenizer, prompts, filter and order) but
+ * shard ⌊fmix32(w0 ⊕ (w1·0x9E3779B9 mod 2^32))·S / 2^32⌋ (shardOf). Every shard reads the whole corpus (same tokenizer, prompts, filter and order) but
  * keeps only its own tuples, so it de-duplicates exactly on its own: whether an occurrence is scored,
  * a duplicate or excluded depends only on earlier events of the same tuple, which all fall in the same
  * shard and in the same order. Hence per-tuple counts (scored, duplicate, excluded) and the statistic add
@@ -11,8 +11,10 @@
  * checked, so parts of different corpora do not merge. The Gamma statistic is an exact sum
  * (stats/exactsum.ts), so the merged result is the single-process one bit for bit.
  *
- * Shard by w0's high bits: TupleSet homes a tuple by w1's low bits, which stay uniform within a shard.
- * Memory per shard is the de-duplication set of 1/S of the distinct tuples.
+ * Why a mix of both words: watermarked text over-represents tuples with large w0 (w0 carries the green
+ * bit and the Gumbel uniform), so w0 alone would put most of a watermarked corpus in one shard; and
+ * TupleSet homes a tuple by w1's low bits, which must stay uniform within a shard. Memory per shard is
+ * the de-duplication set of about 1/S of the distinct tuples.
  *
  * A shard's part travels as `.tmacc` bytes (shardPartToBytes), named by its SHA-256; a merge records the
  * parts' hashes and their Merkle root (RFC 6962 §2.1), so evidence can name exactly what was merged.
@@ -23,6 +25,7 @@ import { toHex } from './bytes.js'
 import type { CorpusOptions } from './corpus.js'
 import { corpusResult, scoreSample, type CorpusResult } from './corpus.js'
 import { TokenmarkError } from './errors.js'
+import { fmix32 } from './prf.js'
 import type { WatermarkKey } from './keys.js'
 import { normalizeText } from './normalize.js'
 import { forEachTuple, prepareKey, type PreparedKey } from './scoring.js'
@@ -37,9 +40,10 @@ export interface ShardSpec {
 
 export const MAX_SHARDS = 65536
 
-/** The shard of a tuple whose first PRF word is w0: ⌊w0·S / 2^32⌋ (exact in doubles for S ≤ 2^21). */
-export function shardOf(w0: number, count: number): number {
-  return Math.floor(((w0 >>> 0) * count) / 4294967296)
+/** The shard of tuple (w0, w1) among `count` (exact in doubles for count ≤ 2^21); (0, 0) is (0, 1) as in TupleSet.canon. */
+export function shardOf(w0: number, w1: number, count: number): number {
+  if (w0 === 0 && w1 === 0) w1 = 1
+  return Math.floor((fmix32((w0 ^ Math.imul(w1, 0x9e3779b9)) >>> 0) * count) / 4294967296)
 }
 
 function checkSpec(s: ShardSpec): void {
@@ -69,12 +73,12 @@ export class ShardAccumulator extends Accumulator {
     this.shard = shard
   }
 
-  private mine(w0: number): boolean {
-    return shardOf(w0, this.shard.count) === this.shard.index
+  private mine(w0: number, w1: number): boolean {
+    return shardOf(w0, w1, this.shard.count) === this.shard.index
   }
 
   override addTuple(w0: number, w1: number): number {
-    return this.mine(w0) ? super.addTuple(w0, w1) : NaN
+    return this.mine(w0, w1) ? super.addTuple(w0, w1) : NaN
   }
 
   override addWords(words: Uint32Array, count: number, out?: Float64Array): void {
@@ -87,16 +91,17 @@ export class ShardAccumulator extends Accumulator {
     let m = 0
     for (let k = 0; k < count; k++) {
       const w0 = words[2 * k]
-      if (Math.floor((w0 * s) / 4294967296) !== index) continue
+      const w1 = words[2 * k + 1]
+      if (shardOf(w0, w1, s) !== index) continue
       words[2 * m] = w0
-      words[2 * m + 1] = words[2 * k + 1]
+      words[2 * m + 1] = w1
       m++
     }
     super.addWords(words, m)
   }
 
   override excludeTuple(w0: number, w1: number): void {
-    if (this.mine(w0)) super.excludeTuple(w0, w1)
+    if (this.mine(w0, w1)) super.excludeTuple(w0, w1)
   }
 }
 
@@ -191,8 +196,8 @@ export function shardPartFromBytes(bytes: Uint8Array, pk: PreparedKey): ShardPar
   const accumulator = Accumulator.fromBytes(bytes.subarray(PART_HEADER), pk)
   if (!accumulator.dedup) throw bad('a shard part needs de-duplication')
   let foreign = false
-  accumulator.seen?.forEach((w0) => {
-    if (shardOf(w0, shard.count) !== shard.index) foreign = true
+  accumulator.seen?.forEach((w0, w1) => {
+    if (shardOf(w0, w1, shard.count) !== shard.index) foreign = true
   })
   if (foreign) throw bad(`it holds tuples outside shard ${shard.index}/${shard.count}`)
   return { shard, texts, filter, accumulator }

@@ -63,7 +63,7 @@ describe('sharded exact scans', () => {
     )
   })
 
-  test('a corpus with repeats and prompt overlap exercises duplicates and exclusions in every shard', () => {
+  test('a watermarked-looking corpus spreads evenly and exercises duplicates and exclusions in every shard', () => {
     const c: Corpus = {
       samples: Array.from({ length: 30 }, (_, i) => ({ text: `the whale swam on and the sea was grey ${WORDS[i % WORDS.length]} and quiet said the mate`, prompt: i % 3 === 0 ? 'the whale swam on and the sea was grey' : undefined })),
       prompts: ['and quiet said the mate'],
@@ -84,11 +84,11 @@ describe('sharded exact scans', () => {
     let x = 0x9e3779b9
     for (let i = 0; i < 70000; i++) {
       x = (Math.imul(x, 1664525) + 1013904223) >>> 0
-      counts[shardOf(x, 7)]++
+      // Watermarked text favours large w0 (green bit, Gumbel uniform): shards must stay even anyway.
+      counts[shardOf(0x80000000 | x, Math.imul(x, 747796405) >>> 0, 7)]++
     }
     for (const n of counts) expect(Math.abs(n - 10000)).toBeLessThan(500)
-    expect(shardOf(0, 7)).toBe(0)
-    expect(shardOf(0xffffffff, 7)).toBe(6)
+    expect(shardOf(0, 0, 7)).toBe(shardOf(0, 1, 7)) // the one canonicalised tuple
   })
 
   test('the merge records the parts by hash and their Merkle root, and refuses incomplete or mixed sets', () => {

@@ -1,7 +1,7 @@
 /** What `tokenmark scan` does. Its options are declared in commands/scan.ts; this module loads only when it runs. */
 import { createReadStream, statSync } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { CorpusScanner, TokenmarkError, type CorpusResult } from '@tokenmark/core'
+import { CorpusScanner, parseShardSpec, ShardScanner, TokenmarkError, type CorpusResult } from '@tokenmark/core'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
 import { readPromptsJsonl } from '../io.js'
@@ -44,7 +44,7 @@ export function scanSummary(r: CorpusResult): string {
 }
 
 /** Streams one corpus file as texts: JSONL lines' `text` fields, or a text file's paragraphs (blank-line separated). */
-async function* readTexts(path: string, format: 'jsonl' | 'text', onBytes: (n: number) => void): AsyncGenerator<string> {
+export async function* readTexts(path: string, format: 'jsonl' | 'text', onBytes: (n: number) => void): AsyncGenerator<string> {
   const stream = path === '-' ? process.stdin : createReadStream(path)
   stream.on('data', (chunk: Buffer | string) => onBytes(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length))
   const lines = createInterface({ input: stream, crlfDelay: Infinity })
@@ -107,14 +107,16 @@ function progressBar(total: number): { add(bytes: number, tokens: number): void;
 }
 
 export async function run(corpus: string[], o: ScanOptions): Promise<void> {
+  if (o.shards !== undefined) return (await import('./scan-queued.js')).runQueued(corpus, o)
   const { alpha } = o
   const key = loadKey(o.key)
   const tokenizer = resolveTokenizer(o.tokenizer, undefined)
   const filter = o.filter !== undefined ? loadFilter(o.filter) : undefined
   const prompts = o.prompts !== undefined ? readPromptsJsonl(o.prompts).map((p) => p.prompt) : []
-  let scanner: CorpusScanner
+  let scanner: CorpusScanner | ShardScanner
   try {
-    scanner = new CorpusScanner(key, { tokenizer, prompts, filter, alpha, dedup: o.dedup, normalize: o.normalize })
+    const opts = { tokenizer, prompts, filter, alpha, dedup: o.dedup, normalize: o.normalize }
+    scanner = o.shard !== undefined ? new ShardScanner(key, parseShardSpec(o.shard), opts) : new CorpusScanner(key, opts)
   } catch (e) {
     if (e instanceof TokenmarkError) throw new CliError(e.message)
     throw e
@@ -138,6 +140,7 @@ export async function run(corpus: string[], o: ScanOptions): Promise<void> {
     }
   }
   if (o.progress) bar.done()
+  if (scanner instanceof ShardScanner) return (await import('./shard-part.js')).writePart(scanner, o.out as string, o.json === true)
   const r = scanner.result()
   process.stdout.write(o.json ? JSON.stringify(scanJson(r)) + '\n' : scanSummary(r))
 }

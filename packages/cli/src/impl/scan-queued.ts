@@ -1,0 +1,143 @@
+/**
+ * `scan --shards S --db URL`: the corpus goes into PostgreSQL, S shard jobs into the key's pg-boss queue;
+ * `tokenmark worker`s (any machine that reaches the database and holds the key file) score one shard each
+ * and store its part with its SHA-256; this process waits with a progress bar, merges the parts exactly as
+ * `tokenmark merge` does and prints what a local scan prints, plus the parts' Merkle root.
+ */
+import { randomUUID } from 'node:crypto'
+import { mergedResult, shardPartHash } from '@tokenmark/core'
+import type pg from 'pg'
+import { CliError } from '../errors.js'
+import { readPromptsJsonl, readFileBytes } from '../io.js'
+import { loadFilter, loadKey, resolveTokenizer } from '../load.js'
+import type { ScanOptions } from '../commands/scan.js'
+import { openScanDb, queueName, type ShardJob } from '../jobs/schema.js'
+import { dbReason, startBoss } from '../jobs/queue.js'
+import { mergeParts, printMerged } from './merge.js'
+import { readTexts } from './scan.js'
+
+const TEXT_BATCH = 500
+const POLL_MS = 250
+
+export async function runQueued(corpus: string[], o: ScanOptions): Promise<void> {
+  const key = loadKey(o.key)
+  const tokenizer = resolveTokenizer(o.tokenizer, undefined) // checked here, named in the scan row
+  if (o.filter !== undefined) loadFilter(o.filter)
+  const filterBytes = o.filter !== undefined ? readFileBytes(o.filter, 'emission filter') : null
+  const prompts = o.prompts !== undefined ? readPromptsJsonl(o.prompts).map((p) => p.prompt) : []
+  const count = o.shards as number
+  let pool: pg.Pool
+  try {
+    pool = await openScanDb(o.db as string)
+  } catch (e) {
+    throw new CliError(`cannot open the scan database: ${dbReason(e)}`)
+  }
+  const boss = await startBoss(o.db as string, { worker: false })
+  try {
+    const scanId = randomUUID()
+    const texts = await upload(pool, scanId, corpus, o, { keyId: key.keyId, count, tokenizer: tokenizer?.name ?? null, prompts, filter: filterBytes })
+    const queue = queueName(key.keyId)
+    await boss.createQueue(queue)
+    const jobIds: string[] = []
+    for (let index = 0; index < count; index++) {
+      const job: ShardJob = { scanId, index, count }
+      // A worker killed mid-shard leaves its job active until it expires; then pg-boss hands it to another.
+      const id = await boss.send(queue, job, { retryLimit: 3, retryDelay: 1, expireInSeconds: 3600 })
+      if (id === null) throw new CliError(`could not enqueue shard ${index}/${count}`)
+      jobIds.push(id)
+    }
+    if (o.progress) process.stderr.write(`scan ${scanId}: ${texts} texts in ${count} shard jobs on queue ${queue}; waiting for \`tokenmark worker\` processes\n`)
+    await waitForParts(pool, boss, queue, scanId, jobIds, o.progress)
+    const { rows } = await pool.query<{ shard_index: number; sha256: string; bytes: Buffer }>('SELECT shard_index, sha256, bytes FROM tokenmark_scan.parts WHERE scan_id = $1 ORDER BY shard_index', [scanId])
+    const parts = rows.map((r) => {
+      const bytes = new Uint8Array(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength)
+      if (shardPartHash(bytes) !== r.sha256) throw new CliError(`shard ${r.shard_index}/${count}: stored part does not match its SHA-256`)
+      return bytes
+    })
+    const r = mergedResult(mergeParts(key, parts), { alpha: o.alpha })
+    if (r.texts !== texts) throw new CliError(`workers read ${r.texts} texts, the scan has ${texts}`)
+    await pool.query('UPDATE tokenmark_scan.scans SET merkle_root = $2, result = $3 WHERE id = $1', [scanId, r.shards.merkleRoot, JSON.stringify(r)])
+    printMerged(r, o.json === true)
+  } finally {
+    await boss.stop({ graceful: false, wait: true }).catch(() => {})
+    await pool.end().catch(() => {})
+  }
+}
+
+/** Stores the scan row and its texts in reading order; returns the number of texts. */
+async function upload(
+  pool: pg.Pool,
+  scanId: string,
+  corpus: string[],
+  o: ScanOptions,
+  s: { keyId: string; count: number; tokenizer: string | null; prompts: string[]; filter: Uint8Array | null },
+): Promise<number> {
+  const c = await pool.connect()
+  try {
+    await c.query('BEGIN')
+    await c.query('INSERT INTO tokenmark_scan.scans (id, key_id, shard_count, tokenizer, normalize, prompts, filter, texts) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)', [
+      scanId,
+      s.keyId,
+      s.count,
+      s.tokenizer,
+      o.normalize,
+      JSON.stringify(s.prompts),
+      s.filter === null ? null : Buffer.from(s.filter),
+    ])
+    let seq = 0
+    let batch: string[] = []
+    const flush = async () => {
+      if (batch.length === 0) return
+      const start = seq - batch.length
+      await c.query('INSERT INTO tokenmark_scan.texts (scan_id, seq, text) SELECT $1, $2 + i - 1, t FROM unnest($3::text[]) WITH ORDINALITY AS u(t, i)', [scanId, start, batch])
+      batch = []
+    }
+    for (const p of corpus) {
+      const format = o.format === 'auto' ? (/\.(jsonl|ndjson)$/i.test(p) ? 'jsonl' : 'text') : o.format
+      for await (const text of readTexts(p, format, () => {})) {
+        batch.push(text)
+        seq++
+        if (batch.length >= TEXT_BATCH) await flush()
+      }
+    }
+    await flush()
+    await c.query('UPDATE tokenmark_scan.scans SET texts = $2 WHERE id = $1', [scanId, seq])
+    await c.query('COMMIT')
+    return seq
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {})
+    if (e instanceof CliError) throw e
+    throw new CliError(`cannot store the corpus: ${dbReason(e)}`)
+  } finally {
+    c.release()
+  }
+}
+
+/** Polls for finished parts, drawing `[####....] k/S shards` on a terminal; fails when a job has failed for good. */
+async function waitForParts(pool: pg.Pool, boss: import('pg-boss'), queue: string, scanId: string, jobIds: string[], progress: boolean): Promise<void> {
+  const count = jobIds.length
+  const tty = progress && process.stderr.isTTY === true
+  let polls = 0
+  for (;;) {
+    const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM tokenmark_scan.parts WHERE scan_id = $1', [scanId])
+    const done = Number(rows[0].n)
+    if (tty) {
+      const fill = Math.round((30 * done) / count)
+      process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(30 - fill)}] ${done}/${count} shards`)
+    }
+    if (done === count) {
+      if (tty) process.stderr.write('\n')
+      return
+    }
+    if (++polls % 8 === 0) {
+      for (let i = 0; i < count; i++) {
+        const job = await boss.getJobById(queue, jobIds[i])
+        if (job?.state === 'failed') {
+          const out = job.output as { message?: string } | undefined
+          throw new CliError(`shard ${i}/${count} failed in a worker: ${out?.message ?? 'no reason given'}`)
+        }
+      }
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS))
+  }
+}
