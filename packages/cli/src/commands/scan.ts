@@ -18,17 +18,20 @@ interface ScanCliOptions {
   out?: string
   shards?: string
   db?: string
+  shardTimeout: string
 }
 
 /** `scan`'s options once checked. */
-export type ScanOptions = Omit<ScanCliOptions, 'alpha' | 'format' | 'shards'> & { alpha: number; format: 'auto' | 'jsonl' | 'text'; shards?: number }
+export type ScanOptions = Omit<ScanCliOptions, 'alpha' | 'format' | 'shards' | 'shardTimeout'> & { alpha: number; format: 'auto' | 'jsonl' | 'text'; shards?: number; shardTimeout: number }
 
 /** The checks that need only the option values, made before core loads. */
 function check(o: ScanCliOptions): ScanOptions {
   const alpha = parseNumber('--alpha', o.alpha)
   if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
   if (!['auto', 'jsonl', 'text'].includes(o.format)) throw new CliError('--format must be auto, jsonl or text')
-  return { ...o, alpha, format: o.format as ScanOptions['format'], shards: undefined, ...checkSharding(o) }
+  const shardTimeout = parseNumber('--shard-timeout', o.shardTimeout)
+  if (!(Number.isInteger(shardTimeout) && shardTimeout >= 1 && shardTimeout < 86400)) throw new CliError('--shard-timeout must be whole seconds in [1, 86399]')
+  return { ...o, alpha, format: o.format as ScanOptions['format'], shards: undefined, shardTimeout, ...checkSharding(o) }
 }
 
 /** --shard i/S --out FILE (one shard by hand) or --shards S --db URL (all shards through the job queue). */
@@ -63,6 +66,7 @@ export function registerScan(program: Command): void {
     .option('--out <file>', 'with --shard: write the shard part (.tmacc) here instead of printing a result; `tokenmark merge` adds parts up')
     .option('--shards <S>', 'split the scan into S shard jobs on the PostgreSQL queue at --db, wait for `tokenmark worker`s, merge, print')
     .option('--db <url>', 'with --shards: postgres://… database of the job queue (default: TOKENMARK_DB)')
+    .option('--shard-timeout <s>', 'with --shards: seconds a worker may hold a shard before it is given to another (a worker that died)', '3600')
     .action(async (corpus: string[], o: ScanCliOptions) => {
       const options = check(o)
       const { run } = await import('../impl/scan.js')

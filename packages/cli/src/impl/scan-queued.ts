@@ -41,8 +41,10 @@ export async function runQueued(corpus: string[], o: ScanOptions): Promise<void>
     const jobIds: string[] = []
     for (let index = 0; index < count; index++) {
       const job: ShardJob = { scanId, index, count }
-      // A worker killed mid-shard leaves its job active until it expires; then pg-boss hands it to another.
-      const id = await boss.send(queue, job, { retryLimit: 3, retryDelay: 1, expireInSeconds: 3600 })
+      // A worker killed mid-shard leaves its job active until it expires (--shard-timeout); then pg-boss's
+      // maintenance (every 5 s in workers) retries it on another worker. A shard's part is a function of
+      // the corpus, so a part written twice is the same bytes and stored once.
+      const id = await boss.send(queue, job, { retryLimit: 5, retryDelay: 1, expireInSeconds: o.shardTimeout })
       if (id === null) throw new CliError(`could not enqueue shard ${index}/${count}`)
       jobIds.push(id)
     }

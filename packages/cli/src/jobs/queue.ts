@@ -7,7 +7,9 @@ import { CliError } from '../errors.js'
 
 /** A started pg-boss on `url`; its schema is created or migrated on first use. */
 export async function startBoss(url: string, opts: { worker: boolean }): Promise<PgBoss> {
-  const boss = new PgBoss({ connectionString: url, max: 4, supervise: opts.worker, schedule: false })
+  // Workers run pg-boss's maintenance, which expires jobs of dead workers: every 5 s, so a shard held by a
+  // killed worker is retried within --shard-timeout + 5 s (pg-boss takes a lock: one runs it at a time).
+  const boss = new PgBoss({ connectionString: url, max: 4, supervise: opts.worker, schedule: false, maintenanceIntervalSeconds: 5 })
   boss.on('error', (e: Error) => process.stderr.write(`tokenmark: job queue: ${e.message}\n`))
   try {
     await boss.start()
