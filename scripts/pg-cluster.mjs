@@ -7,7 +7,7 @@
  *   node scripts/pg-cluster.mjs start    prints `<url> <dir>` and leaves the cluster running
  *   node scripts/pg-cluster.mjs stop DIR stops it and removes DIR
  *
- * From code: `await testDatabase()` gives a fresh database URL — in the cluster named by
+ * From code: `await testDatabase()` gives a fresh database URL (call `stopTestCluster()` in afterAll) — in the cluster named by
  * TOKENMARK_TEST_PG (a postgres:// URL to an admin database, as .ci/run exports) or in a cluster it
  * starts for this process. When the binaries are missing it returns { skip: reason } outside CI and
  * throws under CI=true: CI must never skip these tests silently.
@@ -94,8 +94,7 @@ export async function testDatabase() {
     }
     if (!own) {
       own = await startCluster()
-      const dir = own.dir
-      process.once('exit', () => stopCluster(dir))
+      process.once('exit', () => stopTestCluster())
     }
     admin = own.url
   }
@@ -108,6 +107,15 @@ export async function testDatabase() {
   const u = new URL(admin)
   u.pathname = `/${name}`
   return { url: u.toString() }
+}
+
+/** Stops the cluster testDatabase started for this process, if any (call it in afterAll: test workers may not see 'exit'). */
+export function stopTestCluster() {
+  if (own) {
+    const dir = own.dir
+    own = undefined
+    stopCluster(dir)
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

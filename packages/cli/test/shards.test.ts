@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { getTokenizer, parseKeyFile, seededRng, watermarkSampler } from '@tokenmark/core'
 import { generate, trainReferenceModel } from '@tokenmark/lab'
 // @ts-expect-error a plain .mjs script (the helper .ci/run uses too)
-import { testDatabase } from '../../../scripts/pg-cluster.mjs'
+import { stopTestCluster, testDatabase } from '../../../scripts/pg-cluster.mjs'
 
 const BIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'tokenmark-shards-'))
@@ -118,6 +118,7 @@ describe('scan --shards S --db with tokenmark workers (PostgreSQL + pg-boss)', (
           }),
       ),
     )
+    stopTestCluster()
   }, 60_000)
 
   function startWorker(url: string): ChildProcess {

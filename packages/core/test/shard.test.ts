@@ -1,3 +1,7 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import {
@@ -127,4 +131,24 @@ describe('sharded exact scans', () => {
     expect(parseShardSpec('2/5')).toEqual({ index: 2, count: 5 })
     for (const bad of ['5/5', '1', '-1/3', '0/0', 'a/b']) expect(() => parseShardSpec(bad)).toThrow(TokenmarkError)
   })
+})
+
+test("the README's sharded-scan example runs and agrees with one process", async () => {
+  const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8')
+  const code = /## Sharded scans[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+  expect(code).toBeDefined()
+  const dist = pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href
+  const file = join(mkdtempSync(join(tmpdir(), 'tm-readme-shard-')), 'example.mjs')
+  writeFileSync(file, code!.replace("from '@tokenmark/core'", `from '${dist}'`))
+  const logs: unknown[][] = []
+  const orig = console.log
+  console.log = (...a: unknown[]) => void logs.push(a)
+  try {
+    await import(pathToFileURL(file).href)
+  } finally {
+    console.log = orig
+  }
+  expect(logs).toHaveLength(1)
+  expect(logs[0].slice(0, 2)).toEqual([true, true])
+  expect(logs[0][2]).toMatch(/^[0-9a-f]{64}$/)
 })
