@@ -49,8 +49,11 @@ export {
   mergeShardParts,
   mergedResult,
   MAX_SHARDS,
+  reduceShard,
+  type RoutedBlock,
   type ShardSpec,
   type ShardPart,
   type MergedShards,
   type ShardedResult,
 } from './shard.js'
+export { TupleRouter, replayEvents, type RouteCounts, type RouterOptions } from './shard-route.js'

@@ -7,8 +7,9 @@
  * a duplicate or excluded depends only on earlier events of the same tuple, which all fall in the same
  * shard and in the same order. Hence per-tuple counts (scored, duplicate, excluded) and the statistic add
  * up over shards to the single-process values, and the corpus-wide counts (tokens seen, no context,
- * outside the emission filter, texts) are the same in every shard and are taken once — their agreement is
- * checked, so parts of different corpora do not merge. The Gamma statistic is an exact sum
+ * texts) are the same in every shard and are taken once — their agreement is
+ * checked, so parts of different corpora do not merge. (Tokens outside the emission filter are per tuple:
+ * such a tuple counts as excluded when its shard has excluded it, as in scoreTokens.) The Gamma statistic is an exact sum
  * (stats/exactsum.ts), so the merged result is the single-process one bit for bit.
  *
  * Why a mix of both words: watermarked text over-represents tuples with large w0 (w0 carries the green
@@ -23,12 +24,11 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { Accumulator } from './accumulate.js'
 import { toHex } from './bytes.js'
 import type { CorpusOptions } from './corpus.js'
-import { corpusResult, scoreSample, type CorpusResult } from './corpus.js'
+import { corpusResult, type CorpusResult } from './corpus.js'
 import { TokenmarkError } from './errors.js'
-import { fmix32 } from './prf.js'
 import type { WatermarkKey } from './keys.js'
-import { normalizeText } from './normalize.js'
-import { forEachTuple, prepareKey, type PreparedKey } from './scoring.js'
+import { prepareKey, type PreparedKey } from './scoring.js'
+import { replayEvents, shardOf, TupleRouter, type RouteCounts } from './shard-route.js'
 import { getTokenizer } from './tokenizers/registry.js'
 import type { Tokenizer } from './tokenizers/types.js'
 
@@ -40,11 +40,8 @@ export interface ShardSpec {
 
 export const MAX_SHARDS = 65536
 
-/** The shard of tuple (w0, w1) among `count` (exact in doubles for count ≤ 2^21); (0, 0) is (0, 1) as in TupleSet.canon. */
-export function shardOf(w0: number, w1: number, count: number): number {
-  if (w0 === 0 && w1 === 0) w1 = 1
-  return Math.floor((fmix32((w0 ^ Math.imul(w1, 0x9e3779b9)) >>> 0) * count) / 4294967296)
-}
+export { shardOf }
+
 
 function checkSpec(s: ShardSpec): void {
   if (!(Number.isInteger(s.count) && s.count >= 1 && s.count <= MAX_SHARDS)) throw new TokenmarkError('E_BAD_PARAM', `shard count must be an integer in [1, ${MAX_SHARDS}]`)
@@ -115,39 +112,68 @@ export interface ShardPart {
 }
 
 /**
- * The corpus test over one shard: CorpusScanner's rules (scoreSample) into a ShardAccumulator.
- * Every shard of a scan must be given the same texts, prompts, filter and options in the same order.
+ * The corpus test over one shard: CorpusScanner's rules, routed (shard-route.ts) and replayed at once into a
+ * ShardAccumulator. Every shard of a scan must be given the same texts, prompts, filter and options in the
+ * same order.
  */
 export class ShardScanner {
   readonly accumulator: ShardAccumulator
   readonly tokenizer: Tokenizer
-  private readonly pk: PreparedKey
-  private readonly opts: CorpusOptions
-  private texts = 0
+  private readonly router: TupleRouter
+  private readonly filter: boolean
 
   constructor(key: WatermarkKey, shard: ShardSpec, opts: CorpusOptions = {}) {
     if (opts.dedup === false) throw new TokenmarkError('E_BAD_PARAM', 'sharded scans partition the de-duplication set; they need de-duplication on')
-    this.pk = prepareKey(key)
-    this.opts = opts
+    const pk = prepareKey(key)
     this.tokenizer = opts.tokenizer ?? getTokenizer(key.config.tokenizer)
-    this.accumulator = new ShardAccumulator(this.pk, shard)
+    this.accumulator = new ShardAccumulator(pk, shard)
+    this.filter = opts.filter !== undefined
+    this.router = new TupleRouter(pk, shard.count, { tokenizer: this.tokenizer, normalize: opts.normalize, filter: opts.filter, keep: (s) => s === shard.index })
     for (const p of opts.prompts ?? []) this.excludePrompt(p)
   }
 
   excludePrompt(prompt: string): void {
-    const n = this.opts.normalize
-    const text = n === false ? prompt : normalizeText(prompt, typeof n === 'object' ? n : undefined).text
-    forEachTuple(this.pk, this.tokenizer.encode(text), (w0, w1) => this.accumulator.excludeTuple(w0, w1))
+    this.router.excludePrompt(prompt)
+    this.flush()
   }
 
   add(text: string, opts: { prompt?: string } = {}): void {
-    scoreSample(this.pk, this.accumulator, text, opts.prompt, { tokenizer: this.tokenizer, normalize: this.opts.normalize, filter: this.opts.filter })
-    this.texts++
+    this.router.add(text, opts.prompt)
+    this.flush()
+  }
+
+  private flush(): void {
+    replayEvents(this.accumulator, this.router.take(this.accumulator.shard.index))
+    this.accumulator.tokensTotal = this.router.counts.tokensTotal
+    this.accumulator.skipped.noContext = this.router.counts.noContext
   }
 
   part(): ShardPart {
-    return { shard: this.accumulator.shard, texts: this.texts, filter: this.opts.filter !== undefined, accumulator: this.accumulator }
+    return { shard: this.accumulator.shard, texts: this.router.counts.texts, filter: this.filter, accumulator: this.accumulator }
   }
+}
+
+/** One block of texts routed for one shard: its events and the block's corpus-wide counts. */
+export interface RoutedBlock {
+  events: Uint32Array
+  counts: RouteCounts
+}
+
+/**
+ * A shard's part from the blocks a corpus was routed in (TupleRouter per block of texts, in corpus order):
+ * the two-phase form of ShardScanner, where tokenization and PRF work is split by texts across routers and
+ * de-duplication by tuples across shards. Blocks must be given in corpus order.
+ */
+export function reduceShard(key: WatermarkKey, shard: ShardSpec, blocks: readonly RoutedBlock[], opts: { filter?: boolean } = {}): ShardPart {
+  const acc = new ShardAccumulator(prepareKey(key), shard)
+  let texts = 0
+  for (const b of blocks) {
+    replayEvents(acc, b.events)
+    acc.tokensTotal += b.counts.tokensTotal
+    acc.skipped.noContext += b.counts.noContext
+    texts += b.counts.texts
+  }
+  return { shard, texts, filter: opts.filter ?? false, accumulator: acc }
 }
 
 const PART_MAGIC = 0x48534d54 // "TMSH" little-endian
@@ -260,12 +286,12 @@ export function mergeShardParts(key: WatermarkKey, partBytes: readonly Uint8Arra
   const merged = new Accumulator(pk, { dedup: true })
   merged.tokensTotal = first.accumulator.tokensTotal
   merged.skipped.noContext = first.accumulator.skipped.noContext
-  merged.skipped.filtered = first.accumulator.skipped.filtered
   for (const { part } of ordered) {
     const a = part.accumulator
-    if (part.texts !== first.texts || part.filter !== first.filter || a.tokensTotal !== merged.tokensTotal || a.skipped.noContext !== merged.skipped.noContext || a.skipped.filtered !== merged.skipped.filtered)
-      throw mismatch(`shard ${part.shard.index}/${count} read a different corpus (texts, tokens seen or filter counts differ from shard 0's)`)
+    if (part.texts !== first.texts || part.filter !== first.filter || a.tokensTotal !== merged.tokensTotal || a.skipped.noContext !== merged.skipped.noContext)
+      throw mismatch(`shard ${part.shard.index}/${count} read a different corpus (texts or tokens seen differ from shard 0's)`)
     merged.skipped.duplicate += a.skipped.duplicate
+    merged.skipped.filtered += a.skipped.filtered
     merged.skipped.excluded += a.skipped.excluded
     // Shards are disjoint: no tuple below is excluded elsewhere or seen twice, so no count moves.
     a.excluded.forEach((w0, w1) => merged.excludeTuple(w0, w1))

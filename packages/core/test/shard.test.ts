@@ -6,6 +6,9 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import {
   CorpusScanner,
+  EmissionFilter,
+  getTokenizer,
+  prepareKey,
   ShardScanner,
   keyFromSecret,
   merkleRoot,
@@ -16,6 +19,8 @@ import {
   shardPartHash,
   shardPartToBytes,
   TokenmarkError,
+  TupleRouter,
+  reduceShard,
   type CorpusResult,
   type WatermarkKey,
 } from '@tokenmark/core'
@@ -30,12 +35,24 @@ const keys: WatermarkKey[] = [
 const WORDS = ['the', 'whale', 'sea', 'grey', 'quiet', 'swam', 'on', 'and', 'mate', 'said', 'ship', 'deep', 'Ahab', 'white', 'harpoon', 'night']
 const textArb = fc.array(fc.constantFrom(...WORDS), { minLength: 0, maxLength: 40 }).map((w) => w.join(' '))
 const sampleArb = fc.record({ text: textArb, prompt: fc.option(textArb, { nil: undefined }) })
-const corpusArb = fc.record({ samples: fc.array(sampleArb, { minLength: 1, maxLength: 12 }), prompts: fc.array(textArb, { maxLength: 3 }) })
+const corpusArb = fc.record({ samples: fc.array(sampleArb, { minLength: 1, maxLength: 12 }), prompts: fc.array(textArb, { maxLength: 3 }), filter: fc.boolean() })
 
-type Corpus = { samples: { text: string; prompt?: string }[]; prompts: string[] }
+type Corpus = { samples: { text: string; prompt?: string }[]; prompts: string[]; filter?: boolean }
+
+// An emission filter that holds some of the corpus's contexts (a provider's record of what it served).
+const filters = new Map<WatermarkKey, EmissionFilter>()
+function filterFor(key: WatermarkKey): EmissionFilter {
+  let f = filters.get(key)
+  if (!f) {
+    f = new EmissionFilter({ capacity: 64, falsePositiveRate: 0.2 })
+    f.recordResponse(prepareKey(key), getTokenizer(key.config.tokenizer).encode('the whale swam on and the sea was grey and quiet said the mate'))
+    filters.set(key, f)
+  }
+  return f
+}
 
 function single(key: WatermarkKey, c: Corpus): CorpusResult {
-  const sc = new CorpusScanner(key, { prompts: c.prompts })
+  const sc = new CorpusScanner(key, { prompts: c.prompts, filter: c.filter ? filterFor(key) : undefined })
   for (const s of c.samples) sc.add(s.text, s.prompt === undefined ? {} : { prompt: s.prompt })
   return sc.result()
 }
@@ -43,7 +60,7 @@ function single(key: WatermarkKey, c: Corpus): CorpusResult {
 function sharded(key: WatermarkKey, c: Corpus, count: number) {
   const parts: Uint8Array[] = []
   for (let index = count - 1; index >= 0; index--) {
-    const sc = new ShardScanner(key, { index, count }, { prompts: c.prompts })
+    const sc = new ShardScanner(key, { index, count }, { prompts: c.prompts, filter: c.filter ? filterFor(key) : undefined })
     for (const s of c.samples) sc.add(s.text, s.prompt === undefined ? {} : { prompt: s.prompt })
     parts.push(shardPartToBytes(sc.part()))
   }
@@ -73,6 +90,9 @@ describe('sharded exact scans', () => {
       prompts: ['and quiet said the mate'],
     }
     for (const key of keys) {
+      const filtered = single(key, { ...c, filter: true })
+      expect(filtered.tokensFiltered).toBeGreaterThan(0)
+      expect(sharded(key, { ...c, filter: true }, 3).result).toMatchObject(filtered)
       const one = single(key, c)
       expect(one.tokensDuplicate).toBeGreaterThan(0)
       expect(one.tokensExcluded).toBeGreaterThan(0)
@@ -81,6 +101,31 @@ describe('sharded exact scans', () => {
       expect(Object.is(rest.log10P, one.log10P) && Object.is(rest.value, one.value)).toBe(true)
       expect(shards.hashes).toHaveLength(4)
     }
+  })
+
+  test('routing texts in blocks and reducing each shard (two phases) equals one process bit for bit (property)', () => {
+    fc.assert(
+      fc.property(corpusArb, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), (c, count, blocks) => {
+        for (const key of keys) {
+          const pk = prepareKey(key)
+          const filter = c.filter ? filterFor(key) : undefined
+          const per = Math.ceil(c.samples.length / blocks)
+          const routed = Array.from({ length: blocks }, (_, b) => {
+            const r = new TupleRouter(pk, count, { tokenizer: getTokenizer(key.config.tokenizer), filter })
+            if (b === 0) for (const p of c.prompts) r.excludePrompt(p)
+            for (const s of c.samples.slice(b * per, (b + 1) * per)) r.add(s.text, s.prompt)
+            return r
+          })
+          const parts = Array.from({ length: count }, (_, i) =>
+            shardPartToBytes(reduceShard(key, { index: i, count }, routed.map((r) => ({ events: r.take(i), counts: r.counts })), { filter: c.filter })),
+          )
+          const { shards, ...rest } = mergedResult(mergeShardParts(key, parts))
+          expect(rest).toEqual(single(key, c))
+          expect(shards.count).toBe(count)
+        }
+      }),
+      { numRuns: 25, seed: 61 },
+    )
   })
 
   test('shards partition the tuples: each tuple value lands in exactly one shard, evenly', () => {
