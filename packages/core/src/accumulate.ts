@@ -179,6 +179,25 @@ export class Accumulator {
   }
 
   /**
+   * Adds `other`'s counts and statistic when no tuple can be in both (shards of one scan,
+   * docs/spec.md#shards): the statistic exactly, without copying either side's sets — a merge of S shards
+   * must not hold the union of their de-duplication sets. The result is for reading (a test, a result);
+   * its own sets stay as they were.
+   */
+  addDisjoint(other: Accumulator): this {
+    if (other.keyId !== this.keyId) throw new TokenmarkError('E_ACCUMULATOR_MISMATCH', 'cannot merge accumulators of different keys')
+    this.tokensTotal += other.tokensTotal
+    this.tokensScored += other.tokensScored
+    this.skipped.noContext += other.skipped.noContext
+    this.skipped.excluded += other.skipped.excluded
+    this.skipped.filtered += other.skipped.filtered
+    this.skipped.duplicate += other.skipped.duplicate
+    if (this.exact !== undefined && other.exact !== undefined) this.exact.addSum(other.exact)
+    else this.plainSum += other.plainSum
+    return this
+  }
+
+  /**
    * Binary form (docs/spec.md#accumulator-bytes): magic "TMAC", version, flags, key id, counts as
    * f64, the statistic as f64, then the de-duplication set's tuples as u32 pairs, little-endian.
    */

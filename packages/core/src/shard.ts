@@ -251,7 +251,7 @@ export function merkleRoot(hashesHex: readonly string[]): string {
 }
 
 export interface MergedShards {
-  /** The single-process accumulator of the scan (plain, not sharded). */
+  /** The scan's counts and statistic, as one process would have them (its tuple sets stay empty: see addDisjoint). */
   accumulator: Accumulator
   texts: number
   filter: boolean
@@ -283,22 +283,17 @@ export function mergeShardParts(key: WatermarkKey, partBytes: readonly Uint8Arra
   if (missing.length > 0) throw mismatch(`shard part${missing.length > 1 ? 's' : ''} missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`)
   const ordered = byIndex as { part: ShardPart; hash: string }[]
   const first = ordered[0].part
+  // Corpus-wide counts once, per-tuple counts and the exact statistic added up; the union of the shards'
+  // tuples is never built (at scale it would not fit: that is why the scan was sharded).
   const merged = new Accumulator(pk, { dedup: true })
-  merged.tokensTotal = first.accumulator.tokensTotal
-  merged.skipped.noContext = first.accumulator.skipped.noContext
   for (const { part } of ordered) {
     const a = part.accumulator
-    if (part.texts !== first.texts || part.filter !== first.filter || a.tokensTotal !== merged.tokensTotal || a.skipped.noContext !== merged.skipped.noContext)
+    if (part.texts !== first.texts || part.filter !== first.filter || a.tokensTotal !== first.accumulator.tokensTotal || a.skipped.noContext !== first.accumulator.skipped.noContext)
       throw mismatch(`shard ${part.shard.index}/${count} read a different corpus (texts or tokens seen differ from shard 0's)`)
-    merged.skipped.duplicate += a.skipped.duplicate
-    merged.skipped.filtered += a.skipped.filtered
-    merged.skipped.excluded += a.skipped.excluded
-    // Shards are disjoint: no tuple below is excluded elsewhere or seen twice, so no count moves.
-    a.excluded.forEach((w0, w1) => merged.excludeTuple(w0, w1))
-    a.seen?.forEach((w0, w1) => {
-      merged.addTuple(w0, w1)
-    })
+    merged.addDisjoint(a)
   }
+  merged.tokensTotal = first.accumulator.tokensTotal
+  merged.skipped.noContext = first.accumulator.skipped.noContext
   const shardHashes = ordered.map((p) => p.hash)
   return { accumulator: merged, texts: first.texts, filter: first.filter, shardCount: count, shardHashes, merkleRoot: merkleRoot(shardHashes) }
 }

@@ -32,6 +32,15 @@ export class ExactSum {
     this.put(x, -1)
   }
 
+  /** Adds another exact sum (limb by limb: exact). */
+  addSum(other: ExactSum): void {
+    other.carry()
+    this.carry()
+    for (let j = 0; j < LIMBS; j++) this.limbs[j] += other.limbs[j]
+    this.whole += other.whole
+    this.carry()
+  }
+
   reset(): void {
     this.limbs.fill(0)
     this.whole = 0
