@@ -152,16 +152,17 @@ describe('scan --shards S --db with tokenmark workers (PostgreSQL + pg-boss)', (
     for (const text of [r.out, r.err, ...logs]) expect(text).not.toContain(secret)
   }
 
-  test('two workers, four shards: the same result as a local scan, each part stored with its hash', async (ctx) => {
+  test('two workers, four shards (route by texts, reduce by shard): the same result as a local scan, each part stored with its hash', async (ctx) => {
     if (db.skip) return ctx.skip()
     const url = db.url as string
     startWorker(url)
     startWorker(url)
     checkSame(await runScan(url, 4), 4)
-    expect(logs.join('')).toMatch(/shard \d\/4: \d+ tokens/)
+    expect(logs.join('')).toMatch(/route \d\/4: \d+ tokens routed/)
+    expect(logs.join('')).toMatch(/reduce \d\/4: \d+ tuples scored, part [0-9a-f]{64}/)
   }, 170_000)
 
-  test('a worker SIGKILLed while it holds a shard loses nothing: the job expires and another worker scores it', async (ctx) => {
+  test('a worker SIGKILLed while it holds a job loses nothing: the job expires and another worker runs it', async (ctx) => {
     if (db.skip) return ctx.skip()
     const url = db.url as string
     const { default: pg } = await import('pg')
@@ -174,7 +175,7 @@ describe('scan --shards S --db with tokenmark workers (PostgreSQL + pg-boss)', (
       const doomed = startWorker(url)
       const scan = runScan(url, 3, ['--shard-timeout', '2'])
       // Freeze the doomed worker the moment it holds a job, check it has not stored the part, then kill it.
-      let held: { id: string; data: { index: number; scanId: string } } | undefined
+      let held: { id: string; data: { index: number; scanId: string; phase: string } } | undefined
       for (let i = 0; i < 600 && held === undefined; i++) {
         const { rows } = await c.query("SELECT id, data FROM pgboss.job WHERE state = 'active' AND name LIKE 'tokenmark-shard-%' LIMIT 1").catch(() => ({ rows: [] }))
         if (rows.length > 0) {
@@ -183,8 +184,11 @@ describe('scan --shards S --db with tokenmark workers (PostgreSQL + pg-boss)', (
         } else await new Promise((r) => setTimeout(r, 20))
       }
       expect(held).toBeDefined()
-      const h = held as { id: string; data: { index: number; scanId: string } }
-      const stored = await c.query('SELECT 1 FROM tokenmark_scan.parts WHERE scan_id = $1 AND shard_index = $2', [h.data.scanId, h.data.index])
+      const h = held as { id: string; data: { index: number; scanId: string; phase: string } }
+      const stored = await c.query(
+        h.data.phase === 'route' ? 'SELECT 1 FROM tokenmark_scan.blocks WHERE scan_id = $1 AND block = $2' : 'SELECT 1 FROM tokenmark_scan.parts WHERE scan_id = $1 AND shard_index = $2',
+        [h.data.scanId, h.data.index],
+      )
       doomed.kill('SIGKILL')
       if (stored.rows.length === 0) {
         startWorker(url)

@@ -1,8 +1,9 @@
 /**
- * `scan --shards S --db URL`: the corpus goes into PostgreSQL, S shard jobs into the key's pg-boss queue;
- * `tokenmark worker`s (any machine that reaches the database and holds the key file) score one shard each
- * and store its part with its SHA-256; this process waits with a progress bar, merges the parts exactly as
- * `tokenmark merge` does and prints what a local scan prints, plus the parts' Merkle root.
+ * `scan --shards S --db URL`: the corpus goes into PostgreSQL; S `route` jobs (one block of texts each),
+ * then S `reduce` jobs (one shard each) go into the key's pg-boss queue; `tokenmark worker`s (any machine
+ * that reaches the database and holds the key file) run them (worker.ts). This process waits with a
+ * progress bar, merges the parts exactly as `tokenmark merge` does and prints what a local scan prints,
+ * plus the parts' Merkle root.
  */
 import { randomUUID } from 'node:crypto'
 import { mergedResult, shardPartHash } from '@tokenmark/core'
@@ -38,18 +39,20 @@ export async function runQueued(corpus: string[], o: ScanOptions): Promise<void>
     const texts = await upload(pool, scanId, corpus, o, { keyId: key.keyId, count, tokenizer: tokenizer?.name ?? null, prompts, filter: filterBytes })
     const queue = queueName(key.keyId)
     await boss.createQueue(queue)
-    const jobIds: string[] = []
-    for (let index = 0; index < count; index++) {
-      const job: ShardJob = { scanId, index, count }
-      // A worker killed mid-shard leaves its job active until it expires (--shard-timeout); then pg-boss's
-      // maintenance (every 5 s in workers) retries it on another worker. A shard's part is a function of
-      // the corpus, so a part written twice is the same bytes and stored once.
-      const id = await boss.send(queue, job, { retryLimit: 5, retryDelay: 1, expireInSeconds: o.shardTimeout })
-      if (id === null) throw new CliError(`could not enqueue shard ${index}/${count}`)
-      jobIds.push(id)
+    const enqueue = async (phase: ShardJob['phase']) => {
+      const ids: string[] = []
+      for (let index = 0; index < count; index++) {
+        // A worker killed mid-job leaves it active until it expires (--shard-timeout); then pg-boss's
+        // maintenance (every 5 s in workers) retries it on another worker. Jobs store idempotently.
+        const id = await boss.send(queue, { scanId, phase, index, count } satisfies ShardJob, { retryLimit: 5, retryDelay: 1, expireInSeconds: o.shardTimeout })
+        if (id === null) throw new CliError(`could not enqueue ${phase} job ${index}/${count}`)
+        ids.push(id)
+      }
+      return ids
     }
-    if (o.progress) process.stderr.write(`scan ${scanId}: ${texts} texts in ${count} shard jobs on queue ${queue}; waiting for \`tokenmark worker\` processes\n`)
-    await waitForParts(pool, boss, queue, scanId, jobIds, o.progress)
+    if (o.progress) process.stderr.write(`scan ${scanId}: ${texts} texts, ${count} route then ${count} reduce jobs on queue ${queue}; waiting for \`tokenmark worker\` processes\n`)
+    await waitFor(pool, boss, queue, 'SELECT count(*) AS n FROM tokenmark_scan.blocks WHERE scan_id = $1', scanId, await enqueue('route'), 'blocks routed', o.progress)
+    await waitFor(pool, boss, queue, 'SELECT count(*) AS n FROM tokenmark_scan.parts WHERE scan_id = $1', scanId, await enqueue('reduce'), 'shards reduced', o.progress)
     const { rows } = await pool.query<{ shard_index: number; sha256: string; bytes: Buffer }>('SELECT shard_index, sha256, bytes FROM tokenmark_scan.parts WHERE scan_id = $1 ORDER BY shard_index', [scanId])
     const parts = rows.map((r) => {
       const bytes = new Uint8Array(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength)
@@ -77,7 +80,7 @@ async function upload(
   const c = await pool.connect()
   try {
     await c.query('BEGIN')
-    await c.query('INSERT INTO tokenmark_scan.scans (id, key_id, shard_count, tokenizer, normalize, prompts, filter, texts) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)', [
+    await c.query('INSERT INTO tokenmark_scan.scans (id, key_id, shard_count, blocks, tokenizer, normalize, prompts, filter, texts) VALUES ($1, $2, $3, $3, $4, $5, $6, $7, 0)', [
       scanId,
       s.keyId,
       s.count,
@@ -115,17 +118,17 @@ async function upload(
   }
 }
 
-/** Polls for finished parts, drawing `[####....] k/S shards` on a terminal; fails when a job has failed for good. */
-async function waitForParts(pool: pg.Pool, boss: import('pg-boss'), queue: string, scanId: string, jobIds: string[], progress: boolean): Promise<void> {
+/** Polls until `countSql` reaches the number of jobs, drawing `[####....] k/S <what>` on a terminal; fails when a job has failed for good. */
+async function waitFor(pool: pg.Pool, boss: import('pg-boss'), queue: string, countSql: string, scanId: string, jobIds: string[], what: string, progress: boolean): Promise<void> {
   const count = jobIds.length
   const tty = progress && process.stderr.isTTY === true
   let polls = 0
   for (;;) {
-    const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM tokenmark_scan.parts WHERE scan_id = $1', [scanId])
+    const { rows } = await pool.query<{ n: string }>(countSql, [scanId])
     const done = Number(rows[0].n)
     if (tty) {
       const fill = Math.round((30 * done) / count)
-      process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(30 - fill)}] ${done}/${count} shards`)
+      process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(30 - fill)}] ${done}/${count} ${what}`)
     }
     if (done === count) {
       if (tty) process.stderr.write('\n')
@@ -136,7 +139,7 @@ async function waitForParts(pool: pg.Pool, boss: import('pg-boss'), queue: strin
         const job = await boss.getJobById(queue, jobIds[i])
         if (job?.state === 'failed') {
           const out = job.output as { message?: string } | undefined
-          throw new CliError(`shard ${i}/${count} failed in a worker: ${out?.message ?? 'no reason given'}`)
+          throw new CliError(`job ${i}/${count} (${what}) failed in a worker: ${out?.message ?? 'no reason given'}`)
         }
       }
     }

@@ -6,7 +6,8 @@
 import pg from 'pg'
 
 const MIGRATIONS: string[] = [
-  // 1: a scan, its corpus in reading order, and one part per finished shard (bytes with their SHA-256).
+  // 1: a scan, its corpus in reading order, the routed blocks (phase 1: per block of texts, each shard's
+  // events and the block's position counts), and one part per reduced shard (bytes with their SHA-256).
   `CREATE TABLE tokenmark_scan.scans (
      id uuid PRIMARY KEY,
      key_id text NOT NULL,
@@ -16,6 +17,7 @@ const MIGRATIONS: string[] = [
      prompts jsonb NOT NULL,
      filter bytea,
      texts bigint NOT NULL,
+     blocks integer NOT NULL,
      created_at timestamptz NOT NULL DEFAULT now(),
      merkle_root text,
      result jsonb
@@ -25,6 +27,21 @@ const MIGRATIONS: string[] = [
      seq bigint NOT NULL,
      text text NOT NULL,
      PRIMARY KEY (scan_id, seq)
+   );
+   CREATE TABLE tokenmark_scan.blocks (
+     scan_id uuid NOT NULL REFERENCES tokenmark_scan.scans ON DELETE CASCADE,
+     block integer NOT NULL,
+     texts bigint NOT NULL,
+     tokens_total bigint NOT NULL,
+     no_context bigint NOT NULL,
+     PRIMARY KEY (scan_id, block)
+   );
+   CREATE TABLE tokenmark_scan.routed (
+     scan_id uuid NOT NULL REFERENCES tokenmark_scan.scans ON DELETE CASCADE,
+     block integer NOT NULL,
+     shard_index integer NOT NULL,
+     events bytea NOT NULL,
+     PRIMARY KEY (scan_id, block, shard_index)
    );
    CREATE TABLE tokenmark_scan.parts (
      scan_id uuid NOT NULL REFERENCES tokenmark_scan.scans ON DELETE CASCADE,
@@ -75,6 +92,7 @@ export interface ScanRow {
   prompts: string[]
   filter: Buffer | null
   texts: string
+  blocks: number
 }
 
 /** The pg-boss queue of a key's shard jobs: a worker only ever takes jobs for the key it holds. */
@@ -82,9 +100,13 @@ export function queueName(keyId: string): string {
   return `tokenmark-shard-${keyId}`
 }
 
-/** A shard job's payload. */
+/**
+ * A job's payload. `route`: tokenize and PRF block `index` of `count` blocks of texts, store each shard's
+ * events; `reduce`: replay every block's events for shard `index` of `count`, store the part.
+ */
 export interface ShardJob {
   scanId: string
+  phase: 'route' | 'reduce'
   index: number
   count: number
 }
