@@ -46,6 +46,10 @@ export async function run() {
   const c1 = [] // CPU seconds of the one process
   const cS = [] // CPU critical path of the two phases: slowest router + slowest reducer + the merge
   const cF = [] // slowest fused shard + the merge
+  const routeRate = [] // tokens per CPU-second of one router (its block's tokens)
+  const reduceRate = [] // routed tokens per CPU-second of one reducer (its shard's events)
+  let eventBytes = 0
+  let partBytes = 0
   let one
   let single
   let merged
@@ -69,6 +73,10 @@ export async function run() {
     merged = mergedResult(mergeShardParts(key, shardInfo.map((s) => s.part)))
     tS.push((performance.now() - t0) / 1000)
     cS.push(Math.max(...routed.map((r) => r.cpu)) + Math.max(...shardInfo.map((s) => s.cpu)) + cpuSeconds(cpu0))
+    for (const r of routed) routeRate.push(r.counts.tokensTotal / r.cpu)
+    for (const sh of shardInfo) reduceRate.push(one.tokensSeen / S / sh.cpu)
+    eventBytes = routed.reduce((a, r) => a + r.events.reduce((b, e) => b + e.byteLength, 0), 0)
+    partBytes = shardInfo.reduce((a, sh) => a + sh.part.byteLength, 0)
     // fused: each shard reads everything
     t0 = performance.now()
     const fused = await Promise.all(workers.map((w, i) => w.ask({ fused: i })))
@@ -102,6 +110,9 @@ export async function run() {
     row('merged result identical to one process (every field, log10 p bit for bit)', same ? 'yes' : 'NO', 'identical', same),
     row(`largest shard's de-dup table / one process's (${fmt(maxTable)} / ${fmt(seen.byteLength)} bytes)`, fmt(maxTable / seen.byteLength), `≤ ${fmt(memGoal)}`, maxTable / seen.byteLength <= memGoal),
     row(`largest shard's distinct tuples / one process's (${fmt(maxTuples)} / ${fmt(seen.size)})`, fmt(maxTuples / seen.size), `≤ ${fmt(memGoal)}`, maxTuples / seen.size <= memGoal),
+    row('per worker: route (normalise + tokenize + PRF), tokens per CPU-second', fmt(median(routeRate))),
+    row('per worker: reduce (exclusions + de-dup + observations), routed tokens per CPU-second', fmt(median(reduceRate))),
+    row('routed events, bytes per token seen / shard parts, bytes per distinct scored tuple', `${fmt(eventBytes / one.tokensSeen)} / ${fmt(partBytes / seen.size)}`),
   ]
   printTable(`sharded scans (issue 16): one process vs ${S} worker processes, medians of 3 rounds (load average ${os.loadavg()[0].toFixed(1)})`, out)
   return { rate1, rateS, rateF, cpu1, cpuS, cpuF, same }

@@ -270,32 +270,43 @@ export function mergeShardParts(key: WatermarkKey, partBytes: readonly Uint8Arra
   const pk = prepareKey(key)
   const mismatch = (why: string) => new TokenmarkError('E_ACCUMULATOR_MISMATCH', why)
   if (partBytes.length === 0) throw mismatch('no shard parts to merge')
-  const parts = partBytes.map((b) => ({ part: shardPartFromBytes(b, pk), hash: shardPartHash(b) }))
-  const count = parts[0].part.shard.count
-  const byIndex: ({ part: ShardPart; hash: string } | undefined)[] = new Array(count)
-  for (const p of parts) {
-    if (p.part.shard.count !== count) throw mismatch(`parts of ${count} and of ${p.part.shard.count} shards cannot be merged`)
-    if (byIndex[p.part.shard.index] !== undefined) throw mismatch(`shard ${p.part.shard.index}/${count} is given twice`)
-    byIndex[p.part.shard.index] = p
+  // Order by the headers first, then read one part at a time: only one shard's tuples are ever in memory.
+  const spec = (b: Uint8Array) => {
+    if (b.length < PART_HEADER) throw new TokenmarkError('E_ACCUMULATOR_FORMAT', 'shard part is invalid: too short')
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
+    const s = { index: dv.getUint32(8, true), count: dv.getUint32(12, true) }
+    if (!(s.count >= 1 && s.count <= MAX_SHARDS && s.index < s.count)) throw new TokenmarkError('E_ACCUMULATOR_FORMAT', 'shard part is invalid: bad shard index or count')
+    return s
+  }
+  const count = spec(partBytes[0]).count
+  const byIndex: (Uint8Array | undefined)[] = new Array(count)
+  for (const b of partBytes) {
+    const s = spec(b)
+    if (s.count !== count) throw mismatch(`parts of ${count} and of ${s.count} shards cannot be merged`)
+    if (byIndex[s.index] !== undefined) throw mismatch(`shard ${s.index}/${count} is given twice`)
+    byIndex[s.index] = b
   }
   const missing = []
   for (let i = 0; i < count; i++) if (byIndex[i] === undefined) missing.push(`${i}/${count}`)
   if (missing.length > 0) throw mismatch(`shard part${missing.length > 1 ? 's' : ''} missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`)
-  const ordered = byIndex as { part: ShardPart; hash: string }[]
-  const first = ordered[0].part
   // Corpus-wide counts once, per-tuple counts and the exact statistic added up; the union of the shards'
   // tuples is never built (at scale it would not fit: that is why the scan was sharded).
   const merged = new Accumulator(pk, { dedup: true })
-  for (const { part } of ordered) {
+  const shardHashes: string[] = []
+  let first: ShardPart | undefined
+  for (const b of byIndex as Uint8Array[]) {
+    const part = shardPartFromBytes(b, pk)
+    shardHashes.push(shardPartHash(b))
+    first ??= part
     const a = part.accumulator
     if (part.texts !== first.texts || part.filter !== first.filter || a.tokensTotal !== first.accumulator.tokensTotal || a.skipped.noContext !== first.accumulator.skipped.noContext)
       throw mismatch(`shard ${part.shard.index}/${count} read a different corpus (texts or tokens seen differ from shard 0's)`)
     merged.addDisjoint(a)
   }
-  merged.tokensTotal = first.accumulator.tokensTotal
-  merged.skipped.noContext = first.accumulator.skipped.noContext
-  const shardHashes = ordered.map((p) => p.hash)
-  return { accumulator: merged, texts: first.texts, filter: first.filter, shardCount: count, shardHashes, merkleRoot: merkleRoot(shardHashes) }
+  const f = first as ShardPart
+  merged.tokensTotal = f.accumulator.tokensTotal
+  merged.skipped.noContext = f.accumulator.skipped.noContext
+  return { accumulator: merged, texts: f.texts, filter: f.filter, shardCount: count, shardHashes, merkleRoot: merkleRoot(shardHashes) }
 }
 
 /** The corpus test's result of a merged scan, with the shard hashes and Merkle root it was made from. */
