@@ -95,6 +95,21 @@ describe('scan --shard i/S --out and tokenmark merge', () => {
       expect(r.err).toMatch(re)
       expect(r.err.trim().split('\n')).toHaveLength(1)
     }
+    // An unreachable database: one line, and never the URL's password.
+    const db = 'postgres://u:hunter2@127.0.0.1:1/x'
+    for (const args of [
+      ['scan', '--key', keyFile, corpus, '--shards', '2', '--db', db],
+      ['worker', '--key', keyFile, '--db', db],
+    ]) {
+      const r = tm(args)
+      expect(r.code).toBe(2)
+      expect(r.err).toMatch(/^tokenmark: cannot open the scan database: /)
+      expect(r.err.trim().split('\n')).toHaveLength(1)
+      expect(r.err).not.toContain('hunter2')
+    }
+    const notPart = tm(['merge', '--key', keyFile, corpus])
+    expect(notPart.code).toBe(2)
+    expect(notPart.err).toMatch(/not a \.tmacc shard part/)
   })
 })
 

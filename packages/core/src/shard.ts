@@ -274,6 +274,7 @@ export function mergeShardParts(key: WatermarkKey, partBytes: readonly Uint8Arra
   const spec = (b: Uint8Array) => {
     if (b.length < PART_HEADER) throw new TokenmarkError('E_ACCUMULATOR_FORMAT', 'shard part is invalid: too short')
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
+    if (dv.getUint32(0, true) !== PART_MAGIC) throw new TokenmarkError('E_ACCUMULATOR_FORMAT', 'shard part is invalid: not a .tmacc shard part')
     const s = { index: dv.getUint32(8, true), count: dv.getUint32(12, true) }
     if (!(s.count >= 1 && s.count <= MAX_SHARDS && s.index < s.count)) throw new TokenmarkError('E_ACCUMULATOR_FORMAT', 'shard part is invalid: bad shard index or count')
     return s
