@@ -13,6 +13,8 @@ import { registerEval } from './commands/eval.js'
 import { registerProbe } from './commands/probe.js'
 import { registerBench } from './commands/bench.js'
 import { registerLog } from './commands/log.js'
+import { registerMerge } from './commands/merge.js'
+import { registerWorker } from './commands/worker.js'
 
 /**
  * The `tokenmark` command tree; every command registers itself here. Registering is cheap: a command's
@@ -44,6 +46,8 @@ export function buildProgram(): Command {
   registerProbe(program)
   registerBench(program)
   registerLog(program)
+  registerMerge(program)
+  registerWorker(program)
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput())
   return program
 }

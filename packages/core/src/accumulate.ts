@@ -16,6 +16,7 @@
 import { TokenmarkError } from './errors.js'
 import type { PreparedKey } from './scoring.js'
 import type { NullModel, SchemeId, StatisticName } from './schemes/types.js'
+import { ExactSum } from './stats/exactsum.js'
 import { TupleSet, type TupleFilter } from './tupleset.js'
 
 export interface SkipCounts {
@@ -44,8 +45,13 @@ export class Accumulator {
   tokensTotal = 0
   /** Tuples scored (after every skip rule). */
   tokensScored = 0
-  /** The sufficient statistic: green count, g-sum or Gumbel score sum over scored tuples. */
-  sum = 0
+  /**
+   * The statistic's running value. Integer statistics (binomial null models) are exact in a double; the
+   * Gamma statistic is kept in `exact` so that any order of scoring and merging gives the same bits
+   * (stats/exactsum.ts; sharded scans rely on it, docs/spec.md#shards).
+   */
+  private plainSum = 0
+  private readonly exact: ExactSum | undefined
   readonly skipped: SkipCounts = { noContext: 0, duplicate: 0, excluded: 0, filtered: 0 }
   readonly seen: TupleSet | undefined
   /** Tuples that must never be scored (this accumulator's own; merged and persisted with it). */
@@ -67,6 +73,25 @@ export class Accumulator {
     this.dedup = opts.dedup ?? true
     this.inherited = opts.inherit
     this.seen = this.dedup ? new TupleSet(16) : undefined // scoring and merges reserve what they need; a short text should not zero 16 KB
+    this.exact = this.nullModel.kind === 'binomial' ? undefined : new ExactSum()
+  }
+
+  /** The sufficient statistic: green count, g-sum or Gumbel score sum over scored tuples. */
+  get sum(): number {
+    return this.exact !== undefined ? this.exact.value() : this.plainSum
+  }
+
+  /** Sets the statistic (restoring a stored value; tests that construct an accumulator by hand). */
+  set sum(v: number) {
+    if (this.exact !== undefined) {
+      this.exact.reset()
+      this.exact.add(v)
+    } else this.plainSum = v
+  }
+
+  private addToSum(x: number): void {
+    if (this.exact !== undefined) this.exact.add(x)
+    else this.plainSum += x
   }
 
   /**
@@ -85,7 +110,7 @@ export class Accumulator {
     }
     const x = this.observe(w0, w1)
     this.tokensScored++
-    this.sum += x
+    this.addToSum(x)
     return x
   }
 
@@ -97,12 +122,14 @@ export class Accumulator {
    */
   addWords(words: Uint32Array, count: number, out?: Float64Array): void {
     const observe = this.observe
-    let sum = this.sum
+    const exact = this.exact
+    let sum = 0 // this batch's integer statistic, or nothing when `exact` keeps it
     let scored = 0
     if (this.seen === undefined) {
       for (let k = 0; k < count; k++) {
         const x = observe(words[2 * k], TupleSet.canon(words[2 * k], words[2 * k + 1]))
-        sum += x
+        if (exact !== undefined) exact.add(x)
+        else sum += x
         if (out) out[k] = x
       }
       scored = count
@@ -112,13 +139,14 @@ export class Accumulator {
       for (let k = 0; k < count; k++) {
         if (fresh[k] === 1) {
           const x = observe(words[2 * k], words[2 * k + 1])
-          sum += x
+          if (exact !== undefined) exact.add(x)
+          else sum += x
           scored++
           if (out) out[k] = x
         } else if (out) out[k] = NaN
       }
     }
-    this.sum = sum
+    this.plainSum += sum
     this.tokensScored += scored
     this.skipped.duplicate += count - scored
   }
@@ -134,7 +162,9 @@ export class Accumulator {
     if (!this.excluded.add(w0, w1)) return
     if (this.seen !== undefined && this.seen.delete(w0, w1)) {
       this.tokensScored--
-      this.sum -= this.observe(w0, w1)
+      const x = this.observe(w0, w1)
+      if (this.exact !== undefined) this.exact.subtract(x)
+      else this.plainSum -= x
       this.skipped.excluded++
     }
   }
@@ -155,8 +185,27 @@ export class Accumulator {
       })
     } else {
       this.tokensScored += other.tokensScored
-      this.sum += other.sum
+      this.addToSum(other.sum)
     }
+    return this
+  }
+
+  /**
+   * Adds `other`'s counts and statistic when no tuple can be in both (shards of one scan,
+   * docs/spec.md#shards): the statistic exactly, without copying either side's sets — a merge of S shards
+   * must not hold the union of their de-duplication sets. The result is for reading (a test, a result);
+   * its own sets stay as they were.
+   */
+  addDisjoint(other: Accumulator): this {
+    if (other.keyId !== this.keyId) throw new TokenmarkError('E_ACCUMULATOR_MISMATCH', 'cannot merge accumulators of different keys')
+    this.tokensTotal += other.tokensTotal
+    this.tokensScored += other.tokensScored
+    this.skipped.noContext += other.skipped.noContext
+    this.skipped.excluded += other.skipped.excluded
+    this.skipped.filtered += other.skipped.filtered
+    this.skipped.duplicate += other.skipped.duplicate
+    if (this.exact !== undefined && other.exact !== undefined) this.exact.addSum(other.exact)
+    else this.plainSum += other.plainSum
     return this
   }
 
@@ -215,7 +264,7 @@ export class Accumulator {
     }
     acc.tokensTotal = f()
     acc.tokensScored = f()
-    acc.sum = f()
+    const sum = f()
     acc.skipped.noContext = f()
     acc.skipped.duplicate = f()
     acc.skipped.excluded = f()
@@ -230,6 +279,10 @@ export class Accumulator {
       seen.reserve(n)
       for (let i = 0; i < n; i++, o += 8) seen.add(dv.getUint32(o, true), dv.getUint32(o + 4, true))
     } else if (n !== 0) throw bad('tuples present without de-duplication')
+    // With de-duplication the statistic is a function of the tuples: recompute it (exactly, for the Gamma
+    // statistic) so that merging restored accumulators gives the same bits as scoring in one process.
+    if (dedup && acc.exact !== undefined) acc.seen?.forEach((w0, w1) => acc.exact?.add(acc.observe(w0, w1)))
+    else acc.addToSum(sum)
     const m = dv.getUint32(o, true)
     o += 8
     if (bytes.length !== o + 8 * m) throw bad('exclusion table length does not match')

@@ -79,3 +79,23 @@ export {
 } from './servelog.js'
 export { ScheduleScorer, holmAdjust, logKeyFilters, type KeyFilters, type ScheduleResult, type CohortTest, type EpochTest, type GroupTest } from './replay.js'
 export { traceText, type TraceResult } from './trace.js'
+export {
+  ShardAccumulator,
+  ShardScanner,
+  shardOf,
+  parseShardSpec,
+  shardPartToBytes,
+  shardPartFromBytes,
+  shardPartHash,
+  merkleRoot,
+  mergeShardParts,
+  mergedResult,
+  MAX_SHARDS,
+  reduceShard,
+  type RoutedBlock,
+  type ShardSpec,
+  type ShardPart,
+  type MergedShards,
+  type ShardedResult,
+} from './shard.js'
+export { TupleRouter, replayEvents, type RouteCounts, type RouterOptions } from './shard-route.js'

@@ -3,8 +3,8 @@ import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
 import type { ScanOptions } from '../impl/scan.js'
 
-/** Options as commander parses them from the declaration below: impl/scan.ts's, with --alpha, --format and --split unchecked. */
-type ScanCliOptions = Omit<ScanOptions, 'alpha' | 'format' | 'split'> & { alpha: string; format: string; split: string }
+/** Options as commander parses them from the declaration below: impl/scan.ts's, with --alpha, --format, --split, --shards and --shard-timeout unchecked. */
+type ScanCliOptions = Omit<ScanOptions, 'alpha' | 'format' | 'split' | 'shards' | 'shardTimeout'> & { alpha: string; format: string; split: string; shards?: string; shardTimeout: string }
 
 /** The checks that need only the option values, made before core loads. */
 function check(o: ScanCliOptions): ScanOptions {
@@ -12,7 +12,22 @@ function check(o: ScanCliOptions): ScanOptions {
   if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
   if (!['auto', 'jsonl', 'text'].includes(o.format)) throw new CliError('--format must be auto, jsonl or text')
   if (!['none', 'paragraphs'].includes(o.split)) throw new CliError('--split must be none or paragraphs')
-  return { ...o, alpha, format: o.format as ScanOptions['format'], split: o.split as ScanOptions['split'] }
+  const shardTimeout = parseNumber('--shard-timeout', o.shardTimeout)
+  if (!(Number.isInteger(shardTimeout) && shardTimeout >= 1 && shardTimeout < 86400)) throw new CliError('--shard-timeout must be whole seconds in [1, 86399]')
+  return { ...o, alpha, format: o.format as ScanOptions['format'], split: o.split as ScanOptions['split'], shards: undefined, shardTimeout, ...checkSharding(o) }
+}
+
+/** --shard i/S --out FILE (one shard by hand) or --shards S --db URL (all shards through the job queue). */
+function checkSharding(o: ScanCliOptions): { shards?: number; db?: string } {
+  if ((o.shard === undefined) !== (o.out === undefined)) throw new CliError('--shard i/S and --out <file.tmacc> go together')
+  if (o.shards === undefined) return {}
+  if (o.shard !== undefined) throw new CliError('use either --shard (one shard by hand) or --shards (all shards through --db)')
+  const shards = parseNumber('--shards', o.shards)
+  if (!(Number.isInteger(shards) && shards >= 1 && shards <= 65536)) throw new CliError('--shards must be an integer in [1, 65536]')
+  const db = o.db ?? process.env.TOKENMARK_DB
+  if (db === undefined || !/^postgres(ql)?:\/\//.test(db)) throw new CliError('--shards needs --db postgres://… (or TOKENMARK_DB) where `tokenmark worker` processes run')
+  if (!o.dedup) throw new CliError('sharded scans partition the de-duplication set; they need de-duplication on (drop --no-dedup)')
+  return { shards, db }
 }
 
 export function registerScan(program: Command): void {
@@ -31,6 +46,11 @@ export function registerScan(program: Command): void {
     .option('--no-normalize', 'skip Unicode normalisation')
     .option('--no-progress', 'no progress bar on stderr (it is drawn only on a terminal anyway)')
     .option('--json', 'print the result as one JSON object')
+    .option('--shard <i/S>', 'score only shard i of S of the tuple space (docs/spec.md#shards); needs --out')
+    .option('--out <file>', 'with --shard: write the shard part (.tmacc) here instead of printing a result; `tokenmark merge` adds parts up')
+    .option('--shards <S>', 'split the scan into S shard jobs on the PostgreSQL queue at --db, wait for `tokenmark worker`s, merge, print')
+    .option('--db <url>', 'with --shards: postgres://… database of the job queue (default: TOKENMARK_DB)')
+    .option('--shard-timeout <s>', 'with --shards: seconds a worker may hold a shard before it is given to another (a worker that died)', '3600')
     .action(async (corpus: string[], o: ScanCliOptions) => {
       const options = check(o)
       const { run } = await import('../impl/scan.js')

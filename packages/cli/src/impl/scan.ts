@@ -1,5 +1,5 @@
 /** What `tokenmark scan` does; commands/scan.ts declares its flags and loads this module only when it runs. */
-import { CorpusScanner, type CorpusResult } from '@tokenmark/core'
+import { CorpusScanner, parseShardSpec, ShardScanner, TokenmarkError, type CorpusResult } from '@tokenmark/core'
 import { describeInput, readCorpus, type CorpusFormat, type InputDescription, type SplitMode } from '../corpus.js'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
@@ -18,6 +18,13 @@ export interface ScanOptions {
   normalize: boolean
   progress: boolean
   json?: boolean
+  /** One shard by hand: `i/S`, written to `out` (a .tmacc part). */
+  shard?: string
+  out?: string
+  /** All shards through the job queue on `db` (PostgreSQL), run by `tokenmark worker` processes. */
+  shards?: number
+  db?: string
+  shardTimeout: number
 }
 
 /** The fields `scan --json` prints: core's CorpusResult as it is (the Outcome and the corpus named), and how the input was read. */
@@ -79,15 +86,28 @@ function progressBar(total: number): { add(tokens: number): void; done(): void }
   }
 }
 
-export function run(paths: string[], o: ScanOptions): void {
+export async function run(paths: string[], o: ScanOptions): Promise<void> {
+  const corpus = readCorpus(paths, { format: o.format, split: o.split, prompts: o.prompts })
+  if (o.shards !== undefined) return (await import('./scan-queued.js')).runQueued(corpus, o)
   const key = loadKey(o.key)
   const tokenizer = resolveTokenizer(o.tokenizer, undefined)
   const filter = o.filter !== undefined ? loadFilter(o.filter) : undefined
-  const corpus = readCorpus(paths, { format: o.format, split: o.split, prompts: o.prompts })
-  const scanner = new CorpusScanner(key, { tokenizer, prompts: corpus.prompts, filter, alpha: o.alpha, dedup: o.dedup, normalize: o.normalize })
+  let scanner: CorpusScanner | ShardScanner
+  try {
+    const opts = { tokenizer, prompts: corpus.prompts, filter, alpha: o.alpha, dedup: o.dedup, normalize: o.normalize }
+    scanner = o.shard !== undefined ? new ShardScanner(key, parseShardSpec(o.shard), opts) : new CorpusScanner(key, opts)
+  } catch (e) {
+    if (e instanceof TokenmarkError) throw new CliError(e.message)
+    throw e
+  }
   const bar = progressBar(o.progress ? corpus.items.length : 0)
-  for (const it of corpus.items) bar.add(scanner.add(it.text, it.prompt !== undefined ? { prompt: it.prompt } : {}).ids.length)
+  for (const it of corpus.items) {
+    const before = scanner.accumulator.tokensTotal
+    scanner.add(it.text, it.prompt !== undefined ? { prompt: it.prompt } : {})
+    bar.add(scanner.accumulator.tokensTotal - before)
+  }
   if (o.progress) bar.done()
+  if (scanner instanceof ShardScanner) return (await import('./shard-part.js')).writePart(scanner, o.out as string, o.json === true)
   const r = scanner.result()
   if (r.tokensScored === 0) throw nothingScored(r.tokensTotal, 'the corpus')
   process.stdout.write(o.json ? JSON.stringify(scanJson(r, corpus.input)) + '\n' : `${describeInput(corpus.input)}\n${scanSummary(r)}`)

@@ -1,0 +1,35 @@
+/** What `tokenmark merge` does, and how a merged (sharded) scan result is printed — also by `scan --shards`. */
+import { mergedResult, mergeShardParts, TokenmarkError, type MergedShards, type ShardedResult, type WatermarkKey } from '@tokenmark/core'
+import { CliError } from '../errors.js'
+import { readFileBytes } from '../io.js'
+import { loadKey } from '../load.js'
+import type { MergeOptions } from '../commands/merge.js'
+import { scanJson, scanSummary } from './scan.js'
+
+/** mergeShardParts with core's errors as one-line CLI errors. */
+export function mergeParts(key: WatermarkKey, bytes: Uint8Array[]): MergedShards {
+  try {
+    return mergeShardParts(key, bytes)
+  } catch (e) {
+    if (e instanceof TokenmarkError) throw new CliError(e.message)
+    throw e
+  }
+}
+
+/** The local scan's output plus what was merged: `--json` adds `shards`, the summary a last line. */
+export function printMerged(r: ShardedResult, json: boolean): void {
+  process.stdout.write(
+    json
+      ? JSON.stringify({ ...scanJson(r), shards: r.shards }) + '\n'
+      : scanSummary(r) + `  merged from ${r.shards.count} shard${r.shards.count === 1 ? '' : 's'}; Merkle root of the parts' SHA-256: ${r.shards.merkleRoot}\n`,
+  )
+}
+
+export function run(paths: string[], o: MergeOptions): void {
+  const key = loadKey(o.key)
+  const merged = mergeParts(
+    key,
+    paths.map((p) => readFileBytes(p, 'shard part')),
+  )
+  printMerged(mergedResult(merged, { alpha: o.alpha }), o.json === true)
+}

@@ -1,0 +1,32 @@
+/** `scan --shard i/S --out FILE`: one shard's part (.tmacc, docs/spec.md#shard-bytes) written instead of a result. */
+import { statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { shardPartHash, shardPartToBytes, type ShardScanner } from '@tokenmark/core'
+import { CliError } from '../errors.js'
+
+/** Writes the part; `out` may be a folder, then the file is named by its SHA-256 (`<hash>.tmacc`). */
+export function writePart(scanner: ShardScanner, out: string, json: boolean): void {
+  const part = scanner.part()
+  const bytes = shardPartToBytes(part)
+  const hash = shardPartHash(bytes)
+  let isDir = false
+  try {
+    isDir = statSync(out).isDirectory()
+  } catch {
+    // a new file
+  }
+  const path = isDir ? join(out, `${hash}.tmacc`) : out
+  try {
+    writeFileSync(path, bytes)
+  } catch (e) {
+    throw new CliError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
+  }
+  const a = part.accumulator
+  const { index, count } = part.shard
+  const line = { shard: `${index}/${count}`, path, sha256: hash, texts: part.texts, tokensSeen: a.tokensTotal, tokensScored: a.tokensScored, tuplesHeld: a.seen?.size ?? 0 }
+  process.stdout.write(
+    json
+      ? JSON.stringify(line) + '\n'
+      : `shard ${index}/${count}: ${part.texts} texts, ${a.tokensTotal} tokens seen, ${a.tokensScored} scored in this shard\n  part ${path}\n  sha256 ${hash}\n  add the ${count} parts up with: tokenmark merge --key <file> <parts…>\n`,
+  )
+}

@@ -1,0 +1,223 @@
+/**
+ * Sharded scans through the built binary: `scan --shard i/S --out` + `merge` by hand, and `scan --shards S
+ * --db` with `tokenmark worker` processes on a real, throw-away PostgreSQL (scripts/pg-cluster.mjs). Both
+ * must print what a local scan prints, to the last digit.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { getTokenizer, parseKeyFile, seededRng, watermarkSampler } from '@tokenmark/core'
+import { generate, trainReferenceModel } from '@tokenmark/lab'
+// @ts-expect-error a plain .mjs script (the helper .ci/run uses too)
+import { stopTestCluster, testDatabase } from '../../../scripts/pg-cluster.mjs'
+
+const BIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
+const dir = mkdtempSync(join(tmpdir(), 'tokenmark-shards-'))
+const env = { ...process.env, TOKENMARK_CACHE: join(dir, 'cache') }
+
+function tm(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, timeout: 170_000 })
+  return { code: r.status, out: r.stdout, err: r.stderr }
+}
+
+let keyFile: string
+let secret: string
+const corpus = join(dir, 'corpus.jsonl')
+const prompts = join(dir, 'prompts.jsonl')
+
+beforeAll(() => {
+  keyFile = join(dir, 'k.tmkey')
+  expect(tm(['keygen', '--scheme', 'gumbel', '--out', keyFile]).code).toBe(0)
+  secret = JSON.parse(readFileSync(keyFile, 'utf8')).secret
+  const tk = getTokenizer('o200k_base')
+  const model = trainReferenceModel(tk)
+  const key = parseKeyFile(readFileSync(keyFile, 'utf8'))
+  const lines: string[] = []
+  const ps: string[] = []
+  for (let i = 0; i < 12; i++) {
+    const prompt = `The whale and the ship, part ${i}.`
+    ps.push(JSON.stringify({ id: i, prompt }))
+    // Marked and unmarked texts, and repeats: duplicates, exclusions and every shard get work.
+    const text = i % 3 === 2 ? 'Call me Ishmael. The whale and the ship sailed on.' : generate(model, tk, prompt, { maxTokens: 60, sampler: watermarkSampler(key, { topK: 50 }, seededRng(i)) }).text
+    lines.push(JSON.stringify({ text }))
+  }
+  writeFileSync(corpus, lines.join('\n') + '\n')
+  writeFileSync(prompts, ps.join('\n') + '\n')
+}, 120_000)
+
+function localScan(): Record<string, unknown> {
+  const r = tm(['scan', '--key', keyFile, '--prompts', prompts, corpus, '--json'])
+  expect(r.code).toBe(0)
+  return JSON.parse(r.out)
+}
+
+describe('scan --shard i/S --out and tokenmark merge', () => {
+  test('three parts merged by hand print the local scan result, with their hashes and Merkle root', () => {
+    const parts = join(dir, 'parts')
+    mkdirSync(parts)
+    const hashes: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const r = tm(['scan', '--key', keyFile, '--prompts', prompts, corpus, '--shard', `${i}/3`, '--out', parts, '--json'])
+      expect(r.code).toBe(0)
+      const j = JSON.parse(r.out)
+      expect(j.path).toBe(join(parts, `${j.sha256}.tmacc`)) // a folder as --out: the part is named by its hash
+      hashes.push(j.sha256)
+    }
+    const files = readdirSync(parts).map((f) => join(parts, f))
+    const m = tm(['merge', '--key', keyFile, ...files, '--json'])
+    expect(m.code).toBe(0)
+    const { shards, ...result } = JSON.parse(m.out)
+    expect(result).toEqual(localScan())
+    expect(result.tokensDuplicate).toBeGreaterThan(0)
+    expect(result.detected).toBe(true)
+    expect(shards.hashes).toEqual(hashes)
+    expect(shards.merkleRoot).toMatch(/^[0-9a-f]{64}$/)
+    expect(m.out + m.err).not.toContain(secret)
+
+    const missing = tm(['merge', '--key', keyFile, ...files.slice(1)])
+    expect(missing.code).toBe(2)
+    expect(missing.err.trim().split('\n')).toHaveLength(1)
+    expect(missing.err).toMatch(/^tokenmark: shard part missing: /)
+  })
+
+  test('bad sharding options are one line and exit 2', () => {
+    for (const [args, re] of [
+      [['--shard', '0/2'], /--shard i\/S and --out/],
+      [['--shard', '2/2', '--out', join(dir, 'x.tmacc')], /shard index/],
+      [['--shards', '2'], /--shards needs --db/],
+      [['--shards', '2', '--db', 'postgres://127.0.0.1:1/x', '--no-dedup'], /need de-duplication/],
+    ] as [string[], RegExp][]) {
+      const r = tm(['scan', '--key', keyFile, corpus, ...args])
+      expect(r.code).toBe(2)
+      expect(r.err).toMatch(re)
+      expect(r.err.trim().split('\n')).toHaveLength(1)
+    }
+    // An unreachable database: one line, and never the URL's password.
+    const db = 'postgres://u:hunter2@127.0.0.1:1/x'
+    for (const args of [
+      ['scan', '--key', keyFile, corpus, '--shards', '2', '--db', db],
+      ['worker', '--key', keyFile, '--db', db],
+    ]) {
+      const r = tm(args)
+      expect(r.code).toBe(2)
+      expect(r.err).toMatch(/^tokenmark: cannot open the scan database: /)
+      expect(r.err.trim().split('\n')).toHaveLength(1)
+      expect(r.err).not.toContain('hunter2')
+    }
+    const notPart = tm(['merge', '--key', keyFile, corpus])
+    expect(notPart.code).toBe(2)
+    expect(notPart.err).toMatch(/not a \.tmacc shard part/)
+  })
+})
+
+describe('scan --shards S --db with tokenmark workers (PostgreSQL + pg-boss)', () => {
+  const workers: ChildProcess[] = []
+  const logs: string[] = []
+  let db: { url?: string; skip?: string }
+
+  beforeAll(async () => {
+    db = await testDatabase()
+  }, 120_000)
+
+  afterAll(async () => {
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.exitCode !== null || w.signalCode !== null) return resolve()
+            w.once('exit', () => resolve())
+            w.kill('SIGTERM')
+          }),
+      ),
+    )
+    stopTestCluster()
+  }, 60_000)
+
+  function startWorker(url: string): ChildProcess {
+    const w = spawn(process.execPath, [BIN, 'worker', '--db', url, '--key', keyFile], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const i = logs.push('') - 1
+    w.stdout?.on('data', (d) => (logs[i] += d))
+    w.stderr?.on('data', (d) => (logs[i] += d))
+    workers.push(w)
+    return w
+  }
+
+  function runScan(url: string, shards: number, extra: string[] = []) {
+    return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const p = spawn(process.execPath, [BIN, 'scan', '--key', keyFile, '--prompts', prompts, corpus, '--shards', String(shards), '--db', url, '--json', ...extra], { env })
+      let out = ''
+      let err = ''
+      p.stdout.on('data', (d) => (out += d))
+      p.stderr.on('data', (d) => (err += d))
+      p.on('exit', (code) => resolve({ code, out, err }))
+    })
+  }
+
+  function checkSame(r: { code: number | null; out: string; err: string }, shards: number) {
+    expect(r.err).not.toMatch(/^tokenmark: /m)
+    expect(r.code).toBe(0)
+    const { shards: s, ...result } = JSON.parse(r.out)
+    expect(result).toEqual(localScan())
+    expect(s.count).toBe(shards)
+    expect(s.hashes).toHaveLength(shards)
+    expect(s.merkleRoot).toMatch(/^[0-9a-f]{64}$/)
+    for (const text of [r.out, r.err, ...logs]) expect(text).not.toContain(secret)
+  }
+
+  test('two workers, four shards (route by texts, reduce by shard): the same result as a local scan, each part stored with its hash', async (ctx) => {
+    if (db.skip) return ctx.skip()
+    const url = db.url as string
+    startWorker(url)
+    startWorker(url)
+    checkSame(await runScan(url, 4), 4)
+    expect(logs.join('')).toMatch(/route \d\/4: \d+ tokens routed/)
+    expect(logs.join('')).toMatch(/reduce \d\/4: \d+ tuples scored, part [0-9a-f]{64}/)
+  }, 170_000)
+
+  test('a worker SIGKILLed while it holds a job loses nothing: the job expires and another worker runs it', async (ctx) => {
+    if (db.skip) return ctx.skip()
+    const url = db.url as string
+    const { default: pg } = await import('pg')
+    const c = new pg.Client({ connectionString: url })
+    await c.connect()
+    try {
+      // Only the doomed worker is free: stop the others' intake by starting the scan before new workers.
+      for (const w of workers.splice(0)) w.kill('SIGTERM')
+      await new Promise((r) => setTimeout(r, 1000))
+      const doomed = startWorker(url)
+      const scan = runScan(url, 3, ['--shard-timeout', '2'])
+      // Freeze the doomed worker the moment it holds a job, check it has not stored the part, then kill it.
+      let held: { id: string; data: { index: number; scanId: string; phase: string } } | undefined
+      for (let i = 0; i < 600 && held === undefined; i++) {
+        const { rows } = await c.query("SELECT id, data FROM pgboss.job WHERE state = 'active' AND name LIKE 'tokenmark-shard-%' LIMIT 1").catch(() => ({ rows: [] }))
+        if (rows.length > 0) {
+          doomed.kill('SIGSTOP')
+          held = rows[0]
+        } else await new Promise((r) => setTimeout(r, 20))
+      }
+      expect(held).toBeDefined()
+      const h = held as { id: string; data: { index: number; scanId: string; phase: string } }
+      const stored = await c.query(
+        h.data.phase === 'route' ? 'SELECT 1 FROM tokenmark_scan.blocks WHERE scan_id = $1 AND block = $2' : 'SELECT 1 FROM tokenmark_scan.parts WHERE scan_id = $1 AND shard_index = $2',
+        [h.data.scanId, h.data.index],
+      )
+      doomed.kill('SIGKILL')
+      if (stored.rows.length === 0) {
+        startWorker(url)
+        startWorker(url)
+        checkSame(await scan, 3)
+        const { rows } = await c.query('SELECT retry_count FROM pgboss.job WHERE id = $1 UNION ALL SELECT retry_count FROM pgboss.archive WHERE id = $1', [h.id]).catch(() => c.query('SELECT retry_count FROM pgboss.job WHERE id = $1', [h.id]))
+        expect(rows[0].retry_count).toBeGreaterThanOrEqual(1) // the held job ran again elsewhere
+      } else {
+        // The worker finished the shard before it could be frozen: nothing to recover, the result must still be whole.
+        startWorker(url)
+        checkSame(await scan, 3)
+      }
+    } finally {
+      await c.end()
+    }
+  }, 170_000)
+})

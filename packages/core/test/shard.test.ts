@@ -1,0 +1,199 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import fc from 'fast-check'
+import { describe, expect, test } from 'vitest'
+import {
+  CorpusScanner,
+  EmissionFilter,
+  getTokenizer,
+  prepareKey,
+  ShardScanner,
+  keyFromSecret,
+  merkleRoot,
+  mergeShardParts,
+  mergedResult,
+  parseShardSpec,
+  shardOf,
+  shardPartHash,
+  shardPartToBytes,
+  TokenmarkError,
+  TupleRouter,
+  reduceShard,
+  type CorpusResult,
+  type WatermarkKey,
+} from '@tokenmark/core'
+
+const keys: WatermarkKey[] = [
+  keyFromSecret(new Uint8Array(32).fill(11), { scheme: 'kgw' }),
+  keyFromSecret(new Uint8Array(32).fill(12), { scheme: 'gumbel', params: { context: 2 } }),
+  keyFromSecret(new Uint8Array(32).fill(13), { scheme: 'synthid' }),
+]
+
+// Few distinct words: texts repeat (context, token) tuples across the corpus, and prompts overlap them.
+const WORDS = ['the', 'whale', 'sea', 'grey', 'quiet', 'swam', 'on', 'and', 'mate', 'said', 'ship', 'deep', 'Ahab', 'white', 'harpoon', 'night']
+const textArb = fc.array(fc.constantFrom(...WORDS), { minLength: 0, maxLength: 40 }).map((w) => w.join(' '))
+const sampleArb = fc.record({ text: textArb, prompt: fc.option(textArb, { nil: undefined }) })
+const corpusArb = fc.record({ samples: fc.array(sampleArb, { minLength: 1, maxLength: 12 }), prompts: fc.array(textArb, { maxLength: 3 }), filter: fc.boolean() })
+
+type Corpus = { samples: { text: string; prompt?: string }[]; prompts: string[]; filter?: boolean }
+
+// An emission filter that holds some of the corpus's contexts (a provider's record of what it served).
+const filters = new Map<WatermarkKey, EmissionFilter>()
+function filterFor(key: WatermarkKey): EmissionFilter {
+  let f = filters.get(key)
+  if (!f) {
+    f = new EmissionFilter({ capacity: 64, falsePositiveRate: 0.2 })
+    f.recordResponse(prepareKey(key), getTokenizer(key.config.tokenizer).encode('the whale swam on and the sea was grey and quiet said the mate'))
+    filters.set(key, f)
+  }
+  return f
+}
+
+function single(key: WatermarkKey, c: Corpus): CorpusResult {
+  const sc = new CorpusScanner(key, { prompts: c.prompts, filter: c.filter ? filterFor(key) : undefined })
+  for (const s of c.samples) sc.add(s.text, s.prompt === undefined ? {} : { prompt: s.prompt })
+  return sc.result()
+}
+
+function sharded(key: WatermarkKey, c: Corpus, count: number) {
+  const parts: Uint8Array[] = []
+  for (let index = count - 1; index >= 0; index--) {
+    const sc = new ShardScanner(key, { index, count }, { prompts: c.prompts, filter: c.filter ? filterFor(key) : undefined })
+    for (const s of c.samples) sc.add(s.text, s.prompt === undefined ? {} : { prompt: s.prompt })
+    parts.push(shardPartToBytes(sc.part()))
+  }
+  return { parts, result: mergedResult(mergeShardParts(key, parts)) }
+}
+
+describe('sharded exact scans', () => {
+  test('merged shards equal the single-process scan bit for bit, for every scheme and shard count (property)', () => {
+    fc.assert(
+      fc.property(corpusArb, fc.integer({ min: 1, max: 5 }), (c, count) => {
+        for (const key of keys) {
+          const one = single(key, c)
+          const { result } = sharded(key, c, count)
+          const { shards, ...rest } = result
+          // toEqual uses Object.is on numbers: the statistic, log10 p and e-value must match to the last bit.
+          expect(rest).toEqual(one)
+          expect(shards.count).toBe(count)
+        }
+      }),
+      { numRuns: 40, seed: 16 },
+    )
+  })
+
+  test('a watermarked-looking corpus spreads evenly and exercises duplicates and exclusions in every shard', () => {
+    const c: Corpus = {
+      samples: Array.from({ length: 30 }, (_, i) => ({ text: `the whale swam on and the sea was grey ${WORDS[i % WORDS.length]} and quiet said the mate`, prompt: i % 3 === 0 ? 'the whale swam on and the sea was grey' : undefined })),
+      prompts: ['and quiet said the mate'],
+    }
+    for (const key of keys) {
+      const filtered = single(key, { ...c, filter: true })
+      expect(filtered.tokensFiltered).toBeGreaterThan(0)
+      expect(sharded(key, { ...c, filter: true }, 3).result).toMatchObject(filtered)
+      const one = single(key, c)
+      expect(one.tokensDuplicate).toBeGreaterThan(0)
+      expect(one.tokensExcluded).toBeGreaterThan(0)
+      const { shards, ...rest } = sharded(key, c, 4).result
+      expect(rest).toEqual(one)
+      expect(Object.is(rest.log10P, one.log10P) && Object.is(rest.value, one.value)).toBe(true)
+      expect(shards.hashes).toHaveLength(4)
+    }
+  })
+
+  test('routing texts in blocks and reducing each shard (two phases) equals one process bit for bit (property)', () => {
+    fc.assert(
+      fc.property(corpusArb, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), (c, count, blocks) => {
+        for (const key of keys) {
+          const pk = prepareKey(key)
+          const filter = c.filter ? filterFor(key) : undefined
+          const per = Math.ceil(c.samples.length / blocks)
+          const routed = Array.from({ length: blocks }, (_, b) => {
+            const r = new TupleRouter(pk, count, { tokenizer: getTokenizer(key.config.tokenizer), filter })
+            if (b === 0) for (const p of c.prompts) r.excludePrompt(p)
+            for (const s of c.samples.slice(b * per, (b + 1) * per)) r.add(s.text, s.prompt)
+            return r
+          })
+          const parts = Array.from({ length: count }, (_, i) =>
+            shardPartToBytes(reduceShard(key, { index: i, count }, routed.map((r) => ({ events: r.take(i), counts: r.counts })), { filter: c.filter })),
+          )
+          const { shards, ...rest } = mergedResult(mergeShardParts(key, parts))
+          expect(rest).toEqual(single(key, c))
+          expect(shards.count).toBe(count)
+        }
+      }),
+      { numRuns: 25, seed: 61 },
+    )
+  })
+
+  test('shards partition the tuples: each tuple value lands in exactly one shard, evenly', () => {
+    const counts = new Array(7).fill(0)
+    let x = 0x9e3779b9
+    for (let i = 0; i < 70000; i++) {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0
+      // Watermarked text favours large w0 (green bit, Gumbel uniform): shards must stay even anyway.
+      counts[shardOf(0x80000000 | x, Math.imul(x, 747796405) >>> 0, 7)]++
+    }
+    for (const n of counts) expect(Math.abs(n - 10000)).toBeLessThan(500)
+    expect(shardOf(0, 0, 7)).toBe(shardOf(0, 1, 7)) // the one canonicalised tuple
+  })
+
+  test('the merge records the parts by hash and their Merkle root, and refuses incomplete or mixed sets', () => {
+    const key = keys[0]
+    const c: Corpus = { samples: [{ text: 'the whale swam on and on through the quiet grey sea' }, { text: 'said the mate to Ahab at night' }], prompts: [] }
+    const { parts, result } = sharded(key, c, 3)
+    const byIndex = [...parts].reverse() // sharded() writes shard 2 first
+    expect(result.shards.hashes).toEqual(byIndex.map(shardPartHash))
+    expect(result.shards.merkleRoot).toBe(merkleRoot(byIndex.map(shardPartHash)))
+    expect(result.shards.merkleRoot).toMatch(/^[0-9a-f]{64}$/)
+    const code = (f: () => unknown) => {
+      try {
+        f()
+      } catch (e) {
+        return (e as TokenmarkError).code
+      }
+      return 'no error'
+    }
+    expect(code(() => mergeShardParts(key, parts.slice(1)))).toBe('E_ACCUMULATOR_MISMATCH')
+    expect(code(() => mergeShardParts(key, [parts[0], parts[0], parts[1]]))).toBe('E_ACCUMULATOR_MISMATCH')
+    const other = sharded(key, { samples: [{ text: 'a different corpus entirely, of other words' }], prompts: [] }, 3).parts
+    expect(code(() => mergeShardParts(key, [parts[0], parts[1], other[2]]))).toBe('E_ACCUMULATOR_MISMATCH')
+    expect(code(() => mergeShardParts(keys[1], parts))).toBe('E_ACCUMULATOR_MISMATCH')
+    const flipped = parts[0].slice()
+    flipped[0] ^= 1
+    expect(code(() => mergeShardParts(key, [flipped, parts[1], parts[2]]))).toBe('E_ACCUMULATOR_FORMAT')
+  })
+
+  test('Merkle root follows RFC 6962: one leaf is SHA-256(0x00 ‖ h); order matters', () => {
+    const h = (c: string) => c.repeat(64)
+    expect(merkleRoot([h('a'), h('b')])).not.toBe(merkleRoot([h('b'), h('a')]))
+    expect(merkleRoot([h('a'), h('b'), h('c')])).not.toBe(merkleRoot([h('a'), h('b')]))
+  })
+
+  test('shard specs are written i/S', () => {
+    expect(parseShardSpec('2/5')).toEqual({ index: 2, count: 5 })
+    for (const bad of ['5/5', '1', '-1/3', '0/0', 'a/b']) expect(() => parseShardSpec(bad)).toThrow(TokenmarkError)
+  })
+})
+
+test("the README's sharded-scan example runs and agrees with one process", async () => {
+  const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8')
+  const code = /## Sharded scans[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+  expect(code).toBeDefined()
+  const dist = pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href
+  const file = join(mkdtempSync(join(tmpdir(), 'tm-readme-shard-')), 'example.mjs')
+  writeFileSync(file, code!.replace("from '@tokenmark/core'", `from '${dist}'`))
+  const logs: unknown[][] = []
+  const orig = console.log
+  console.log = (...a: unknown[]) => void logs.push(a)
+  try {
+    await import(pathToFileURL(file).href)
+  } finally {
+    console.log = orig
+  }
+  expect(logs).toHaveLength(1)
+  expect(logs[0].slice(0, 2)).toEqual([true, true])
+  expect(logs[0][2]).toMatch(/^[0-9a-f]{64}$/)
+})
