@@ -91,11 +91,11 @@ describe('sharded exact scans', () => {
     }
     for (const key of keys) {
       const filtered = single(key, { ...c, filter: true })
-      expect(filtered.tokensFiltered).toBeGreaterThan(0)
+      expect(filtered.tokensSkipped.filtered).toBeGreaterThan(0)
       expect(sharded(key, { ...c, filter: true }, 3).result).toMatchObject(filtered)
       const one = single(key, c)
-      expect(one.tokensDuplicate).toBeGreaterThan(0)
-      expect(one.tokensExcluded).toBeGreaterThan(0)
+      expect(one.tokensSkipped.duplicate).toBeGreaterThan(0)
+      expect(one.tokensSkipped.excluded).toBeGreaterThan(0)
       const { shards, ...rest } = sharded(key, c, 4).result
       expect(rest).toEqual(one)
       expect(Object.is(rest.log10P, one.log10P) && Object.is(rest.value, one.value)).toBe(true)

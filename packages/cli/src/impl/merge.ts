@@ -4,6 +4,7 @@ import { CliError } from '../errors.js'
 import { readFileBytes } from '../io.js'
 import { loadKey } from '../load.js'
 import type { MergeOptions } from '../commands/merge.js'
+import { describeInput, type InputDescription } from '../corpus.js'
 import { scanJson, scanSummary } from './scan.js'
 
 /** mergeShardParts with core's errors as one-line CLI errors. */
@@ -17,11 +18,12 @@ export function mergeParts(key: WatermarkKey, bytes: Uint8Array[]): MergedShards
 }
 
 /** The local scan's output plus what was merged: `--json` adds `shards`, the summary a last line. */
-export function printMerged(r: ShardedResult, json: boolean): void {
+/** The merged result as `scan` prints it (with how the corpus was read, when the caller read it). */
+export function printMerged(r: ShardedResult, json: boolean, input?: InputDescription): void {
   process.stdout.write(
     json
-      ? JSON.stringify({ ...scanJson(r), shards: r.shards }) + '\n'
-      : scanSummary(r) + `  merged from ${r.shards.count} shard${r.shards.count === 1 ? '' : 's'}; Merkle root of the parts' SHA-256: ${r.shards.merkleRoot}\n`,
+      ? JSON.stringify({ ...scanJson(r, input), shards: r.shards }) + '\n'
+      : (input ? `${describeInput(input)}\n` : '') + scanSummary(r) + `  merged from ${r.shards.count} shard${r.shards.count === 1 ? '' : 's'}; Merkle root of the parts' SHA-256: ${r.shards.merkleRoot}\n`,
   )
 }
 

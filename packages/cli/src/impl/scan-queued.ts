@@ -62,7 +62,7 @@ export async function runQueued(corpus: Corpus, o: ScanOptions): Promise<void> {
     const r = mergedResult(mergeParts(key, parts), { alpha: o.alpha })
     if (r.texts !== texts) throw new CliError(`workers read ${r.texts} texts, the scan has ${texts}`)
     await pool.query('UPDATE tokenmark_scan.scans SET merkle_root = $2, result = $3 WHERE id = $1', [scanId, r.shards.merkleRoot, JSON.stringify(r)])
-    printMerged(r, o.json === true)
+    printMerged(r, o.json === true, corpus.input)
   } finally {
     await boss.stop({ graceful: false, wait: true }).catch(() => {})
     await pool.end().catch(() => {})
