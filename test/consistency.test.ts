@@ -183,4 +183,31 @@ describe('same input, same number', () => {
     expect(bad.status).toBe(400)
     expect((await bad.json()).error.message).toMatch(/samples\/0\/text is not well-formed Unicode/)
   })
+
+  test('--no-dedup is never a verdict: report refuses it unless --force, and then the bundle records why', () => {
+    const args = ['report', '--key', f('key.tmkey'), '--signing-key', f('signer.key'), '--no-dedup', '--out', f('nodedup.md'), f('corpus.jsonl')]
+    const refused = tm(args)
+    expect(refused.code).toBe(2)
+    expect(refused.err).toMatch(/^tokenmark: --no-dedup is not a valid test.*--force/)
+    const forced = tm([...args, '--force'])
+    expect(forced.code, forced.err).toBe(0)
+    expect(forced.out).toMatch(/NOT A VALID TEST/)
+    const v = json(['verify', f('nodedup.tmev'), '--public-key', f('signer.key.pub'), '--key', f('key.tmkey'), '--json'])
+    expect(v.valid).toBe(true)
+    expect(v.detected).toBe(false)
+    const md = readFileSync(f('nodedup.md'), 'utf8')
+    expect(md).toMatch(/NOT A VALID TEST/)
+    expect(md).toMatch(/\*\*Warning:\*\* de-duplication is off/)
+    expect(md).not.toMatch(/anytime-valid measure: it stays valid/)
+    const scan = json(['scan', '--key', f('key.tmkey'), '--json', '--no-dedup', f('corpus.jsonl')])
+    expect([scan.valid, scan.detected, scan.anytimeValid]).toEqual([false, false, false])
+  })
+
+  test('probe provenance reaches the report: each input shows where it came from', () => {
+    const probed = samples.slice(0, 3).map((s, i) => ({ ...s, model: 'suspect-7b', endpoint: 'https://api.example/v1', time: `2026-11-29T10:0${i}:00Z`, requestId: `req_${i}` }))
+    writeFileSync(f('probed.jsonl'), probed.map((s) => JSON.stringify(s)).join('\n') + '\n')
+    expect(tm(['report', '--key', f('key.tmkey'), '--signing-key', f('signer.key'), '--out', f('probed.md'), f('probed.jsonl')]).code).toBe(0)
+    const md = readFileSync(f('probed.md'), 'utf8')
+    for (let i = 0; i < 3; i++) expect(md).toContain(`endpoint https://api.example/v1, model suspect-7b, requestId req_${i}, sampleId s${i}, time 2026-11-29T10:0${i}:00Z`)
+  })
 })
