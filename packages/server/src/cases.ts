@@ -20,6 +20,7 @@
 import {
   Accumulator,
   corpusResult,
+  DEFAULT_ALPHA,
   getTokenizer,
   loneSurrogateAt,
   prepareKey,
@@ -35,7 +36,8 @@ import { ServerError } from './errors.js'
 import type { KeyStore } from './keystore.js'
 import type { CaseMeta, CaseRow, SampleRow, Store } from './store.js'
 
-export const DEFAULT_CASE_ALPHA = 1e-6
+/** A case's significance level unless asked otherwise: core's one default. */
+export const DEFAULT_CASE_ALPHA = DEFAULT_ALPHA
 
 /** Core's CorpusResult (an Outcome with the corpus named): the same fields `scan --json` prints. */
 export type CaseResult = CorpusResult
