@@ -1,6 +1,6 @@
 /**
  * Same input, same number (issue 11 §3): one corpus with prompts, and one plain text file, through every
- * tool a user has — `scan --json`, `report --format json` and the HTML report, `detect` (a single text),
+ * tool a user has — `scan --json`, `report --format json` and the HTML rendering of its bundle, `detect` (a single text),
  * a server case over real HTTP (`tokenmark serve` as a child process), and `verify --key` on the bundle
  * `report` wrote. Every one must score the same tokens and give the same log10 p: they are all folds
  * with core's one Scorer. Needs the build (dist): the CLI and the server run as child processes.
@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { keyFromSecret } from '@tokenmark/core'
+import { renderReport } from '@tokenmark/evidence'
 import { plainText, watermarkedText } from '../packages/server/test/helpers.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -90,7 +91,7 @@ interface Seen {
   log10P: number
 }
 
-async function everyTool(corpus: string, items: { text: string; prompt?: string }[], name: string): Promise<Seen[]> {
+async function everyTool(corpus: string, items: { text: string; prompt?: string }[], name: string): Promise<{ seen: Seen[]; scan: any }> {
   const seen: Seen[] = []
   const scan = json(['scan', '--key', f('key.tmkey'), '--json', corpus])
   seen.push({ tool: 'scan --json', tokensScored: scan.tokensScored, log10P: scan.log10P })
@@ -104,9 +105,9 @@ async function everyTool(corpus: string, items: { text: string; prompt?: string 
   expect(model.custody.verification.map((c: { id: string; status: string }) => `${c.id}:${c.status}`)).toEqual(['format:pass', 'signer:pass', 'signature:pass', 'inputs:pass', 'commitment:pass', 'recompute:pass'])
   expect(model.reproduce.commands[0]).toContain(f(`${name}.tmev`))
 
-  // The HTML report of the same corpus prints the same p-value and token count.
-  expect(tm(['report', '--key', f('key.tmkey'), '--signing-key', f('signer.key'), '--out', f(`${name}.html`), corpus]).code).toBe(0)
-  const html = readFileSync(f(`${name}.html`), 'utf8')
+  // The HTML rendering of the bundle report wrote prints the same p-value and token count (in process:
+  // `report --out x.html` renders the same bundle with the same function).
+  const html = renderReport(new Uint8Array(readFileSync(f(`${name}.tmev`))), { format: 'html' })
   expect(html).toContain(model.numbers.pValue)
   expect(html).toContain(model.numbers.tokensScored.toLocaleString('en-US'))
 
@@ -121,7 +122,7 @@ async function everyTool(corpus: string, items: { text: string; prompt?: string 
   if (body.length > 1) await api('POST', `/v1/cases/${c.id}/samples`, { samples: body.slice(Math.ceil(body.length / 2)) })
   const got = await api('GET', `/v1/cases/${c.id}`)
   seen.push({ tool: 'server case', tokensScored: got.result.tokensScored, log10P: got.result.log10P })
-  return seen
+  return { seen, scan }
 }
 
 function expectOneAnswer(seen: Seen[]): void {
@@ -136,10 +137,9 @@ function expectOneAnswer(seen: Seen[]): void {
 
 describe('same input, same number', () => {
   test('a corpus with prompts: scan, report (JSON and HTML), verify --key and a server case agree', async () => {
-    const seen = await everyTool(f('corpus.jsonl'), samples, 'prompts')
+    const { seen, scan } = await everyTool(f('corpus.jsonl'), samples, 'prompts')
     expectOneAnswer(seen)
     // Every line's prompt was honoured, and scan says so.
-    const scan = json(['scan', '--key', f('key.tmkey'), '--json', f('corpus.jsonl')])
     expect(scan.input).toMatchObject({ texts: 8, withPrompts: 8, split: 'none' })
     expect(scan.tokensSkipped.excluded).toBeGreaterThan(0)
     // detect on one line with its prompt equals scan of that line alone.
@@ -150,11 +150,10 @@ describe('same input, same number', () => {
   })
 
   test('a plain text file is one text everywhere (detect included); --split paragraphs is asked for and said', async () => {
-    const seen = await everyTool(f('answer.txt'), [{ text: plainFile }], 'plain')
+    const { seen, scan: whole } = await everyTool(f('answer.txt'), [{ text: plainFile }], 'plain')
     const d = json(['detect', '--key', f('key.tmkey'), '--json', f('answer.txt')])
     seen.push({ tool: 'detect', tokensScored: d.tokensScored, log10P: d.log10P })
     expectOneAnswer(seen)
-    const whole = json(['scan', '--key', f('key.tmkey'), '--json', f('answer.txt')])
     expect(whole.input).toMatchObject({ texts: 1, split: 'none' })
     const split = json(['scan', '--key', f('key.tmkey'), '--json', '--split', 'paragraphs', f('answer.txt')])
     expect(split.input).toMatchObject({ texts: 3, split: 'paragraphs' })
@@ -182,5 +181,30 @@ describe('same input, same number', () => {
     })
     expect(bad.status).toBe(400)
     expect((await bad.json()).error.message).toMatch(/samples\/0\/text is not well-formed Unicode/)
+  })
+
+  test('--no-dedup is never a verdict: report refuses it unless --force, and then the bundle records why', () => {
+    const args = ['report', '--key', f('key.tmkey'), '--signing-key', f('signer.key'), '--no-dedup', '--out', f('nodedup.md'), f('corpus.jsonl')]
+    const refused = tm(args)
+    expect(refused.code).toBe(2)
+    expect(refused.err).toMatch(/^tokenmark: --no-dedup is not a valid test.*--force/)
+    const forced = tm([...args, '--force'])
+    expect(forced.code, forced.err).toBe(0)
+    expect(forced.out).toMatch(/NOT A VALID TEST/)
+    const v = json(['verify', f('nodedup.tmev'), '--public-key', f('signer.key.pub'), '--key', f('key.tmkey'), '--json'])
+    expect(v.valid).toBe(true)
+    expect(v.detected).toBe(false)
+    const md = readFileSync(f('nodedup.md'), 'utf8')
+    expect(md).toMatch(/NOT A VALID TEST/)
+    expect(md).toMatch(/\*\*Warning:\*\* de-duplication is off/)
+    expect(md).not.toMatch(/anytime-valid measure: it stays valid/)
+  })
+
+  test('probe provenance reaches the report: each input shows where it came from', () => {
+    const probed = samples.slice(0, 3).map((s, i) => ({ ...s, model: 'suspect-7b', endpoint: 'https://api.example/v1', time: `2026-11-29T10:0${i}:00Z`, requestId: `req_${i}` }))
+    writeFileSync(f('probed.jsonl'), probed.map((s) => JSON.stringify(s)).join('\n') + '\n')
+    expect(tm(['report', '--key', f('key.tmkey'), '--signing-key', f('signer.key'), '--out', f('probed.md'), f('probed.jsonl')]).code).toBe(0)
+    const md = readFileSync(f('probed.md'), 'utf8')
+    for (let i = 0; i < 3; i++) expect(md).toContain(`endpoint https://api.example/v1, model suspect-7b, requestId req_${i}, sampleId s${i}, time 2026-11-29T10:0${i}:00Z`)
   })
 })

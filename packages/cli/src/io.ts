@@ -65,34 +65,3 @@ export function parseNumber(name: string, value: string): number {
   if (value.trim() === '' || !Number.isFinite(n)) throw new CliError(`${name} must be a number, got "${value.slice(0, 40)}"`)
   return n
 }
-
-/** Prompts from a JSONL file: one object per line with a string `prompt` (or `text`) and an optional `id`. */
-export function readPromptsJsonl(path: string): { id: unknown; prompt: string }[] {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (e) {
-    throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-  }
-  return parsePromptsJsonl(path, text)
-}
-
-/** readPromptsJsonl on text already read (`path` names it in errors, with 1-based line numbers). */
-export function parsePromptsJsonl(path: string, text: string): { id: unknown; prompt: string }[] {
-  const out: { id: unknown; prompt: string }[] = []
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return
-    let rec: unknown
-    try {
-      rec = JSON.parse(line)
-    } catch {
-      throw new CliError(`${path} line ${i + 1}: not valid JSON`)
-    }
-    const r = rec as { id?: unknown; prompt?: unknown; text?: unknown }
-    // `prompt`, else `text`; a record whose `prompt` is there but not a string is an error, not a fallback.
-    const prompt = r?.prompt ?? r?.text
-    if (typeof prompt !== 'string') throw new CliError(`${path} line ${i + 1}: needs a string field "prompt" (or "text")`)
-    out.push({ id: r.id ?? out.length + 1, prompt })
-  })
-  return out
-}

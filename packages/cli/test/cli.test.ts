@@ -107,7 +107,8 @@ describe('tokenmark detect', () => {
     expect(j.keysTested).toBe(2)
     expect(j.dedup).toBe(false)
     expect(j.window.windowsExamined).toBeGreaterThan(1)
-    expect(j.window.startChar).toBeGreaterThanOrEqual(0)
+    expect(j.window.startChar).toBeLessThan(j.window.endChar)
+    expect(j.window.endChar).toBeLessThanOrEqual((human + ' ' + marked).length)
     // Without de-duplication: not a valid test, whatever the numbers say.
     expect(j.valid).toBe(false)
     expect(j.detected).toBe(false)

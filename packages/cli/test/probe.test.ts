@@ -194,6 +194,14 @@ describe('tokenmark probe', () => {
     expect(bad.err).toBe('tokenmark: --format must be openai or anthropic, got "grpc"\n')
     const noKey = await tm(['probe', '--endpoint', url, '--format', 'openai', '--model', 'm', '--prompts', 'x', '--out', out, '--api-key-env', 'NOPE_UNSET'])
     expect(noKey.err).toBe('tokenmark: the API key: environment variable NOPE_UNSET is not set\n')
+    // Resuming into a file from another model (or endpoint) would mix two suspects in one corpus: refused, file untouched.
+    const before = readFileSync(out, 'utf8')
+    for (const [endpoint, model] of [[url, 'another-model'], [url.replace('127.0.0.1', 'localhost'), 'm']]) {
+      const mixed = await tm(['probe', '--endpoint', endpoint, '--format', 'openai', '--model', model, '--prompts', promptsFile('p5.jsonl', 5), '--out', out])
+      expect(mixed.code).toBe(2)
+      expect(mixed.err).toMatch(/^tokenmark: .*holds samples from endpoint .* model m, not .*; resume with the same --endpoint and --model/)
+    }
+    expect(readFileSync(out, 'utf8')).toBe(before)
   })
 
   test('streams samples into a server case with idempotency keys, so a resumed probe adds nothing twice', async () => {

@@ -116,6 +116,7 @@ export function detect(opts: DetectOptions): DetectionResult {
 
   // One Scorer per key; the text is normalised and tokenized once per distinct tokenizer in the ring.
   const read = new Map<string, ScoredText>()
+  const readers = new Map<ScoredText, Scorer>()
   const runs: PerKey[] = keys.map((key) => {
     const scorer = new Scorer(key, { tokenizer: opts.tokenizer, normalize: opts.normalize ?? true, dedup })
     const prompt = (): Uint32Array | undefined => (opts.prompt !== undefined ? scorer.excludePrompt(opts.prompt) : undefined)
@@ -124,6 +125,7 @@ export function detect(opts: DetectOptions): DetectionResult {
     if (prior !== undefined) return { key, scorer, ids: prior.ids, read: prior, marks: scorer.addTokens(prior.ids, prompt(), wantMarks) }
     const r = scorer.add(opts.text as string, { prompt: opts.prompt, marks: wantMarks, offsets: wantMarks })
     read.set(scorer.tokenizer.name, r)
+    readers.set(r, scorer)
     return { key, scorer, ids: r.ids, read: r, marks: r.marks }
   })
 
@@ -138,7 +140,8 @@ export function detect(opts: DetectOptions): DetectionResult {
     keyId: run.key.keyId,
     tokenizer: opts.tokenizer?.name ?? run.key.config.tokenizer,
   }
-  if (opts.text !== undefined && opts.normalize !== false) result.normalization = run.scorer.normalization()
+  // What normalisation changed, from the scorer that read the text (keys sharing a tokenizer reuse its ids).
+  if (run.read !== undefined && opts.normalize !== false) result.normalization = (readers.get(run.read) as Scorer).normalization()
   if (keys.length > 1) {
     result.keys = runs.map((r, i) => ({
       keyId: r.key.keyId,

@@ -2,8 +2,9 @@
  * Investigation cases: samples from one suspect source, tested against one key as a corpus
  * (docs/spec.md#corpus) — de-duplication across the whole case, tuples of every prompt excluded
  * (also from samples scored before the prompt arrived: exclusions live in the accumulator), each prompt
- * used as context for its sample's first tokens. The same samples give the same statistic as core's
- * CorpusScanner, whatever their order and batching.
+ * used as context for its sample's first tokens. Each batch is a fold with core's one Scorer
+ * (scoreBatch: a fork of the case's scorer), so the same samples give the same statistic as
+ * `tokenmark scan`, whatever their order and batching.
  *
  * A case's running result comes from its persisted merged accumulator, never from rescoring. Each
  * batch is scored into an accumulator of its own, merged into the case's, and persisted in the same
@@ -19,6 +20,7 @@
 import {
   Accumulator,
   corpusResult,
+  DEFAULT_ALPHA,
   loneSurrogateAt,
   prepareKey,
   type CorpusResult,
@@ -34,7 +36,8 @@ import { ServerError } from './errors.js'
 import type { KeyStore } from './keystore.js'
 import type { CaseMeta, CaseRow, SampleRow, Store } from './store.js'
 
-export const DEFAULT_CASE_ALPHA = 1e-6
+/** A case's significance level unless asked otherwise: core's one default. */
+export const DEFAULT_CASE_ALPHA = DEFAULT_ALPHA
 /** Bounds on a sample's free-form `source` (route schema): nesting depth and bytes of JSON. */
 export const SOURCE_MAX_DEPTH = 8
 export const SOURCE_MAX_BYTES = 16_384

@@ -3,8 +3,8 @@
  * in the order they were added, with the case's de-duplication and normalisation), signed with the
  * tenant's signing key (keystore.ts), and the attribution report rendered from that bundle.
  *
- * The bundle's analysis runs core's CorpusScanner over the stored samples; the case's running result
- * is core's corpusResult over the merged accumulator of the same samples. Exclusions live in the
+ * The bundle's analysis (evidence's analyzeCorpus) and the case's running result (core's corpusResult
+ * over the merged accumulator) are both folds with core's one Scorer over the same samples. Exclusions live in the
  * accumulator, so the two agree whatever the batching. A bundle whose numbers differ from the case's
  * (a bug, or a sample added between the two reads) is never handed out: it is rebuilt once, then refused
  * with a 500 and a log line that names the difference.

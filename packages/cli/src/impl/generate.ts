@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { EmissionFilter, prepareKey, seededRng, watermarkSampler, type WatermarkKey } from '@tokenmark/core'
 import { generate, subSeed } from '@tokenmark/lab'
 import { CliError } from '../errors.js'
-import { readPromptsJsonl } from '../io.js'
+import { readPromptsFile } from '../corpus.js'
 import { loadKey } from '../load.js'
 import { loadReferenceModel } from '../model.js'
 
@@ -36,7 +36,7 @@ export function run(o: GenerateOptions): void {
   const key: WatermarkKey | undefined = o.key === undefined ? undefined : loadKey(o.key)
   if (key !== undefined && temperature === 0) throw new CliError('a watermark needs sampling: use --temperature > 0 with --key')
   if (o.recordFilter !== undefined && key === undefined) throw new CliError('--record-filter needs --key (it records watermarked responses)')
-  const prompts = o.prompts !== undefined ? readPromptsJsonl(o.prompts) : [{ id: 1, prompt: o.prompt as string }]
+  const prompts = o.prompts !== undefined ? readPromptsFile(o.prompts) : [{ id: '1', prompt: o.prompt as string }]
   const { model, tokenizer } = loadReferenceModel({ modelPath: o.model, tokenizer: key?.config.tokenizer, log: (m) => process.stderr.write(`tokenmark: ${m}\n`) })
   if (key !== undefined && tokenizer.name !== key.config.tokenizer) throw new CliError(`the model uses tokenizer ${tokenizer.name} but the key was made for ${key.config.tokenizer}`)
   const filter = o.recordFilter !== undefined ? new EmissionFilter({ capacity: Math.max(1, prompts.length * maxTokens) }) : undefined

@@ -5,6 +5,7 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs'
 import { CliError } from '../errors.js'
+import { parseJsonLine } from '../corpus.js'
 import { readInput } from '../io.js'
 
 export interface ProbePrompt {
@@ -32,12 +33,7 @@ export function readPrompts(path: string): ProbePrompt[] {
     .split('\n')
     .forEach((line, i) => {
       if (line.trim() === '') return
-      let o: Record<string, unknown>
-      try {
-        o = JSON.parse(line) as Record<string, unknown>
-      } catch {
-        throw new CliError(`${path}:${i + 1}: not valid JSON (a prompts file holds one JSON object per line, with a "prompt" field)`)
-      }
+      const o = parseJsonLine(line, `${path}:${i + 1}`)
       const prompt = o?.prompt ?? o?.text
       if (typeof prompt !== 'string' || prompt.trim() === '') throw new CliError(`${path}:${i + 1}: needs a non-empty string field "prompt"`)
       if (o.id !== undefined && typeof o.id !== 'string' && typeof o.id !== 'number') throw new CliError(`${path}:${i + 1}: "id" must be a string or a number`)
@@ -65,12 +61,7 @@ export function openOutput(path: string): { samples: ProbeSample[]; append: (s: 
       .split('\n')
       .forEach((line, i) => {
         if (line.trim() === '') return
-        let s: ProbeSample
-        try {
-          s = JSON.parse(line) as ProbeSample
-        } catch {
-          throw new CliError(`${path}:${i + 1}: not valid JSON; is this the output of an earlier probe?`)
-        }
+        const s = parseJsonLine(line, `${path}:${i + 1} (is this the output of an earlier probe?)`) as unknown as ProbeSample
         if (typeof s?.id !== 'string' || typeof s.text !== 'string') throw new CliError(`${path}:${i + 1}: not a probe sample (needs "id" and "text")`)
         samples.push(s)
       })

@@ -1,6 +1,6 @@
 /** Investigation cases: create, list, read, append samples in idempotent batches, read the result. */
 import type { FastifyInstance } from 'fastify'
-import { SOURCE_MAX_BYTES, SOURCE_MAX_DEPTH, type SampleInput } from '../cases.js'
+import { DEFAULT_CASE_ALPHA, SOURCE_MAX_BYTES, SOURCE_MAX_DEPTH, type SampleInput } from '../cases.js'
 import { alphaParam, intParam, intQuery, numberQuery } from './query.js'
 import { AUTH_ERRORS, BODY_ERRORS, caseResultSchema, caseSchema, errors, idParams, keyIdSchema, sampleSchema } from '../schemas.js'
 
@@ -87,7 +87,7 @@ export default async function caseRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: caseResultSchema, ...errors(...AUTH_ERRORS, 404) },
       },
     },
-    async (req) => app.cases.result(req.auth!.tenantId, req.params.id, alphaParam(req.query.alpha, 1e-6)),
+    async (req) => app.cases.result(req.auth!.tenantId, req.params.id, alphaParam(req.query.alpha, DEFAULT_CASE_ALPHA)),
   )
 
   app.post<{ Params: IdParams; Body: { samples: SampleInput[] } }>(

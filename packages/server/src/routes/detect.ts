@@ -3,7 +3,7 @@
  * A detection endpoint is an oracle an attacker could use to scrub a watermark token by token, so
  * per-token marks need the `detail` scope, batches are bounded and every call is rate limited.
  */
-import type { WatermarkKey } from '@tokenmark/core'
+import { DEFAULT_ALPHA, type WatermarkKey } from '@tokenmark/core'
 import type { FastifyInstance } from 'fastify'
 import { ServerError } from '../errors.js'
 import { AUTH_ERRORS, BODY_ERRORS, detectReplySchema, errors, keyIdSchema } from '../schemas.js'
@@ -30,7 +30,7 @@ export default async function detectRoutes(app: FastifyInstance): Promise<void> 
       texts: { type: 'array', minItems: 1, maxItems: app.limits.detectBatch, items: { type: 'string' } },
       keyId: keyIdSchema,
       keyIds: { type: 'array', minItems: 1, maxItems: 64, items: keyIdSchema },
-      alpha: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 1e-6 },
+      alpha: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: DEFAULT_ALPHA },
       window: { type: 'boolean', description: 'Also report the most significant span (corrected for every window examined)' },
       dedup: { type: 'boolean', default: true },
       normalize: { type: 'boolean', default: true },
