@@ -60,7 +60,7 @@ describe('/docs/try', () => {
     expect(j.detected).toBe(true)
     expect(j.log10P).toBeCloseTo(d.log10P, 9)
     expect(j.tokensScored).toBe(d.tokensScored)
-    expect((j.html.match(/<span class="match"/g) ?? []).length).toBe(d.greenCount)
+    expect((j.html.match(/<span class="match"/g) ?? []).length).toBe(d.value)
     expect(j.html.replace(/<[^>]+>/g, '')).toContain('&lt;i&gt;pasted&lt;/i&gt; &amp; kept')
     const t = await post('/v1/tokens', admin, { name: 'detect only', scopes: ['detect'] })
     expect(t.status).toBe(201)
