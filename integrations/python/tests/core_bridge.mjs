@@ -33,7 +33,9 @@ const SAMPLINGS = [{}, { temperature: 0.7 }, { temperature: 1.3, topK: 50 }, { t
 function crosscheck() {
   const rng = seededRng(2026)
   const configs = CONFIGS.map((cfg, ci) => {
-    const key = keyFromSecret(SECRET, { ...cfg, tokenizer: 'o200k_base' })
+    // A tokenizer core does not ship: the Gumbel draws below use short formula logits, which core's sampler
+    // refuses for a built-in tokenizer's key (embed.ts checks logits against its vocabulary).
+    const key = keyFromSecret(SECRET, { ...cfg, tokenizer: 'formula' })
     const pk = prepareKey(key)
     const need = pk.prf.need
     // 2000 random contexts × 16 candidates: lane 0 (green bits, g-values) for every pair.
