@@ -160,10 +160,11 @@ function hash(src: Uint8Array, from: number, to: number): number {
   return h >>> 0
 }
 
+// A 4-ary heap: half the levels of a binary one, and a node's four children share a cache line.
 function push(heap: Float64Array, size: number, key: number): number {
   let i = size
   while (i > 0) {
-    const parent = (i - 1) >> 1
+    const parent = (i - 1) >> 2
     if (heap[parent] <= key) break
     heap[i] = heap[parent]
     i = parent
@@ -178,11 +179,19 @@ function pop(heap: Float64Array, size: number): number {
   const last = heap[n]
   let i = 0
   for (;;) {
-    let c = 2 * i + 1
-    if (c >= n) break
-    if (c + 1 < n && heap[c + 1] < heap[c]) c++
-    if (heap[c] >= last) break
-    heap[i] = heap[c]
+    const first = 4 * i + 1
+    if (first >= n) break
+    let c = first
+    let min = heap[first]
+    const end = Math.min(first + 4, n)
+    for (let j = first + 1; j < end; j++) {
+      if (heap[j] < min) {
+        min = heap[j]
+        c = j
+      }
+    }
+    if (min >= last) break
+    heap[i] = min
     i = c
   }
   heap[i] = last
