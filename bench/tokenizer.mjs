@@ -1,8 +1,8 @@
 // Benchmark of issue 12: tokenizing the worst inputs we can construct costs, per KB, at most 3× what English
-// prose costs. Each family is 2 MB of one o200k pre-token (the inputs that made gpt-tokenizer's merge loop
-// quadratic), timed alternately with 2 MB of State of the Union addresses in the same run. The last rows
-// compare with gpt-tokenizer's own encode: on the prose (ordinary text must not pay for the bound), and on
-// 10,000 × U+6F22 (30 KB; it is quadratic, so 2 MB would take hours).
+// prose costs (medians of five alternating rounds). Each family is 2 MB of one o200k pre-token (the inputs
+// that made gpt-tokenizer's merge loop quadratic), timed alternately with 2 MB of State of the Union addresses
+// in the same run. The last rows compare with gpt-tokenizer's own encode: on the prose (ordinary text must
+// not pay for the bound), and on 10,000 × U+6F22 (30 KB; it is quadratic, so 2 MB would take hours).
 import { createRequire } from 'node:module'
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -76,7 +76,7 @@ export async function run() {
   tk.encode(english.slice(0, 10_000))
   let worst = 0
   for (const [name, text] of Object.entries(families())) {
-    const [tf, tp] = compare(() => tk.encode(text), () => tk.encode(english), { rounds: 3, minMs: 0 })
+    const [tf, tp] = compare(() => tk.encode(text), () => tk.encode(english), { rounds: 5, minMs: 0 })
     const perKb = (tf / kb(text)) * 1e3
     const proseKb = (tp / kb(english)) * 1e3
     const ratio = perKb / proseKb
@@ -91,7 +91,7 @@ export async function run() {
   const lib = GptEncoding.getEncodingApi('o200k_base', () => o200kRanks)
   // Ordinary text must not pay for the bound: English prose through ours and through gpt-tokenizer.
   const AS_TEXT = { disallowedSpecial: new Set() }
-  const [tOurs, tLib] = compare(() => tk.encode(english), () => lib.encode(english, AS_TEXT), { rounds: 3, minMs: 0 })
+  const [tOurs, tLib] = compare(() => tk.encode(english), () => lib.encode(english, AS_TEXT), { rounds: 5, minMs: 0 })
   out.push(row('English prose (2 MB): ours / gpt-tokenizer encode, throughput', `${fmt(tLib / tOurs)}× (${fmt(kb(english) / tOurs / 1024)} vs ${fmt(kb(english) / tLib / 1024)} MB/s)`, '≥ 1×', tLib / tOurs >= 1))
   const han = '\u6f22'.repeat(10_000)
   const tl = timeIt(() => lib.encode(han, AS_TEXT), { rounds: 1, minMs: 0, warmup: 0 })

@@ -11,8 +11,13 @@
  * hash would cost their length) cost O(1). Scratch arrays are reused across calls.
  */
 
-/** 2^32: heap keys are rank · 2^32 + position, exact in a double for ranks below 2^21. */
-const POS = 4294967296
+/**
+ * Heap keys are rank · 2^13 + position, in an Int32Array: positions below 2^13 (pieces of at most 8,192 bytes,
+ * ./bound.ts) and ranks below 2^18 (o200k_base's largest is 199,997) fit in 31 bits.
+ */
+const POS_BITS = 13
+const MAX_PIECE = 1 << POS_BITS
+const MAX_RANK = 1 << 18
 
 /** Pair cache: 2^15 direct-mapped entries (384 KiB). */
 const PAIR_BITS = 15
@@ -29,7 +34,7 @@ export class BytePairMerger {
   #prev = new Int32Array(0)
   #token = new Int32Array(0)
   #pair = new Int32Array(0)
-  #heap = new Float64Array(0)
+  #heap = new Int32Array(0)
   readonly #pairLeft = new Int32Array(1 << PAIR_BITS).fill(-1)
   readonly #pairRight = new Int32Array(1 << PAIR_BITS)
   readonly #pairId = new Int32Array(1 << PAIR_BITS)
@@ -39,6 +44,7 @@ export class BytePairMerger {
    * the mergeable tokens (special tokens, which BPE never produces, must not be among them).
    */
   constructor(bytes: Uint8Array, start: Uint32Array, count: number) {
+    if (count > MAX_RANK) throw new RangeError(`BytePairMerger: ${count} tokens; at most ${MAX_RANK} fit its heap keys`)
     this.#bytes = bytes
     this.#start = start
     let size = 1
@@ -87,9 +93,13 @@ export class BytePairMerger {
     return id
   }
 
-  /** Append the ids of src[from .. to), merged, to `out`. Every byte must be a token (true of tiktoken's encodings). */
+  /**
+   * Append the ids of src[from .. to), merged, to `out`. Every byte must be a token (true of tiktoken's
+   * encodings); at most 8,192 bytes (the bound of ./bound.ts).
+   */
   merge(src: Uint8Array, from: number, to: number, out: number[]): void {
     const m = to - from
+    if (m > MAX_PIECE) throw new RangeError(`BytePairMerger.merge: ${m} bytes; cut pieces at ${MAX_PIECE} (bound.ts)`)
     if (m <= 0) return
     if (m === 1) {
       out.push(this.#single[src[from]])
@@ -110,14 +120,14 @@ export class BytePairMerger {
     for (let p = 0; p + 1 < m; p++) {
       const r = this.#merged(token[p], token[p + 1], src, from + p, from + p + 2)
       pair[p] = r
-      if (r >= 0) size = push(heap, size, r * POS + p)
+      if (r >= 0) size = push(heap, size, (r << POS_BITS) | p)
     }
     pair[m - 1] = -1
     while (size > 0) {
       const key = heap[0]
       size = pop(heap, size)
-      const r = Math.floor(key / POS)
-      const p = key - r * POS
+      const r = key >>> POS_BITS
+      const p = key & (MAX_PIECE - 1)
       // Stale: part p was absorbed (token -1) or its pair changed since (a part only grows, so its pair's
       // rank never comes back to an old value).
       if (token[p] < 0 || pair[p] !== r) continue
@@ -130,13 +140,13 @@ export class BytePairMerger {
         prev[after] = p
         const rr = this.#merged(r, token[after], src, from + p, from + next[after])
         pair[p] = rr
-        if (rr >= 0) size = push(heap, size, rr * POS + p)
+        if (rr >= 0) size = push(heap, size, (rr << POS_BITS) | p)
       } else pair[p] = -1
       const before = prev[p]
       if (before >= 0) {
         const rl = this.#merged(token[before], r, src, from + before, from + after)
         pair[before] = rl
-        if (rl >= 0) size = push(heap, size, rl * POS + before)
+        if (rl >= 0) size = push(heap, size, (rl << POS_BITS) | before)
       }
     }
     for (let p = 0; p < m; p = next[p]) out.push(token[p])
@@ -150,7 +160,7 @@ export class BytePairMerger {
     this.#token = new Int32Array(n)
     this.#pair = new Int32Array(n)
     // m − 1 initial pairs, then at most two pushes per merge (m − 1 merges).
-    this.#heap = new Float64Array(3 * n)
+    this.#heap = new Int32Array(3 * n)
   }
 }
 
@@ -160,10 +170,11 @@ function hash(src: Uint8Array, from: number, to: number): number {
   return h >>> 0
 }
 
-function push(heap: Float64Array, size: number, key: number): number {
+// A 4-ary heap: half the levels of a binary one, and a node's four children share a cache line.
+function push(heap: Int32Array, size: number, key: number): number {
   let i = size
   while (i > 0) {
-    const parent = (i - 1) >> 1
+    const parent = (i - 1) >> 2
     if (heap[parent] <= key) break
     heap[i] = heap[parent]
     i = parent
@@ -173,16 +184,24 @@ function push(heap: Float64Array, size: number, key: number): number {
 }
 
 /** Remove heap[0]; returns the new size. */
-function pop(heap: Float64Array, size: number): number {
+function pop(heap: Int32Array, size: number): number {
   const n = size - 1
   const last = heap[n]
   let i = 0
   for (;;) {
-    let c = 2 * i + 1
-    if (c >= n) break
-    if (c + 1 < n && heap[c + 1] < heap[c]) c++
-    if (heap[c] >= last) break
-    heap[i] = heap[c]
+    const first = 4 * i + 1
+    if (first >= n) break
+    let c = first
+    let min = heap[first]
+    const end = Math.min(first + 4, n)
+    for (let j = first + 1; j < end; j++) {
+      if (heap[j] < min) {
+        min = heap[j]
+        c = j
+      }
+    }
+    if (min >= last) break
+    heap[i] = min
     i = c
   }
   heap[i] = last
