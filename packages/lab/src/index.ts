@@ -84,3 +84,4 @@ export {
 export { distillMarkdown, formatRho, pow10Text } from './distill/table.js'
 export { auc, detectionLength, distinctN, median, rateBelow } from './eval/metrics.js'
 export { DEFAULT_ATTACKS, FPRS, evalMarkdown, runEvalGrid, type AttackSetting, type EvalCell, type EvalOptions, type EvalResult, type QualityRow, type SizeRow } from './eval/grid.js'
+export { NeuralModel, neuralModelDir, neuralTokenizer } from './neural/model.js'

@@ -1,0 +1,184 @@
+/**
+ * The neural reference model: a small GPT-2-architecture transformer trained here (models/tinylm, made by
+ * scripts/neural/train.sh; see its train-record.json), run by onnxruntime-node with a KV cache, behind
+ * the same synchronous LanguageModel interface as the n-gram model, so generation, attacks, the evaluation
+ * grid and distillation use either unchanged.
+ *
+ * - A context is read as a document: the model sees `<|endoftext|>` and then the context's last
+ *   n_positions − 1 tokens (the window it was trained on). Within that window the cache makes a step cost
+ *   one token; once a context outgrows it, each step recomputes the whole window (exact, ~n_positions× the
+ *   cost), so keep prompt + generation within 255 tokens for speed.
+ * - `logits` are natural-log probabilities (log-softmax of the network's output, computed in float64).
+ * - The session lives in a worker thread (see ort-worker.ts); call `close()` to end it (it never keeps the
+ *   process alive).
+ */
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads'
+import { huggingFaceTokenizer, type Tokenizer } from '@tokenmark/core'
+import { LabError, checkInt } from '../errors.js'
+import type { Candidates, LanguageModel, SparseDistribution } from '../ngram.js'
+import type { Rng } from '../rng.js'
+import type { OrtReply, OrtWorkerData } from './ort-worker.js'
+
+/** The shipped model's folder (repository root models/tinylm), from src/neural or dist/neural alike. */
+export function neuralModelDir(): string {
+  return fileURLToPath(new URL('../../../../models/tinylm/', import.meta.url))
+}
+
+/** config.json fields we read (GPT-2 names). */
+interface Gpt2Config {
+  vocab_size: number
+  n_positions: number
+  n_embd: number
+  n_layer: number
+  n_head: number
+  eos_token_id: number
+}
+
+function readJson(path: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'))
+  } catch (e) {
+    throw new LabError('E_MODEL_FORMAT', `cannot read the neural model's ${what} at ${path} (${(e as Error).message}); pass the folder holding config.json, tokenizer.json and onnx/model.onnx`)
+  }
+}
+
+/** The tokenizer shipped with a neural model folder (its tokenizer.json, through core's Hugging Face adapter). */
+export function neuralTokenizer(dir: string = neuralModelDir()): Tokenizer {
+  const json = readJson(join(dir, 'tokenizer.json'), 'tokenizer.json') as object
+  return huggingFaceTokenizer(json, 'tinylm')
+}
+
+export class NeuralModel implements LanguageModel {
+  readonly vocabSize: number
+  readonly contextLength: number
+  /** `<|endoftext|>`: what the model saw before every training document. */
+  readonly eot: number
+  /** Tokens run through the network so far (cache hits cost none): the work counter tests bound. */
+  tokensRun = 0
+  readonly #worker: Worker
+  readonly #port: MessageChannel['port1']
+  readonly #flag: Int32Array
+  readonly #logp: Float64Array
+
+  private constructor(dir: string, cfg: Gpt2Config) {
+    this.vocabSize = cfg.vocab_size
+    this.contextLength = cfg.n_positions - 1
+    this.eot = cfg.eos_token_id
+    this.#logp = new Float64Array(cfg.vocab_size)
+    const flag = new SharedArrayBuffer(4)
+    this.#flag = new Int32Array(flag)
+    const { port1, port2 } = new MessageChannel()
+    this.#port = port1
+    const data: OrtWorkerData = {
+      modelPath: join(dir, 'onnx', 'model.onnx'),
+      nLayer: cfg.n_layer,
+      nHead: cfg.n_head,
+      headDim: cfg.n_embd / cfg.n_head,
+      vocabSize: cfg.vocab_size,
+      flag,
+      port: port2,
+    }
+    // Always the compiled worker (the same file from src/neural and dist/neural): worker threads cannot run .ts.
+    this.#worker = new Worker(new URL('../../dist/neural/ort-worker.js', import.meta.url), { workerData: data, transferList: [port2] })
+    this.#worker.unref()
+    port1.unref()
+  }
+
+  /** Loads a model folder (config.json, onnx/model.onnx); default the shipped models/tinylm. */
+  static load(dir: string = neuralModelDir()): NeuralModel {
+    const cfg = readJson(join(dir, 'config.json'), 'config.json') as Partial<Gpt2Config>
+    for (const k of ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head', 'eos_token_id'] as const) {
+      if (!Number.isInteger(cfg[k]) || (cfg[k] as number) < 0) throw new LabError('E_MODEL_FORMAT', `config.json in ${dir} has no integer ${k}; it must be a GPT-2 style config`)
+    }
+    return new NeuralModel(dir, cfg as Gpt2Config)
+  }
+
+  /** The window the network is run on: `<|endoftext|>` then the context's last contextLength tokens. */
+  #window(context: Uint32Array): Int32Array {
+    const keep = Math.min(context.length, this.contextLength)
+    const ids = new Int32Array(keep + 1)
+    ids[0] = this.eot
+    for (let j = 0; j < keep; j++) {
+      const t = context[context.length - keep + j]
+      if (t >= this.vocabSize) throw new LabError('E_BAD_INPUT', `token id ${t} is outside the neural model's vocabulary (${this.vocabSize}); encode with neuralTokenizer()`)
+      ids[j + 1] = t
+    }
+    return ids
+  }
+
+  /** Raw network output for the next token (one synchronous round trip to the worker). */
+  #run(context: Uint32Array): Float32Array {
+    Atomics.store(this.#flag, 0, 0)
+    this.#port.postMessage({ ids: this.#window(context) })
+    Atomics.wait(this.#flag, 0, 0)
+    const msg = receiveMessageOnPort(this.#port)
+    const reply = msg?.message as OrtReply | undefined
+    if (reply === undefined) throw new LabError('E_MODEL_FORMAT', 'the onnxruntime worker did not answer; the model file may be damaged')
+    if ('error' in reply) throw new LabError('E_MODEL_FORMAT', `onnxruntime failed: ${reply.error}`)
+    this.tokensRun += reply.ran
+    return reply.logits
+  }
+
+  /** Natural-log probabilities of every next token, in float64 (shared buffer, valid until the next call). */
+  #logProbs(context: Uint32Array): Float64Array {
+    const raw = this.#run(context)
+    const lp = this.#logp
+    let max = -Infinity
+    for (let i = 0; i < raw.length; i++) if (raw[i] > max) max = raw[i]
+    let sum = 0
+    for (let i = 0; i < raw.length; i++) sum += Math.exp(raw[i] - max)
+    const lse = max + Math.log(sum)
+    for (let i = 0; i < raw.length; i++) lp[i] = raw[i] - lse
+    return lp
+  }
+
+  logits(context: Uint32Array, out?: Float32Array): Float32Array {
+    const lp = this.#logProbs(context)
+    const o = out ?? new Float32Array(this.vocabSize)
+    for (let i = 0; i < lp.length; i++) o[i] = lp[i]
+    return o
+  }
+
+  nextTokenDistribution(context: Uint32Array): SparseDistribution {
+    const lp = this.#logProbs(context)
+    const ids = sortedIds(lp, lp.length)
+    const probs = new Float32Array(ids.length)
+    for (let j = 0; j < ids.length; j++) probs[j] = Math.exp(lp[ids[j]])
+    return { ids, probs, backoff: 0, order: Math.min(context.length, this.contextLength) + 1 }
+  }
+
+  topCandidates(context: Uint32Array, k: number): Candidates {
+    checkInt('k', k, 1, this.vocabSize)
+    const lp = this.#logProbs(context)
+    const ids = sortedIds(lp, k)
+    const logits = new Float32Array(k)
+    for (let j = 0; j < k; j++) logits[j] = lp[ids[j]]
+    return { ids, logits }
+  }
+
+  sample(context: Uint32Array, rng: Pick<Rng, 'nextFloat'>): number {
+    const lp = this.#logProbs(context)
+    let u = rng.nextFloat()
+    for (let i = 0; i < lp.length; i++) {
+      u -= Math.exp(lp[i])
+      if (u < 0) return i
+    }
+    // Rounding left u ≥ 0 after the last id: return the most probable one.
+    return sortedIds(lp, 1)[0]
+  }
+
+  /** Ends the worker thread. */
+  close(): Promise<number> {
+    return this.#worker.terminate()
+  }
+}
+
+/** The k ids of largest value, largest first, ties by id. */
+function sortedIds(values: Float64Array, k: number): Uint32Array {
+  const all = Uint32Array.from({ length: values.length }, (_, i) => i)
+  all.sort((a, b) => values[b] - values[a] || a - b)
+  return all.slice(0, k)
+}
