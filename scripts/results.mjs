@@ -10,6 +10,8 @@
  *   distill  `tokenmark lab distill --table`              deterministic, ~1 min on 2 cores
  *   eval     `tokenmark eval --texts 100`                 deterministic, ~30 s
  *   explore  ρ = 1 % under other probe and key settings    deterministic, ~4 min (imports packages/lab/dist)
+ *   neural   the eval grid on models/tinylm (NeuralModel)  ~10 min on 2 cores (imports packages/lab/dist);
+ *            onnxruntime's float sums may differ across CPUs, so --check does not hold it to the file
  *   bench    `node --expose-gc bench/run.mjs lab`         timings: depend on the machine and its load
  * --check exits 1 (writing nothing) when a deterministic section differs from the file.
  */
@@ -41,6 +43,7 @@ const SECTIONS = {
     make: () => run([CLI, 'eval', '--texts', '100', '--out', join(mkdtempSync(join(tmpdir(), 'tokenmark-results-')), 'eval.json')], 'tokenmark eval --texts 100'),
   },
   explore: { deterministic: true, make: explore },
+  neural: { deterministic: false, make: neuralGrid },
   bench: {
     deterministic: false,
     make: () => {
@@ -88,6 +91,39 @@ async function explore() {
     )
   }
   return lines.join('\n') + '\n'
+}
+
+/**
+ * The evaluation grid with the neural model as generator, attacker (substitute, resample) and judge of
+ * quality (perplexity under the model itself, each text read from its start). Smaller than the n-gram
+ * grid (20 texts per scheme, lengths 50–200, model-free attacks only): every token costs a network step
+ * here, and the model-based attacks (substitute, resample) re-run the network from each edit onward.
+ */
+async function neuralGrid() {
+  const { NeuralModel, neuralModelDir, neuralTokenizer, runEvalGrid, evalMarkdown } = await import('../packages/lab/dist/index.js')
+  const model = NeuralModel.load()
+  const tokenizer = neuralTokenizer()
+  const record = JSON.parse(readFileSync(join(neuralModelDir(), 'train-record.json'), 'utf8'))
+  const t0 = Date.now()
+  const attacks = [
+    { name: 'none', strength: 0 },
+    { name: 'delete', strength: 0.1 },
+    { name: 'swap', strength: 0.2 },
+    { name: 'copy-paste', strength: 0.5 },
+    { name: 'homoglyph', strength: 0.2 },
+  ]
+  const r = runEvalGrid(model, tokenizer, model, { texts: 20, lengths: [50, 100, 200], attacks })
+  const secs = (Date.now() - t0) / 1000
+  await model.close()
+  const ppl = record.heldoutPerplexity
+  return (
+    `Model: models/tinylm, ${(record.parameters / 1e6).toFixed(1)} M parameters (${record.config.n_layer} layers, width ${record.config.n_embd}, ` +
+    `context ${record.config.n_positions}, BPE vocabulary ${record.config.vocab_size}), trained ${record.steps} steps ` +
+    `(${(record.trainTokensSeen / 1e6).toFixed(2)} M tokens) in ${(record.seconds.training / 60).toFixed(0)} min on one CPU thread; held-out perplexity ` +
+    `${ppl.mobyDick} (Moby-Dick) / ${ppl.sotu} (State of the Union). Grid: ${r.config.texts} texts per scheme, top-k ${r.config.topK}, ` +
+    `${r.cells.length} cells in ${(secs / 60).toFixed(1)} min.\n\n` +
+    evalMarkdown(r, { quality: 'perplexity under the neural model itself (each text read from its start, without its prompt)' })
+  )
 }
 
 const only = values.only?.split(',').map((s) => s.trim()) ?? Object.keys(SECTIONS)

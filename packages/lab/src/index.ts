@@ -83,5 +83,5 @@ export {
 } from './distill/simulate.js'
 export { distillMarkdown, formatRho, pow10Text } from './distill/table.js'
 export { auc, detectionLength, distinctN, median, rateBelow } from './eval/metrics.js'
-export { DEFAULT_ATTACKS, FPRS, evalMarkdown, runEvalGrid, type AttackSetting, type EvalCell, type EvalOptions, type EvalResult, type QualityRow, type SizeRow } from './eval/grid.js'
+export { DEFAULT_ATTACKS, FPRS, evalMarkdown, runEvalGrid, type PerplexityModel, type AttackSetting, type EvalCell, type EvalOptions, type EvalResult, type QualityRow, type SizeRow } from './eval/grid.js'
 export { NeuralModel, neuralModelDir, neuralTokenizer } from './neural/model.js'

@@ -39,6 +39,15 @@ describe('neural model (models/tinylm through onnxruntime-node)', () => {
     expect(top.logits[0]).toBe(Math.max(...a))
   })
 
+  it('scores a sequence in one call with the perplexity of its token-by-token log-probabilities', () => {
+    const seq = tokenizer.encode('Call me Ishmael. Some years ago, never mind how long precisely, having little money')
+    let nll = 0
+    for (let i = 0; i < seq.length; i++) nll -= model.logits(seq.subarray(0, i))[seq[i]]
+    const before = model.tokensRun
+    expect(model.perplexity([seq])).toBeCloseTo(Math.exp(nll / seq.length), 3)
+    expect(model.tokensRun - before).toBe(seq.length)
+  })
+
   it('generates 200 tokens running each token through the network once', () => {
     const prompt = prompts()[0]
     const before = model.tokensRun

@@ -109,10 +109,13 @@ export class NeuralModel implements LanguageModel {
     return ids
   }
 
-  /** Raw network output for the next token (one synchronous round trip to the worker). */
-  #run(context: Uint32Array): Float32Array {
+  /**
+   * Raw network output for the next token (one synchronous round trip to the worker); with `all`, the rows
+   * for every position of the window, [window length, vocab].
+   */
+  #run(context: Uint32Array, all = false): Float32Array {
     Atomics.store(this.#flag, 0, 0)
-    this.#port.postMessage({ ids: this.#window(context) })
+    this.#port.postMessage({ ids: this.#window(context), all })
     Atomics.wait(this.#flag, 0, 0)
     const msg = receiveMessageOnPort(this.#port)
     const reply = msg?.message as OrtReply | undefined
@@ -168,6 +171,43 @@ export class NeuralModel implements LanguageModel {
     }
     // Rounding left u ≥ 0 after the last id: return the most probable one.
     return sortedIds(lp, 1)[0]
+  }
+
+  /**
+   * exp(mean negative log-likelihood per token) over one sequence or several, each read as a document
+   * from its start (after `<|endoftext|>`); one network step per token while a sequence fits the window.
+   */
+  perplexity(ids: Uint32Array | readonly Uint32Array[]): number {
+    const seqs = ids instanceof Uint32Array ? [ids] : ids
+    let nll = 0
+    let count = 0
+    const V = this.vocabSize
+    for (const seq of seqs) {
+      // One network call scores a whole window: row i of its logits predicts seq[i].
+      for (let s = 0; s < seq.length; s += this.contextLength) {
+        if (s > 0) {
+          // Past the window every token needs its own (sliding) window.
+          for (let i = s; i < seq.length; i++) {
+            nll -= this.#logProbs(seq.subarray(0, i))[seq[i]]
+            count++
+          }
+          break
+        }
+        const part = seq.subarray(0, Math.min(seq.length, this.contextLength))
+        const rows = this.#run(part.subarray(0, part.length - 1), true)
+        for (let i = 0; i < part.length; i++) {
+          const row = rows.subarray(i * V, (i + 1) * V)
+          let max = -Infinity
+          for (let j = 0; j < V; j++) if (row[j] > max) max = row[j]
+          let sum = 0
+          for (let j = 0; j < V; j++) sum += Math.exp(row[j] - max)
+          nll -= row[part[i]] - max - Math.log(sum)
+          count++
+        }
+      }
+    }
+    if (count === 0) throw new LabError('E_BAD_INPUT', 'perplexity: no tokens to score')
+    return Math.exp(nll / count)
   }
 
   /** Ends the worker thread. */

@@ -26,6 +26,8 @@ export interface OrtWorkerData {
 /** A request: the ids of the whole window (at most n_positions), position 0 first. */
 export interface OrtRequest {
   ids: Int32Array
+  /** Reply with the logits of every position run (rows [ran, vocab]) instead of the last one only. */
+  all?: boolean
 }
 
 export type OrtReply = { logits: Float32Array; ran: number } | { error: string }
@@ -51,13 +53,14 @@ function trim(t: Float32Array, T: number, keep: number): Float32Array {
   return out
 }
 
-async function run(ids: Int32Array): Promise<{ logits: Float32Array; ran: number }> {
+async function run(ids: Int32Array, all: boolean): Promise<{ logits: Float32Array; ran: number }> {
   const session = await sessionPromise
   const n = ids.length
   let p = 0
   while (p < n && p < seq.length && seq[p] === ids[p]) p++
-  if (p === n && n === seq.length && lastLogits !== undefined) return { logits: lastLogits, ran: 0 }
-  if (p === n) p = n - 1 // the last position's logits are not kept for a shorter prefix: rerun it
+  if (!all && p === n && n === seq.length && lastLogits !== undefined) return { logits: lastLogits, ran: 0 }
+  if (all) p = 0 // every position's logits are wanted: run the whole window
+  else if (p === n) p = n - 1 // the last position's logits are not kept for a shorter prefix: rerun it
   const { nLayer, nHead: H, headDim: D, vocabSize: V } = data
   const feeds: Record<string, ort.Tensor> = {}
   const m = n - p
@@ -85,11 +88,11 @@ async function run(ids: Int32Array): Promise<{ logits: Float32Array; ran: number
   past = next
   seq = ids.slice()
   lastLogits = logits.slice((m - 1) * V, m * V)
-  return { logits: lastLogits, ran: m }
+  return { logits: all ? logits : lastLogits, ran: m }
 }
 
 data.port.on('message', (req: OrtRequest) => {
-  run(req.ids).then(
+  run(req.ids, req.all === true).then(
     (r) => data.port.postMessage(r satisfies OrtReply),
     (e: unknown) => data.port.postMessage({ error: e instanceof Error ? e.message : String(e) } satisfies OrtReply),
   ).finally(() => {
