@@ -1,10 +1,11 @@
 // `pnpm bench [suite...]`: runs every benchmark suite (or the named ones) and prints Markdown tables,
-// which README.md quotes. Suites: core, lab, server (the server suite includes a 60 s soak).
+// which README.md quotes. Suites: core, lab, neural, server (the server suite includes a 60 s soak).
 import { machine } from './lib.mjs'
 
 const SUITES = {
   core: './core.mjs',
   lab: './lab.mjs',
+  neural: './neural.mjs',
   server: '../packages/server/bench/server.mjs',
 }
 const names = process.argv.slice(2)

@@ -61,6 +61,7 @@ export class NeuralModel implements LanguageModel {
   readonly #worker: Worker
   readonly #port: MessageChannel['port1']
   readonly #flag: Int32Array
+  #seq = 0
   readonly #logp: Float64Array
 
   private constructor(dir: string, cfg: Gpt2Config) {
@@ -114,12 +115,26 @@ export class NeuralModel implements LanguageModel {
    * for every position of the window, [window length, vocab].
    */
   #run(context: Uint32Array, all = false): Float32Array {
-    Atomics.store(this.#flag, 0, 0)
-    this.#port.postMessage({ ids: this.#window(context), all })
-    Atomics.wait(this.#flag, 0, 0)
-    const msg = receiveMessageOnPort(this.#port)
-    const reply = msg?.message as OrtReply | undefined
-    if (reply === undefined) throw new LabError('E_MODEL_FORMAT', 'the onnxruntime worker did not answer; the model file may be damaged')
+    const seq = (this.#seq = (this.#seq + 1) | 0)
+    this.#port.postMessage({ seq, ids: this.#window(context), all })
+    let reply: OrtReply | undefined
+    // Wait for the flag to reach this request's number, then take its reply off the port; a reply can
+    // become visible on the port a moment after the flag moves, so poll briefly (bounded) for it.
+    for (let spins = 0; reply === undefined; spins++) {
+      const cur = Atomics.load(this.#flag, 0)
+      if (cur !== seq) {
+        if (Atomics.wait(this.#flag, 0, cur, 600_000) === 'timed-out') {
+          throw new LabError('E_MODEL_FORMAT', 'the onnxruntime worker gave no answer in 10 minutes; it may have died')
+        }
+        continue
+      }
+      const msg = receiveMessageOnPort(this.#port)
+      if (msg !== undefined && (msg.message as OrtReply).seq === seq) reply = msg.message as OrtReply
+      else if (msg === undefined) {
+        if (spins > 10_000) throw new LabError('E_MODEL_FORMAT', 'the onnxruntime worker did not answer; the model file may be damaged')
+        Atomics.wait(this.#flag, 0, seq, 1)
+      }
+    }
     if ('error' in reply) throw new LabError('E_MODEL_FORMAT', `onnxruntime failed: ${reply.error}`)
     this.tokensRun += reply.ran
     return reply.logits

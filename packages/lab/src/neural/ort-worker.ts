@@ -18,19 +18,21 @@ export interface OrtWorkerData {
   nHead: number
   headDim: number
   vocabSize: number
-  /** Int32Array(1) over a SharedArrayBuffer: 0 while busy, 1 when a reply has been posted. */
+  /** Int32Array(1) over a SharedArrayBuffer: the sequence number of the last reply posted. */
   flag: SharedArrayBuffer
   port: MessagePort
 }
 
 /** A request: the ids of the whole window (at most n_positions), position 0 first. */
 export interface OrtRequest {
+  /** Sequence number, echoed in the reply and stored in the flag once the reply is posted. */
+  seq: number
   ids: Int32Array
   /** Reply with the logits of every position run (rows [ran, vocab]) instead of the last one only. */
   all?: boolean
 }
 
-export type OrtReply = { logits: Float32Array; ran: number } | { error: string }
+export type OrtReply = { seq: number } & ({ logits: Float32Array; ran: number } | { error: string })
 
 const data = workerData as OrtWorkerData
 const flag = new Int32Array(data.flag)
@@ -93,10 +95,10 @@ async function run(ids: Int32Array, all: boolean): Promise<{ logits: Float32Arra
 
 data.port.on('message', (req: OrtRequest) => {
   run(req.ids, req.all === true).then(
-    (r) => data.port.postMessage(r satisfies OrtReply),
-    (e: unknown) => data.port.postMessage({ error: e instanceof Error ? e.message : String(e) } satisfies OrtReply),
+    (r) => data.port.postMessage({ seq: req.seq, ...r } satisfies OrtReply),
+    (e: unknown) => data.port.postMessage({ seq: req.seq, error: e instanceof Error ? e.message : String(e) } satisfies OrtReply),
   ).finally(() => {
-    Atomics.store(flag, 0, 1)
+    Atomics.store(flag, 0, req.seq)
     Atomics.notify(flag, 0)
   })
 })
