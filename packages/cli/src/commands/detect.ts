@@ -14,6 +14,7 @@ interface DetectCliOptions {
   json?: boolean
   jsonl?: boolean
   marks?: boolean
+  diagnose?: boolean
 }
 
 /** `detect`'s options once checked. */
@@ -42,8 +43,10 @@ export function registerDetect(program: Command): void {
     .option('--marks', 'include per-token marks in JSON output')
     .option('--json', 'print one JSON object')
     .option('--jsonl', 'read JSON lines with id and text; print one result line per input')
+    .option('--diagnose', 'explain a miss: try other tokenizers, normalisation and context widths; p corrected for all tried')
     .action(async (path: string, o: DetectCliOptions) => {
       const options = check(o)
+      if (options.diagnose) return (await import('../impl/diagnose.js')).run(path, options)
       const { run } = await import('../impl/detect.js')
       return run(path, options)
     })
