@@ -96,7 +96,7 @@ async function explore() {
 /**
  * The evaluation grid with the neural model as generator, attacker (substitute, resample) and judge of
  * quality (perplexity under the model itself, each text read from its start). Smaller than the n-gram
- * grid (20 texts per scheme, lengths 50–200, model-free attacks only): every token costs a network step
+ * grid (12 texts per scheme, lengths 50–200, model-free attacks only): every token costs a network step
  * here, and the model-based attacks (substitute, resample) re-run the network from each edit onward.
  */
 async function neuralGrid() {
@@ -112,7 +112,7 @@ async function neuralGrid() {
     { name: 'copy-paste', strength: 0.5 },
     { name: 'homoglyph', strength: 0.2 },
   ]
-  const r = runEvalGrid(model, tokenizer, model, { texts: 20, lengths: [50, 100, 200], attacks })
+  const r = runEvalGrid(model, tokenizer, model, { texts: 12, lengths: [50, 100, 200], attacks })
   const secs = (Date.now() - t0) / 1000
   await model.close()
   const ppl = record.heldoutPerplexity
