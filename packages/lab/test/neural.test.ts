@@ -35,8 +35,10 @@ describe('neural model (models/tinylm through onnxruntime-node)', () => {
     expect(s).toBeCloseTo(1, 4)
     model.logits(tokenizer.encode('It was the best of times'))
     expect(model.logits(ctx)).toEqual(a)
-    const top = model.topCandidates(ctx, 5)
+    const top = model.topCandidates(ctx, 50)
     expect(top.logits[0]).toBe(Math.max(...a))
+    // the one-pass top-k equals the head of the fully sorted distribution
+    expect(Array.from(top.ids)).toEqual(Array.from(model.nextTokenDistribution(ctx).ids.subarray(0, 50)))
   })
 
   it('scores a sequence in one call with the perplexity of its token-by-token log-probabilities', () => {

@@ -231,9 +231,31 @@ export class NeuralModel implements LanguageModel {
   }
 }
 
-/** The k ids of largest value, largest first, ties by id. */
+/**
+ * The k ids of largest value, largest first, ties by id: one pass keeping a sorted top list (insertion only
+ * when a value beats the current k-th), O(V + k · insertions) rather than a sort of the whole vocabulary.
+ */
 function sortedIds(values: Float64Array, k: number): Uint32Array {
-  const all = Uint32Array.from({ length: values.length }, (_, i) => i)
-  all.sort((a, b) => values[b] - values[a] || a - b)
-  return all.slice(0, k)
+  if (k > 256) {
+    // insertion would be quadratic here: sort everything
+    const all = Uint32Array.from({ length: values.length }, (_, i) => i)
+    all.sort((a, b) => values[b] - values[a] || a - b)
+    return all.slice(0, k)
+  }
+  const ids = new Uint32Array(k)
+  const vals = new Float64Array(k).fill(-Infinity)
+  let n = 0
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]
+    if (n === k && !(v > vals[k - 1])) continue // ties keep the smaller id, which came first
+    let j = n < k ? n++ : k - 1
+    while (j > 0 && vals[j - 1] < v) {
+      vals[j] = vals[j - 1]
+      ids[j] = ids[j - 1]
+      j--
+    }
+    vals[j] = v
+    ids[j] = i
+  }
+  return ids
 }
