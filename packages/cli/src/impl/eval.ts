@@ -1,10 +1,10 @@
 /** What `tokenmark eval` does. Its options are declared in commands/eval.ts; this module loads only when it runs. */
 import { writeFileSync } from 'node:fs'
 import { TokenmarkError, getTokenizer } from '@tokenmark/core'
-import { LabError, attackNames, evalMarkdown, partModel, runEvalGrid, type AttackName, type AttackSetting } from '@tokenmark/lab'
+import { LabError, NeuralModel, attackNames, evalMarkdown, partModel, runEvalGrid, type AttackName, type AttackSetting } from '@tokenmark/lab'
 import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
-import { loadReferenceModel } from '../model.js'
+import { loadGenerator } from '../model.js'
 import type { EvalCliOptions } from '../commands/eval.js'
 
 function list(flag: string, v: string): string[] {
@@ -32,8 +32,9 @@ export function run(o: EvalCliOptions): void {
   const seed = parseNumber('--seed', o.seed)
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CliError('--seed must be a whole number in [0, 4294967295]')
   try {
-    const { model, tokenizer } = loadReferenceModel({ modelPath: o.model, log: (m) => process.stderr.write(`tokenmark: ${m}\n`) })
-    const heldout = partModel(getTokenizer(tokenizer.name), 'heldout')
+    const { model, tokenizer } = loadGenerator({ neural: o.neural, modelPath: o.model, log: (m) => process.stderr.write(`tokenmark: ${m}\n`) })
+    // quality: perplexity under an n-gram model of `heldout`, or under the neural model itself
+    const heldout = model instanceof NeuralModel ? model : partModel(getTokenizer(tokenizer.name), 'heldout')
     const t0 = Date.now()
     const r = runEvalGrid(model, tokenizer, heldout, { schemes, attacks, lengths, texts, seed })
     process.stderr.write(`tokenmark: grid done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`)
@@ -44,7 +45,8 @@ export function run(o: EvalCliOptions): void {
         throw new CliError(`cannot write ${o.out}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
       }
     }
-    process.stdout.write(o.json ? JSON.stringify(r, (_, v: unknown) => (v === Infinity ? 'Infinity' : v)) + '\n' : evalMarkdown(r))
+    const quality = heldout === model ? { quality: 'perplexity under the neural model itself (each text read from its start, without its prompt)' } : {}
+    process.stdout.write(o.json ? JSON.stringify(r, (_, v: unknown) => (v === Infinity ? 'Infinity' : v)) + '\n' : evalMarkdown(r, quality))
   } catch (e) {
     if (e instanceof LabError || e instanceof TokenmarkError) throw new CliError(e.message)
     throw e
