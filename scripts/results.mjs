@@ -94,35 +94,26 @@ async function explore() {
 }
 
 /**
- * The evaluation grid with the neural model as generator, attacker (substitute, resample) and judge of
- * quality (perplexity under the model itself, each text read from its start). Smaller than the n-gram
- * grid (12 texts per scheme, lengths 50–200, model-free attacks only): every token costs a network step
- * here, and the model-based attacks (substitute, resample) re-run the network from each edit onward.
+ * The evaluation grid with the neural model as generator and judge of quality (`tokenmark eval --neural`:
+ * perplexity under the model itself). Smaller than the n-gram grid (12 texts per scheme, lengths 50–200,
+ * model-free attacks only): every token costs a network step here, and the model-based attacks (substitute,
+ * resample) re-run the network from each edit onward.
  */
 async function neuralGrid() {
-  const { NeuralModel, neuralModelDir, neuralTokenizer, runEvalGrid, evalMarkdown } = await import('../packages/lab/dist/index.js')
-  const model = NeuralModel.load()
-  const tokenizer = neuralTokenizer()
+  const { neuralModelDir } = await import('../packages/lab/dist/index.js')
   const record = JSON.parse(readFileSync(join(neuralModelDir(), 'train-record.json'), 'utf8'))
   const t0 = Date.now()
-  const attacks = [
-    { name: 'none', strength: 0 },
-    { name: 'delete', strength: 0.1 },
-    { name: 'swap', strength: 0.2 },
-    { name: 'copy-paste', strength: 0.5 },
-    { name: 'homoglyph', strength: 0.2 },
-  ]
-  const r = runEvalGrid(model, tokenizer, model, { texts: 12, lengths: [50, 100, 200], attacks })
+  const attacks = 'none:0,delete:0.1,swap:0.2,copy-paste:0.5,homoglyph:0.2'
+  const table = run([CLI, 'eval', '--neural', '--texts', '12', '--lengths', '50,100,200', '--attacks', attacks], 'tokenmark eval --neural --texts 12')
   const secs = (Date.now() - t0) / 1000
-  await model.close()
   const ppl = record.heldoutPerplexity
   return (
     `Model: models/tinylm, ${(record.parameters / 1e6).toFixed(1)} M parameters (${record.config.n_layer} layers, width ${record.config.n_embd}, ` +
     `context ${record.config.n_positions}, BPE vocabulary ${record.config.vocab_size}), trained ${record.steps} steps ` +
     `(${(record.trainTokensSeen / 1e6).toFixed(2)} M tokens) in ${(record.seconds.training / 60).toFixed(0)} min on one CPU thread; held-out perplexity ` +
-    `${ppl.mobyDick} (Moby-Dick) / ${ppl.sotu} (State of the Union). Grid: ${r.config.texts} texts per scheme, top-k ${r.config.topK}, ` +
-    `${r.cells.length} cells in ${(secs / 60).toFixed(1)} min.\n\n` +
-    evalMarkdown(r, { quality: 'perplexity under the neural model itself (each text read from its start, without its prompt)' })
+    `${ppl.mobyDick} (Moby-Dick) / ${ppl.sotu} (State of the Union). Grid: \`tokenmark eval --neural --texts 12 --lengths 50,100,200 ` +
+    `--attacks ${attacks}\` (top-k 50), ${(secs / 60).toFixed(1)} min.\n\n` +
+    table
   )
 }
 
