@@ -12,6 +12,7 @@ export default defineConfig({
       '@tokenmark/lab': src('lab'),
       '@tokenmark/evidence': src('evidence'),
       '@tokenmark/server': src('server'),
+      '@tokenmark/transformers': src('transformers'),
     },
   },
   test: {

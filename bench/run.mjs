@@ -1,6 +1,6 @@
 // `pnpm bench [suite...]`: runs every benchmark suite (or the named ones) and prints Markdown tables,
-// which README.md quotes. Suites: core, tokenizer, lab, shard, server (the server suite includes a 60 s soak),
-// python (the Python reference's embed step beside core's).
+// which README.md quotes. Suites: core, tokenizer, lab, shard, neural, server (the server suite includes a 60 s
+// soak), python (the Python reference's embed step beside core's).
 import { machine } from './lib.mjs'
 
 const SUITES = {
@@ -8,6 +8,7 @@ const SUITES = {
   tokenizer: './tokenizer.mjs',
   lab: './lab.mjs',
   shard: './shard.mjs',
+  neural: './neural.mjs',
   server: '../packages/server/bench/server.mjs',
   python: './python.mjs',
 }

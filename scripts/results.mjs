@@ -10,6 +10,8 @@
  *   distill  `tokenmark lab distill --table`              deterministic, ~1 min on 2 cores
  *   eval     `tokenmark eval --texts 100`                 deterministic, ~30 s
  *   explore  ρ = 1 % under other probe and key settings    deterministic, ~4 min (imports packages/lab/dist)
+ *   neural   `tokenmark eval --neural --texts 40`          ~13 min on 2 cores;
+ *            onnxruntime's float sums may differ across CPUs, so --check does not hold it to the file
  *   bench    `node --expose-gc bench/run.mjs lab`         timings: depend on the machine and its load
  * --check exits 1 (writing nothing) when a deterministic section differs from the file.
  */
@@ -43,6 +45,7 @@ const SECTIONS = {
   explore: { deterministic: true, make: explore },
   // issue 13 §5; about 30 min on 2 shared cores (scripts/attribution-results.mjs runs it one B per process)
   attribution: { deterministic: true, make: () => run([CLI, 'lab', 'attribution', '--table', '--probe-tokens', '50000'], 'tokenmark lab attribution --table --probe-tokens 50000') },
+  neural: { deterministic: false, make: neuralGrid },
   bench: {
     deterministic: false,
     make: () => {
@@ -90,6 +93,30 @@ async function explore() {
     )
   }
   return lines.join('\n') + '\n'
+}
+
+/**
+ * The evaluation grid with the neural model as generator and judge of quality (`tokenmark eval --neural`:
+ * perplexity under the model itself). Smaller than the n-gram grid (40 texts per scheme, lengths 50–200):
+ * every token costs a network step here, and the model-based attacks re-run the network from each edit onward
+ * (~13 min on 2 shared cores).
+ */
+async function neuralGrid() {
+  const { neuralModelDir } = await import('../packages/lab/dist/index.js')
+  const record = JSON.parse(readFileSync(join(neuralModelDir(), 'train-record.json'), 'utf8'))
+  const t0 = Date.now()
+  const attacks = 'none:0,delete:0.1,insert:0.1,substitute:0.2,swap:0.2,resample:0.3,copy-paste:0.5,homoglyph:0.2'
+  const table = run([CLI, 'eval', '--neural', '--texts', '40', '--lengths', '50,100,200', '--attacks', attacks], 'tokenmark eval --neural --texts 40')
+  const secs = (Date.now() - t0) / 1000
+  const ppl = record.heldoutPerplexity
+  return (
+    `Model: models/tinylm, ${(record.parameters / 1e6).toFixed(1)} M parameters (${record.config.n_layer} layers, width ${record.config.n_embd}, ` +
+    `context ${record.config.n_positions}, BPE vocabulary ${record.config.vocab_size}), trained ${record.steps} steps ` +
+    `(${(record.trainTokensSeen / 1e6).toFixed(2)} M tokens) in ${(record.seconds.training / 60).toFixed(0)} min on one CPU thread; held-out perplexity ` +
+    `${ppl.mobyDick} (Moby-Dick) / ${ppl.sotu} (State of the Union). Grid: \`tokenmark eval --neural --texts 40 --lengths 50,100,200 ` +
+    `--attacks ${attacks}\` (top-k 50), ${(secs / 60).toFixed(1)} min.\n\n` +
+    table
+  )
 }
 
 const only = values.only?.split(',').map((s) => s.trim()) ?? Object.keys(SECTIONS)

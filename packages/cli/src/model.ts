@@ -1,7 +1,7 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { getTokenizer, type Tokenizer } from '@tokenmark/core'
-import { cachedReferenceModel, loadModelFile, type NGramModel } from '@tokenmark/lab'
+import { NeuralModel, cachedReferenceModel, loadModelFile, neuralTokenizer, type LanguageModel, type NGramModel } from '@tokenmark/lab'
 import { CliError } from './errors.js'
 
 /** Where the default reference model is cached after its first training. */
@@ -29,4 +29,18 @@ export function loadReferenceModel(opts: { modelPath?: string; tokenizer?: strin
   const { model, source } = cachedReferenceModel(tokenizer, path)
   opts.log?.(source === 'trained' ? `trained the reference model in ${((Date.now() - t0) / 1000).toFixed(1)} s; cached at ${path}` : `loaded the reference model from ${path}`)
   return { model, tokenizer }
+}
+
+/**
+ * The generator a command was asked for: the shipped neural model with `--neural` (models/tinylm through
+ * onnxruntime-node, its own tokenizer), else the n-gram reference model as loadReferenceModel gives it.
+ */
+export function loadGenerator(opts: { neural?: boolean; modelPath?: string; tokenizer?: string; log?: (msg: string) => void }): { model: LanguageModel; tokenizer: Tokenizer } {
+  if (!opts.neural) return loadReferenceModel(opts)
+  if (opts.modelPath !== undefined) throw new CliError('use either --model or --neural')
+  try {
+    return { model: NeuralModel.load(), tokenizer: neuralTokenizer() }
+  } catch (e) {
+    throw new CliError(`cannot load the neural model: ${(e as Error).message}`)
+  }
 }

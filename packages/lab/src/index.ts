@@ -83,7 +83,7 @@ export {
 } from './distill/simulate.js'
 export { distillMarkdown, formatRho, pow10Text } from './distill/table.js'
 export { auc, detectionLength, distinctN, median, rateBelow } from './eval/metrics.js'
-export { DEFAULT_ATTACKS, FPRS, evalMarkdown, runEvalGrid, type AttackSetting, type EvalCell, type EvalOptions, type EvalResult, type QualityRow, type SizeRow } from './eval/grid.js'
+export { DEFAULT_ATTACKS, FPRS, evalMarkdown, runEvalGrid, type PerplexityModel, type AttackSetting, type EvalCell, type EvalOptions, type EvalResult, type QualityRow, type SizeRow } from './eval/grid.js'
 export {
   ATTRIBUTION_COHORTS,
   ATTRIBUTION_PROBES,
@@ -97,3 +97,4 @@ export {
   type AttributionRow,
 } from './distill/attribution.js'
 export { attributionMarkdown } from './distill/attribution-table.js'
+export { NeuralModel, neuralModelDir, neuralTokenizer } from './neural/model.js'

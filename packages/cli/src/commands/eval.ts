@@ -12,6 +12,7 @@ export function registerEval(program: Command): void {
     .option('--texts <n>', 'texts per scheme (watermarked and as many unwatermarked)', '40')
     .option('--seed <s>', 'seed of keys, prompts, sampling and attacks', '1')
     .option('--model <file>', 'generator model file (default: the cached reference model)')
+    .option('--neural', 'generate, attack and judge quality with the shipped neural model (models/tinylm) instead of the n-gram one')
     .option('--out <file>', 'also write the full result as JSON to this file')
     .option('--json', 'print JSON instead of Markdown')
     .action(async (o: EvalCliOptions) => {

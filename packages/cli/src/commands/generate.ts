@@ -24,6 +24,7 @@ export function registerGenerate(program: Command): void {
     .description('generate text with the reference n-gram model, watermarked when --key is given')
     .option('--key <file>', 'watermark key file (without it the text is unwatermarked)')
     .option('--model <file>', 'n-gram model file (default: the reference model, trained on first use and cached)')
+    .option('--neural', 'generate with the shipped neural model (models/tinylm, its own tokenizer "tinylm") instead of the n-gram one')
     .option('--prompt <text>', 'one prompt')
     .option('--prompts <file>', 'JSONL file of prompts ({"id", "prompt"} per line)')
     .option('--max-tokens <n>', 'tokens to generate per prompt', '200')

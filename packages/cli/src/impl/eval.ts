@@ -1,10 +1,10 @@
 /** What `tokenmark eval` does. Its options type lives here; commands/eval.ts declares the flags and loads this module only when it runs. */
 import { writeFileSync } from 'node:fs'
 import { getTokenizer } from '@tokenmark/core'
-import { attackNames, evalMarkdown, partModel, runEvalGrid, type AttackName, type AttackSetting } from '@tokenmark/lab'
+import { NeuralModel, attackNames, evalMarkdown, partModel, runEvalGrid, type AttackName, type AttackSetting } from '@tokenmark/lab'
 import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
-import { loadReferenceModel } from '../model.js'
+import { loadGenerator } from '../model.js'
 
 /** Options as commander parses them from the declaration below. */
 export interface EvalCliOptions {
@@ -14,6 +14,8 @@ export interface EvalCliOptions {
   texts: string
   seed: string
   model?: string
+  /** The neural model (models/tinylm) instead of the n-gram reference model. */
+  neural?: boolean
   out?: string
   json?: boolean
 }
@@ -42,8 +44,9 @@ export function run(o: EvalCliOptions): void {
   if (!Number.isInteger(texts) || texts < 1) throw new CliError('--texts must be a whole number ≥ 1')
   const seed = parseNumber('--seed', o.seed)
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CliError('--seed must be a whole number in [0, 4294967295]')
-  const { model, tokenizer } = loadReferenceModel({ modelPath: o.model, log: (m) => process.stderr.write(`tokenmark: ${m}\n`) })
-  const heldout = partModel(getTokenizer(tokenizer.name), 'heldout')
+  const { model, tokenizer } = loadGenerator({ neural: o.neural, modelPath: o.model, log: (m) => process.stderr.write(`tokenmark: ${m}\n`) })
+  // quality: perplexity under an n-gram model of `heldout`, or under the neural model itself
+  const heldout = model instanceof NeuralModel ? model : partModel(getTokenizer(tokenizer.name), 'heldout')
   const t0 = Date.now()
   const r = runEvalGrid(model, tokenizer, heldout, { schemes, attacks, lengths, texts, seed })
   process.stderr.write(`tokenmark: grid done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`)
@@ -54,5 +57,6 @@ export function run(o: EvalCliOptions): void {
       throw new CliError(`cannot write ${o.out}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
     }
   }
-  process.stdout.write(o.json ? JSON.stringify(r, (_, v: unknown) => (v === Infinity ? 'Infinity' : v)) + '\n' : evalMarkdown(r))
+  const quality = heldout === model ? { quality: 'perplexity under the neural model itself (each text read from its start, without its prompt)' } : {}
+  process.stdout.write(o.json ? JSON.stringify(r, (_, v: unknown) => (v === Infinity ? 'Infinity' : v)) + '\n' : evalMarkdown(r, quality))
 }

@@ -5,12 +5,14 @@ import { generate, subSeed } from '@tokenmark/lab'
 import { CliError } from '../errors.js'
 import { readPromptsFile } from '../corpus.js'
 import { loadKey } from '../load.js'
-import { loadReferenceModel } from '../model.js'
+import { loadGenerator } from '../model.js'
 
 /** Options as commander parses them from the declaration below. */
 export interface GenerateCliOptions {
   key?: string
   model?: string
+  /** The neural model (models/tinylm) instead of the n-gram reference model. */
+  neural?: boolean
   prompt?: string
   prompts?: string
   maxTokens: string
@@ -37,7 +39,7 @@ export function run(o: GenerateOptions): void {
   if (key !== undefined && temperature === 0) throw new CliError('a watermark needs sampling: use --temperature > 0 with --key')
   if (o.recordFilter !== undefined && key === undefined) throw new CliError('--record-filter needs --key (it records watermarked responses)')
   const prompts = o.prompts !== undefined ? readPromptsFile(o.prompts) : [{ id: '1', prompt: o.prompt as string }]
-  const { model, tokenizer } = loadReferenceModel({ modelPath: o.model, tokenizer: key?.config.tokenizer, log: (m) => process.stderr.write(`tokenmark: ${m}\n`) })
+  const { model, tokenizer } = loadGenerator({ neural: o.neural, modelPath: o.model, tokenizer: key?.config.tokenizer, log: (m) => process.stderr.write(`tokenmark: ${m}\n`) })
   if (key !== undefined && tokenizer.name !== key.config.tokenizer) throw new CliError(`the model uses tokenizer ${tokenizer.name} but the key was made for ${key.config.tokenizer}`)
   const filter = o.recordFilter !== undefined ? new EmissionFilter({ capacity: Math.max(1, prompts.length * maxTokens) }) : undefined
   prompts.forEach(({ id, prompt }, i) => {

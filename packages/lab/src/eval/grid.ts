@@ -27,7 +27,7 @@ import { attacks, type AttackName } from '../attacks/registry.js'
 import { prompts as allPrompts } from '../corpus.js'
 import { LabError } from '../errors.js'
 import { generateIds } from '../generate.js'
-import type { NGramModel } from '../ngram.js'
+import type { LanguageModel } from '../ngram.js'
 import { encodeCorpus } from '../reference.js'
 import { subSeed } from '../rng.js'
 import { auc, detectionLength, distinctN, median, rateBelow } from './metrics.js'
@@ -148,7 +148,16 @@ function gridKey(config: KeyConfigInput, seed: number): WatermarkKey {
   return keyFromSecret(secret, config)
 }
 
-export function runEvalGrid(model: NGramModel, tokenizer: Tokenizer, heldoutModel: NGramModel, options: EvalOptions = {}): EvalResult {
+/** What the quality column needs: exp(mean NLL per token) over sequences that each start fresh. */
+export interface PerplexityModel {
+  perplexity(ids: readonly Uint32Array[]): number
+}
+
+/**
+ * `model` generates and serves the model-based attacks (the n-gram reference or the NeuralModel);
+ * `heldoutModel` measures quality (an n-gram model on `heldout`, or the neural model itself).
+ */
+export function runEvalGrid(model: LanguageModel, tokenizer: Tokenizer, heldoutModel: PerplexityModel, options: EvalOptions = {}): EvalResult {
   const schemes = options.schemes ?? [{ scheme: 'kgw' }, { scheme: 'gumbel' }, { scheme: 'synthid' }, { scheme: 'unigram' }]
   const attackList = options.attacks ?? [...DEFAULT_ATTACKS]
   const lengths = [...(options.lengths ?? [25, 50, 100, 200])].sort((a, b) => a - b)
@@ -221,7 +230,7 @@ export function runEvalGrid(model: NGramModel, tokenizer: Tokenizer, heldoutMode
 const pct = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(0)} %`)
 
 /** Markdown tables: detection per scheme × attack × length, size, quality. */
-export function evalMarkdown(r: EvalResult): string {
+export function evalMarkdown(r: EvalResult, options: { quality?: string } = {}): string {
   const out: string[] = []
   out.push('| scheme | attack (strength) | tokens | TPR @ 1e-2 | TPR @ 1e-4 | TPR @ 1e-6 | FPR @ 1e-2 (observed) | AUC | median log10 p |')
   out.push('|---|---|---|---|---|---|---|---|---|')
@@ -239,7 +248,8 @@ export function evalMarkdown(r: EvalResult): string {
     })
     out.push(`| ${a} | ${cellsFor.join(' | ')} |`)
   }
-  out.push('', 'Quality of the unattacked texts: perplexity under an order-4 model trained on the `heldout` split (disjoint from the generator\'s `train`), distinct-n over all texts of a scheme, and the share of texts that loop (their own distinct-3 below 50 %).', '')
+  const quality = options.quality ?? "perplexity under an order-4 model trained on the `heldout` split (disjoint from the generator's `train`)"
+  out.push('', `Quality of the unattacked texts: ${quality}, distinct-n over all texts of a scheme, and the share of texts that loop (their own distinct-3 below 50 %).`, '')
   out.push('| scheme | perplexity, watermarked | perplexity, unwatermarked | distinct-2 wm / plain | distinct-3 wm / plain | looping texts wm / plain |', '|---|---|---|---|---|---|')
   for (const q of r.quality) {
     out.push(`| ${q.scheme} | ${q.perplexityWatermarked.toFixed(1)} | ${q.perplexityPlain.toFixed(1)} | ${q.distinct2Watermarked.toFixed(3)} / ${q.distinct2Plain.toFixed(3)} | ${q.distinct3Watermarked.toFixed(3)} / ${q.distinct3Plain.toFixed(3)} | ${pct(q.loopingWatermarked)} / ${pct(q.loopingPlain)} |`)

@@ -1,0 +1,2 @@
+/** @tokenmark/transformers — tokenmark watermarks inside @huggingface/transformers' generate(). */
+export { WatermarkLogitsProcessor, type WatermarkProcessorOptions } from './processor.js'
