@@ -20,9 +20,10 @@
 import type { Accumulator } from './accumulate.js'
 import type { EmissionFilter } from './emission.js'
 import { TokenmarkError } from './errors.js'
-import { normalizeText, type NormalizeOptions } from './normalize.js'
+import type { NormalizeOptions } from './normalize.js'
 import type { PreparedKey } from './scoring.js'
-import { withContext } from './scoring.js'
+import { forEachTuple, withContext } from './scoring.js'
+import { Scorer } from './scorer.js'
 import { fmix32 } from './prf.js'
 import type { Tokenizer } from './tokenizers/types.js'
 
@@ -92,6 +93,8 @@ export class TupleRouter {
   readonly counts: RouteCounts = { texts: 0, tokensTotal: 0, noContext: 0 }
   private readonly logs: EventLog[]
   private wordsScratch = new Uint32Array(0)
+  /** Normalises and tokenizes exactly as the one scorer does (scorer.ts); its accumulator is unused. */
+  private readonly scorer: Scorer
 
   constructor(
     private readonly pk: PreparedKey,
@@ -99,11 +102,11 @@ export class TupleRouter {
     private readonly opts: RouterOptions,
   ) {
     this.logs = Array.from({ length: shardCount }, () => new EventLog())
+    this.scorer = new Scorer(pk.key, { tokenizer: opts.tokenizer, normalize: opts.normalize ?? true })
   }
 
   private prepare(text: string): Uint32Array {
-    const n = this.opts.normalize
-    return this.opts.tokenizer.encode(n === false ? text : normalizeText(text, typeof n === 'object' ? n : undefined).text)
+    return this.scorer.encode(text)
   }
 
   private emit(kind: number, w0: number, w1: number): void {
@@ -113,17 +116,11 @@ export class TupleRouter {
 
   /** A prompt's tuples excluded from the whole scan (CorpusScanner's `prompts`). */
   excludePrompt(prompt: string): void {
-    this.excludeIds(this.prepare(prompt), undefined)
+    this.excludeIds(this.prepare(prompt))
   }
 
-  private excludeIds(ids: ArrayLike<number>, context: ArrayLike<number> | undefined): void {
-    const [all, offset] = withContext(ids, context)
-    const prf = this.pk.prf
-    for (let pos = Math.max(offset, prf.need); pos < all.length; pos++) {
-      prf.setContext(all, pos)
-      prf.words(all[pos])
-      this.emit(EVENT_EXCLUDE, prf.w0, prf.w1)
-    }
+  private excludeIds(ids: ArrayLike<number>): void {
+    forEachTuple(this.pk, ids, (w0, w1) => this.emit(EVENT_EXCLUDE, w0, w1))
   }
 
   /** One sample, as scoreSample scores it: the prompt's tuples excluded and the prompt as context. */
@@ -131,7 +128,7 @@ export class TupleRouter {
     let context: Uint32Array | undefined
     if (prompt !== undefined) {
       context = this.prepare(prompt)
-      this.excludeIds(context, undefined)
+      this.excludeIds(context)
     }
     this.addTokens(this.prepare(text), context)
   }
