@@ -6,12 +6,12 @@ import { CliError } from '../errors.js'
 import { parseFile, readFileText, readInput, writeSecretFile } from '../io.js'
 import type { LogTraceOptions, LogFilterOptions, LogScheduleOptions, LogSelectOptions, LogVerifyOptions, ScheduleFiles } from '../commands/log.js'
 
-function loadLog(path: string): ParsedLog {
+export function loadLog(path: string): ParsedLog {
   const text = readFileText(path, 'serving log')
   return parseFile(path, () => parseLog(text), TokenmarkError)
 }
 
-function loadSchedule(o: ScheduleFiles): KeySchedule | undefined {
+export function loadSchedule(o: ScheduleFiles): KeySchedule | undefined {
   if (o.schedule === undefined || o.schedulePublic === undefined) return undefined
   const secret = readFileText(o.schedule, 'schedule secret file')
   const pub = readFileText(o.schedulePublic, 'schedule description')
