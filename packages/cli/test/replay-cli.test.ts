@@ -11,7 +11,8 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ServingLog, getTokenizer, parseSchedule, seededRng, watermarkSampler, type KeySchedule } from '@tokenmark/core'
+import { ServingLog, getTokenizer, parseSchedule, seededRng, watermarkSampler, type KeySchedule, type LogHead } from '@tokenmark/core'
+import { SigningKey, signLogHead } from '@tokenmark/evidence'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 
@@ -53,6 +54,7 @@ const harvesters = ['h-0', 'h-1', 'h-2']
 const harvestedCohorts = new Set<number>()
 const byPrompt = new Map<string, { key: Parameters<typeof watermarkSampler>[0]; harvested: boolean; seq: number }>()
 let app: FastifyInstance
+let logHead: LogHead
 let endpoint = ''
 
 beforeAll(async () => {
@@ -73,6 +75,7 @@ beforeAll(async () => {
     byPrompt.set(prompt, { key: ck.key, harvested, seq: record.seq })
   }
   writeFileSync(join(dir, 'serve.log'), text)
+  logHead = log.head()
   app = Fastify()
   app.post('/v1/chat/completions', async (req) => {
     const prompt = (req.body as { messages: { content: string }[] }).messages[0].content
@@ -135,6 +138,35 @@ describe('keyed replay: probe --replay, scan --schedule', () => {
     expect(ring.log10P).toBeGreaterThan(withLog.log10P) // the ring pays for not knowing the key
   })
 
+  test('report --schedule --log seals the attribution section (cohorts, accounts, signed log head); verify --schedule recomputes it', async () => {
+    const signing = new SigningKey(Uint8Array.from({ length: 32 }, (_, i) => i + 1))
+    writeFileSync(join(dir, 'signer.key'), signing.toKeyFile())
+    writeFileSync(join(dir, 'signer.pub'), signing.toPublicKeyFile())
+    writeFileSync(join(dir, 'head.json'), JSON.stringify(signLogHead(logHead, signing)))
+    // The body's main test needs one watermark key; any key will do for the schedule section (here a fresh one).
+    expect((await tm(['keygen', '--out', 'k.tmkey'])).code).toBe(0)
+    const r = await tm(['report', 'all.jsonl', '--key', 'k.tmkey', '--signing-key', 'signer.key', '--out', 'r.md', '--alpha', '0.01',
+      '--schedule', 's.schedule', '--schedule-public', 's.schedule.json', '--log', 'serve.log', '--log-signature', 'head.json', '--log-public-key', 'signer.pub'])
+    expect(r.code, r.err).toBe(0)
+    expect(r.out).toMatch(/schedule tmks_\w+: p = .* \(pooled\); cohorts flagged \(Holm, alpha 0\.01\): cohort\//)
+    const md = readFileSync(join(dir, 'r.md'), 'utf8')
+    expect(md).toContain('## Attribution to cohorts and accounts')
+    expect(md).toMatch(/Holm \(1979\) adjusted p-value over all 4 cohorts/)
+    expect(md).toMatch(/h-0|h-1|h-2/) // the harvesting accounts behind a flagged cohort
+    expect(md).toContain(logHead.head)
+    expect(md).toMatch(/signature valid, covers this log/)
+    const v = await tm(['verify', 'r.tmev', '--public-key', 'signer.pub', '--schedule', 's.schedule', '--schedule-public', 's.schedule.json', '--json'])
+    expect(v.code, v.out).toBe(0)
+    expect(JSON.parse(v.out).checks.find((c: { id: string }) => c.id === 'schedule')).toMatchObject({ status: 'pass' })
+    // Another schedule does not open the bundle's commitment: verification fails.
+    expect((await tm(['log', 'schedule', '--out', 'other', '--cohorts', '4', '--epochs', '2', '--epoch-seconds', '3600', '--start', '2026-01-01T00:00:00Z', '--context', '2'])).code).toBe(0)
+    const w = await tm(['verify', 'r.tmev', '--public-key', 'signer.pub', '--schedule', 'other.schedule', '--schedule-public', 'other.schedule.json', '--json'])
+    expect(w.code).toBe(1)
+    // A bundle without a schedule section still verifies as before.
+    expect((await tm(['report', 'all.jsonl', '--key', 'k.tmkey', '--signing-key', 'signer.key', '--out', 'plain.md'])).code).toBe(0)
+    expect((await tm(['verify', 'plain.tmev', '--public-key', 'signer.pub', '--key', 'k.tmkey'])).code).toBe(0)
+  })
+
   test('bad input: one line on stderr, exit 2', async () => {
     writeFileSync(join(dir, 'mixed.jsonl'), JSON.stringify({ text: 'a b c d', keyId: 'nope' }) + '\n')
     for (const args of [
@@ -144,6 +176,7 @@ describe('keyed replay: probe --replay, scan --schedule', () => {
       ['scan', 'mixed.jsonl', '--schedule', 's.schedule', '--schedule-public', 's.schedule.json'],
       ['scan', 'mixed.jsonl', '--schedule', 's.schedule'],
       ['scan', 'mixed.jsonl'],
+      ['report', 'mixed.jsonl', '--key', 'k.tmkey', '--signing-key', 'signer.key', '--out', 'x.md', '--schedule', 's.schedule'],
     ]) {
       const r = await tm(args)
       expect(r.code, args.join(' ')).toBe(2)

@@ -13,6 +13,8 @@ export function registerVerify(program: Command): void {
     .argument('<bundle>', 'evidence bundle (.tmev), or - for stdin')
     .requiredOption('--public-key <file>', "the signer's public key file (from keygen --signing), or 32 bytes in hex")
     .option('--key <file>', 'watermark key: check it against the commitment and recompute every statistic from the included texts')
+    .option('--schedule <file>', 'key schedule secret file (with --schedule-public): recompute the bundle\'s schedule analysis')
+    .option('--schedule-public <file>', 'with --schedule: its public description')
     .option('--json', 'print {valid, checks, ...} as JSON')
     .action(async (path: string, o: VerifyCliOptions) => {
       const { run } = await import('../impl/verify.js')

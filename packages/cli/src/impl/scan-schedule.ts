@@ -5,7 +5,8 @@
  * with Holm's correction over the whole family. Answers without a serving key (held-out probing) are scored
  * under every key of the ring, the global test then Bonferroni-corrected over the cohorts.
  */
-import { getTokenizer, normalizeText, ScheduleScorer, verifyLog, type CohortKey, type KeySchedule, type LogRecord, type ScheduleResult } from '@tokenmark/core'
+import { verifyLog, type CohortKey, type KeySchedule, type LogRecord, type LogVerification, type ParsedLog, type ScheduleResult } from '@tokenmark/core'
+import { analyzeSchedule, EvidenceError, type ScheduleText } from '@tokenmark/evidence'
 import { describeInput, readCorpus, type Corpus, type InputDescription } from '../corpus.js'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
@@ -57,46 +58,36 @@ export function scheduleSummary(r: ScheduleResult, detected: boolean, schedule: 
   return lines.join('\n') + '\n'
 }
 
-/** Scores a corpus against a schedule; returns the result for `run` and for `report --schedule`. */
+/** The corpus as texts for evidence's analyzeSchedule: each with its prompt and serving key id when known. */
+export function scheduleTexts(corpus: Corpus, schedule: KeySchedule, records: readonly LogRecord[] | undefined): ScheduleText[] {
+  const keys = servingKeys(corpus, schedule, records)
+  return corpus.items.map((it, i) => ({ text: it.text, ...(it.prompt !== undefined ? { prompt: it.prompt } : {}), ...(keys[i] ? { keyId: keys[i]?.key.keyId } : {}) }))
+}
+
+/** Scores a corpus against a schedule (evidence's analyzeSchedule, which `report --schedule` seals and `verify` reruns). */
 export function scoreAgainstSchedule(
   corpus: Corpus,
   schedule: KeySchedule,
   records: readonly LogRecord[] | undefined,
   o: { alpha: number; dedup: boolean; normalize: boolean },
 ): ScheduleResult {
-  const keys = servingKeys(corpus, schedule, records)
-  const keyed = keys.filter((k) => k !== undefined).length
-  if (keyed > 0 && keyed < keys.length) {
-    throw new CliError(`${keyed} of ${keys.length} texts name their serving key (keyId, or seq with --log) and ${keys.length - keyed} do not; scan replay and held-out answers separately`)
+  const texts = scheduleTexts(corpus, schedule, records)
+  try {
+    return analyzeSchedule(schedule, texts, { alpha: o.alpha, dedup: o.dedup, normalize: o.normalize, prompts: corpus.prompts })
+  } catch (e) {
+    if (e instanceof EvidenceError) throw new CliError(e.message)
+    throw e
   }
-  const tk = getTokenizer(schedule.params.config.tokenizer)
-  const enc = (t: string) => tk.encode(o.normalize ? normalizeText(t).text : t)
-  const scorer = new ScheduleScorer(schedule, { dedup: o.dedup })
-  const globalPrompts = corpus.prompts.map(enc)
-  if (keyed > 0) {
-    const used = new Map<string, CohortKey>()
-    corpus.items.forEach((it, i) => {
-      const ck = keys[i] as CohortKey
-      used.set(ck.key.keyId, ck)
-      scorer.add(ck, enc(it.text), it.prompt !== undefined ? enc(it.prompt) : undefined)
-    })
-    // Prompts of --prompts are excluded under every key that scored (exclusion is order-independent).
-    for (const ck of used.values()) for (const p of globalPrompts) scorer.add(ck, new Uint32Array(0), p)
-  } else {
-    const answers = corpus.items.map((it) => ({ ids: enc(it.text), promptIds: it.prompt !== undefined ? enc(it.prompt) : undefined }))
-    for (const p of globalPrompts) answers.push({ ids: new Uint32Array(0), promptIds: p })
-    scorer.scoreRing(answers)
-  }
-  return scorer.result({ alpha: o.alpha })
 }
 
-export function loadScheduleAndLog(o: { schedule: string; schedulePublic: string; log?: string }): { schedule: KeySchedule; records?: LogRecord[] } {
+/** The schedule, and the serving log (which must verify against it) when given. */
+export function loadScheduleAndLog(o: { schedule: string; schedulePublic: string; log?: string }): { schedule: KeySchedule; records?: LogRecord[]; log?: ParsedLog; verification?: LogVerification } {
   const schedule = loadSchedule(o) as KeySchedule
   if (o.log === undefined) return { schedule }
   const log = loadLog(o.log)
   const v = verifyLog(log, schedule)
   if (!v.ok) throw new CliError(`${o.log}: the log does not verify against the schedule (line ${v.error?.line}: ${v.error?.reason}); run tokenmark log verify`)
-  return { schedule, records: log.records }
+  return { schedule, records: log.records, log, verification: v }
 }
 
 export function run(paths: string[], o: ScheduleScanOptions): void {
