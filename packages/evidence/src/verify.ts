@@ -99,6 +99,7 @@ export function verify(bundle: Uint8Array, opts: VerifyOptions): VerifyResult {
 
   const scheduleCheck = () => {
     if (body.schedule) checks.push(recomputeSchedule(body, opts))
+    else if (opts.schedule) checks.push({ id: 'schedule', status: 'skip', message: 'a key schedule was given but the bundle holds no schedule analysis' })
   }
   if (!opts.watermarkKey) {
     checks.push({ id: 'commitment', status: 'skip', message: 'no watermark key given: the key commitment was not checked' })

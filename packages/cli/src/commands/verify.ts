@@ -1,7 +1,7 @@
 /**
- * `tokenmark verify BUNDLE --public-key FILE [--key FILE] [--json]`: checks an evidence bundle.
+ * `tokenmark verify BUNDLE --public-key FILE [--key FILE] [--schedule F --schedule-public F] [--json]`: checks an evidence bundle.
  * Exit 0 only when everything asked for verifies: no check fails, and with --key the commitment and
- * the recomputation were both carried out. Exit 1 when verification fails; 2 on bad input.
+ * the recomputation were both carried out (with --schedule, the schedule analysis too). Exit 1 when verification fails; 2 on bad input.
  */
 import type { Command } from 'commander'
 import type { VerifyCliOptions } from '../impl/verify.js'
