@@ -13,17 +13,28 @@
  *      (signed with the tenant's signing key, which never leaves the server), the tenant's public key from
  *      /v1/signing-key, and `tokenmark verify` checks the bundle with it and the provider's watermark key.
  *
- * node scripts/demo-distillation.mjs [--out DIR] [--harvest N] [--rho R] [--probe N] [--quiet]
+ * Then attribution at realistic contamination (issue 13; docs/results.md §4):
+ *  10. a provider serving through a key schedule (16 cohorts) and a hash-chained serving log, to hundreds of
+ *      accounts, among them a few harvesting clusters; its log head signed with the provider's signing key;
+ *  11. a student trained on the harvest at ρ ≤ 5 % of its training tokens (prompt + response sequences);
+ *  12. keyed replay: `tokenmark probe --replay LOG --select account=…` asks the student and the control the
+ *      suspected accounts' logged prompts, and `tokenmark scan --schedule --log` scores each answer under the
+ *      key that served its prompt (global test, per-cohort Holm tests);
+ *  13. `tokenmark report --schedule --log` seals the attribution section into a signed bundle.
+ * The order-4 n-gram student barely learns from a few thousand harvested tokens, so at ρ ≤ 5 % the test
+ * is not expected to reach significance: the demo prints what it reaches and says so (see docs/results.md §4).
+ *
+ * node scripts/demo-distillation.mjs [--out DIR] [--harvest N] [--rho R] [--probe N] [--attribution-rho R] [--quiet]
  * Needs a build first (`npm run build`). Everything it writes is in DIR, named at the end.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
-import { generateKey, getTokenizer } from '../packages/core/dist/index.js'
-import { openBundle } from '../packages/evidence/dist/index.js'
+import { generateKey, getTokenizer, parseLog, parseSchedule } from '../packages/core/dist/index.js'
+import { generateSigningKey, openBundle, signLogHead } from '../packages/evidence/dist/index.js'
 import { NGramModel, encodeCorpus, prompts, saveModelFile, trainReferenceModel } from '../packages/lab/dist/index.js'
 import { buildProviderApi } from '../examples/provider-api/dist/index.js'
 import { buildSuspectApi } from '../examples/suspect-api/dist/index.js'
@@ -37,6 +48,8 @@ const { values: a } = parseArgs({
     rho: { type: 'string', default: '0.85' },
     probe: { type: 'string', default: '100' },
     accounts: { type: 'string', default: '25' },
+    'attribution-rho': { type: 'string', default: '0.05' },
+    customers: { type: 'string', default: '300' },
     quiet: { type: 'boolean', default: false },
   },
 })
@@ -52,7 +65,7 @@ const timings = {}
 let stepNo = 0
 async function step(label, fn) {
   const t = Date.now()
-  log(`[${++stepNo}/9] ${label} …${a.quiet ? '' : '\n'}`)
+  log(`[${++stepNo}/13] ${label} …${a.quiet ? '' : '\n'}`)
   const r = await fn()
   timings[label] = (Date.now() - t) / 1000
   log(`      done in ${timings[label].toFixed(1)} s\n`)
@@ -237,7 +250,10 @@ async function main() {
     return v.code === 0
   })
 
+  const attribution = await attributionStory({ tokenizer, allPrompts, control: models.control, humanTokens: models.stats.humanTokens })
+
   const summary = {
+    attribution,
     parameters: { scheme: 'kgw', context: 1, harvest: N, rho: RHO, accounts: ACCOUNTS, probes: PROBES, maxTokens: 128, topK: 40 },
     training: models.stats,
     server: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { caseId: server.cases[k], samples: v.texts, pValue: v.pValue, log10P: v.log10P, eValue: v.eValue, tokensScored: v.tokensScored, statistic: v.statistic, detected: v.detected }])),
@@ -248,8 +264,126 @@ async function main() {
     seconds: (Date.now() - t0) / 1000,
   }
   writeFileSync(join(OUT, 'summary.json'), JSON.stringify(summary, null, 2) + '\n')
-  log(`\nDone in ${summary.seconds.toFixed(1)} s. Everything is in ${OUT}:\n  report   ${reports.student.report}\n  bundle   ${reports.student.bundle} (verify: npm run tokenmark -- verify ${reports.student.bundle} --public-key ${join(OUT, 'signing.key.pub')} --key ${join(OUT, 'provider.tmkey')})\n  control  ${reports.control.report}\n  summary  ${join(OUT, 'summary.json')}\n`)
+  log(`\nDone in ${summary.seconds.toFixed(1)} s. Everything is in ${OUT}:\n  report   ${reports.student.report}\n  bundle   ${reports.student.bundle} (verify: npm run tokenmark -- verify ${reports.student.bundle} --public-key ${join(OUT, 'signing.key.pub')} --key ${join(OUT, 'provider.tmkey')})\n  control  ${reports.control.report}\n  attribution (ρ = ${(100 * attribution.rho).toFixed(1)} %, ${attribution.accounts} accounts): ${attribution.reached}\n           report ${attribution.report}\n  summary  ${join(OUT, 'summary.json')}\n`)
   if (a.quiet) process.stdout.write(OUT + '\n')
+}
+
+/** Steps 10–13: a scheduled provider with a serving log, a student at ρ ≤ 5 %, keyed replay, the attribution report. */
+async function attributionStory({ tokenizer, allPrompts, control, humanTokens }) {
+  const RHO_A = Number(a['attribution-rho'])
+  const CUSTOMERS = Number(a.customers)
+  const dir = join(OUT, 'attribution')
+  mkdirSync(dir, { recursive: true })
+  const clusters = [0, 1, 2].map((c) => Array.from({ length: 4 }, (_, i) => `acct-h${c}-${i}`))
+  const harvesters = clusters.flat()
+  const customers = Array.from({ length: CUSTOMERS }, (_, i) => `acct-c${String(i).padStart(3, '0')}`)
+
+  const traffic = await step(`a provider serving ${CUSTOMERS + harvesters.length} accounts through a key schedule of 16 cohorts, with a serving log`, async () => {
+    await cli(['log', 'schedule', '--out', join(dir, 'provider'), '--cohorts', '16', '--epochs', '4', '--epoch-seconds', '86400', '--context', '1', '--start', new Date(Date.now() - 1000).toISOString()])
+    const schedule = parseSchedule(readFileSync(join(dir, 'provider.schedule'), 'utf8'), readFileSync(join(dir, 'provider.schedule.json'), 'utf8'))
+    const apiKeys = Object.fromEntries([...customers, ...harvesters].map((acct) => [`sk-${acct}-${randomBytes(6).toString('hex')}`, acct]))
+    const keyOf = Object.fromEntries(Object.entries(apiKeys).map(([k, v]) => [v, k]))
+    const logFile = join(dir, 'serving.log')
+    const app = await buildProviderApi({ model: trainReferenceModel(tokenizer, { part: 'teacher' }), tokenizer, key: generateKey({ scheme: 'kgw', params: { context: 1 } }), accounts: apiKeys, schedule, servingLog: logFile, seed: 2 })
+    closers.push(() => app.close())
+    const url = await app.listen({ host: '127.0.0.1', port: 0 })
+    // Every customer asks once; the harvesting accounts ask enough distinct prompts for a harvest of ρ ≤ 5 %
+    // of the student's training tokens (about 140 tokens per prompt + response).
+    const harvestCount = Math.max(harvesters.length, Math.round((RHO_A * humanTokens) / (1 - RHO_A) / 140))
+    const requests = [
+      ...customers.map((acct, i) => ({ acct, prompt: allPrompts[i % 200] })),
+      ...Array.from({ length: harvestCount }, (_, i) => ({ acct: harvesters[i % harvesters.length], prompt: allPrompts[(7 * i + 3) % 200], harvest: true })),
+    ]
+    const harvest = []
+    let next = 0
+    let done = 0
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < requests.length) {
+          const rq = requests[next++]
+          const r = await fetch(`${url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${keyOf[rq.acct]}` },
+            body: JSON.stringify({ model: 'tokenmark-teacher', messages: [{ role: 'user', content: rq.prompt }], max_tokens: 128 }),
+          })
+          if (!r.ok) throw new Error(`provider answered HTTP ${r.status}`)
+          if (rq.harvest) harvest.push({ prompt: rq.prompt, text: (await r.json()).choices[0].message.content })
+          bar(++done, requests.length, 'requests')
+        }
+      }),
+    )
+    const signer = generateSigningKey()
+    writeFileSync(join(dir, 'provider-signing.key.pub'), signer.toPublicKeyFile())
+    writeFileSync(join(dir, 'log-head.json'), JSON.stringify(signLogHead(app.provider.scheduled.log.head(), signer)) + '\n')
+    const records = parseLog(readFileSync(logFile, 'utf8')).records
+    const harvestingCohorts = [...new Set(records.filter((r) => harvesters.includes(r.account)).map((r) => r.cohort))].sort((x, y) => x - y)
+    log(`      ${records.length} responses logged; harvesting clusters ${clusters.map((c) => c[0].replace(/-0$/, '')).join(', ')} (${harvesters.length} accounts) served by cohorts ${harvestingCohorts.join(', ')}\n`)
+    return { schedule, harvest, records, harvestingCohorts }
+  })
+
+  const student = await step(`training a student on the harvest at ρ ≤ ${(100 * RHO_A).toFixed(0)} % of its training tokens`, async () => {
+    const human = encodeCorpus(tokenizer, 'student')
+    const distilled = traffic.harvest.map((s) => Uint32Array.from([...tokenizer.encode(s.prompt), ...tokenizer.encode(s.text)]))
+    const model = NGramModel.train([...human, ...distilled], { vocabSize: tokenizer.vocabSize })
+    const harvestedTokens = distilled.reduce((t, x) => t + x.length, 0)
+    const rho = harvestedTokens / (harvestedTokens + humanTokens)
+    log(`      ${traffic.harvest.length} harvested responses, ${harvestedTokens} tokens: ρ = ${(100 * rho).toFixed(1)} % of ${harvestedTokens + humanTokens} training tokens\n`)
+    const urls = {}
+    for (const [name, m, seed] of [['student', model, 21], ['control', control, 22]]) {
+      const app = await buildSuspectApi({ model: m, tokenizer, seed, modelName: `${name}-2` })
+      closers.push(() => app.close())
+      urls[name] = await app.listen({ host: '127.0.0.1', port: 0 })
+    }
+    return { rho, harvestedTokens, urls }
+  })
+
+  // The investigator suspects the harvesting accounts (by their traffic) and, to keep the test honest, as many
+  // innocent customers; replay asks those accounts' logged prompts.
+  const suspected = [...harvesters, ...customers.slice(0, harvesters.length)]
+  const scans = await step(`keyed replay: probing both suspects with the logged prompts of ${suspected.length} suspected accounts, scored per serving key`, async () => {
+    const out = {}
+    for (const name of ['student', 'control']) {
+      await cli(['probe', '--endpoint', student.urls[name], '--format', 'openai', '--model', `${name}-2`, '--replay', join(dir, 'serving.log'), '--select', `account=${suspected.join(',')}`,
+        '--out', join(dir, `${name}-replay.jsonl`), '--max-tokens', '128', '--concurrency', '4', '--api-key-env', 'SUSPECT_KEY'], { env: { SUSPECT_KEY: 'sk-investigator' } })
+      const r = JSON.parse((await cli(['scan', join(dir, `${name}-replay.jsonl`), '--schedule', join(dir, 'provider.schedule'), '--schedule-public', join(dir, 'provider.schedule.json'), '--log', join(dir, 'serving.log'), '--alpha', '0.01', '--json'])).out)
+      out[name] = { log10P: r.log10P, pValue: r.pValue, tokensScored: r.tokensScored, detected: r.detected, cohortsFlagged: r.cohortsFlagged, samples: r.input.texts }
+      log(`      ${name.padEnd(8)} p = ${r.pValue.toExponential(2)} (log10 p = ${r.log10P.toFixed(2)}, ${r.tokensScored} tokens scored); cohorts flagged (Holm, α = 0.01): ${r.cohortsFlagged.join(', ') || 'none'}\n`)
+    }
+    const s = out.student
+    const falseCohorts = s.cohortsFlagged.filter((c) => !traffic.harvestingCohorts.includes(c))
+    const named = s.cohortsFlagged.filter((c) => traffic.harvestingCohorts.includes(c))
+    const reached =
+      s.detected && named.length > 0
+        ? `the student is detected and harvesting cohort${named.length === 1 ? '' : 's'} ${named.join(', ')} named${falseCohorts.length ? `; cohorts ${falseCohorts.join(', ')} flagged falsely` : ', none falsely'}`
+        : `at ρ = ${(100 * student.rho).toFixed(1)} % this n-gram student does NOT reach significance (global log10 p = ${s.log10P.toFixed(2)}${named.length ? `; cohorts ${named.join(', ')} flagged` : ', no harvesting cohort named'}): it barely learns from ${student.harvestedTokens} harvested tokens (docs/results.md §4); a neural student is what the ρ ≤ 5 % goal needs`
+    log(`      ${reached}\n`)
+    return { ...out, falseCohorts, reached }
+  })
+
+  const report = await step('sealing the attribution section: tokenmark report --schedule --log (signed bundle)', async () => {
+    await cli(['keygen', '--signing', '--out', join(dir, 'investigator.key')])
+    // The body's main test needs one watermark key: the provider's static key file from step 1 (not the schedule's).
+    const r = await cli(['report', join(dir, 'student-replay.jsonl'), '--key', join(OUT, 'provider.tmkey'), '--signing-key', join(dir, 'investigator.key'), '--out', join(dir, 'report-attribution.html'), '--alpha', '0.01',
+      '--schedule', join(dir, 'provider.schedule'), '--schedule-public', join(dir, 'provider.schedule.json'), '--log', join(dir, 'serving.log'), '--log-signature', join(dir, 'log-head.json'), '--log-public-key', join(dir, 'provider-signing.key.pub')])
+    log(`      ${r.out.split('\n').find((l) => l.includes('schedule')) ?? ''}\n`)
+    return { report: join(dir, 'report-attribution.html'), bundle: join(dir, 'report-attribution.tmev') }
+  })
+
+  return {
+    accounts: customers.length + harvesters.length,
+    clusters: clusters.length,
+    harvestingAccounts: harvesters.length,
+    harvestingCohorts: traffic.harvestingCohorts,
+    logRecords: traffic.records.length,
+    rho: student.rho,
+    harvestedTokens: student.harvestedTokens,
+    suspectedAccounts: suspected.length,
+    student: scans.student,
+    control: scans.control,
+    falseCohorts: scans.falseCohorts,
+    reached: scans.reached,
+    ...report,
+  }
 }
 
 try {

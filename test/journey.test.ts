@@ -33,6 +33,19 @@ interface Summary {
   signingKey: string
   bundleVerified: boolean
   seconds: number
+  attribution: {
+    accounts: number
+    clusters: number
+    harvestingCohorts: number[]
+    logRecords: number
+    rho: number
+    student: { detected: boolean; log10P: number; cohortsFlagged: number[]; samples: number }
+    control: { detected: boolean; log10P: number; cohortsFlagged: number[]; samples: number }
+    falseCohorts: number[]
+    reached: string
+    report: string
+    bundle: string
+  }
 }
 let summary: Summary
 let demo: { code: number | null; err: string; seconds: number }
@@ -91,6 +104,31 @@ describe('distillation journey: provider → harvester → student → probe →
       const { tokensScored, statistic, log10P } = summary.server[name]
       expect(summary.reports[name].bundleResult).toEqual({ tokensScored, statistic, log10P })
     }
+  })
+
+  test('attribution at ρ ≤ 5 %: hundreds of accounts, keyed replay, no false cohort, the control clear, the outcome stated as it is', () => {
+    const at = summary.attribution
+    expect(at.accounts).toBeGreaterThanOrEqual(300)
+    expect(at.clusters).toBe(3)
+    expect(at.rho).toBeGreaterThan(0.01)
+    expect(at.rho).toBeLessThanOrEqual(0.05)
+    expect(at.logRecords).toBeGreaterThan(300)
+    // the control never learned from the provider: nothing detected, no cohort flagged
+    expect(at.control.detected).toBe(false)
+    expect(at.control.cohortsFlagged).toEqual([])
+    // Holm at family-wise 0.01: a cohort that served no harvester is not flagged
+    expect(at.falseCohorts).toEqual([])
+    for (const c of at.student.cohortsFlagged) expect(at.harvestingCohorts).toContain(c)
+    // the demo says what it reached, whichever way it went (docs/results.md §4: the n-gram student is weak here)
+    expect(at.reached).toMatch(at.student.detected && at.student.cohortsFlagged.length > 0 ? /is detected and harvesting cohort/ : /does NOT reach significance/)
+    for (const name of ['student', 'control'] as const) expect(at[name].samples).toBe(readFileSync(join(dir, 'attribution', `${name}-replay.jsonl`), 'utf8').trim().split('\n').length)
+    const html = readFileSync(at.report, 'utf8')
+    expect(html).toContain('<section id="attribution">')
+    expect(html).toMatch(/signature valid, covers this log/)
+    const v = tm(['verify', at.bundle, '--public-key', join(dir, 'attribution', 'investigator.key.pub'), '--schedule', join(dir, 'attribution', 'provider.schedule'), '--schedule-public', join(dir, 'attribution', 'provider.schedule.json'), '--json'])
+    expect(v.status, v.stdout).toBe(0)
+    const logOk = tm(['log', 'verify', join(dir, 'attribution', 'serving.log'), '--signature', join(dir, 'attribution', 'log-head.json'), '--public-key', join(dir, 'attribution', 'provider-signing.key.pub')])
+    expect(logOk.status, logOk.stdout).toBe(0)
   })
 
   test('the bundle verifies with the tenant’s public key from /v1/signing-key and the watermark key; one flipped byte fails', () => {

@@ -179,7 +179,8 @@ describe('packed packages outside the workspace', () => {
       page.on('console', (m) => (m.type() === 'error' ? errors : logs).push(m.text()))
       page.on('pageerror', (e) => errors.push(e.message))
       await page.goto('file://' + html)
-      await expect.poll(() => logs.length, { timeout: 60_000 }).toBe(1)
+      // Two lines: the detection, then the corpus Scorer's outcome.
+      await expect.poll(() => logs.length, { timeout: 60_000 }).toBe(2)
       expect(errors).toEqual([])
       expect(logs[0]).toMatch(/^false \d/)
       expect(await page.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe('undefined')

@@ -7,6 +7,8 @@
  * - a JSON line needs a string `text`; its `prompt`, when present, is always honoured (context for the
  *   text's first tokens, and its tuples excluded); its `id` labels it; probe's endpoint, model, time and
  *   requestId (or a `source` object) are kept as the text's provenance;
+ * - a JSON line's `seq` (whole number) and `keyId` (string), as `probe --replay` writes them, name the serving
+ *   log record and key of its prompt (`scan --schedule` scores it under that key);
  * - `--prompts FILE` adds prompts: a prompt whose id names a text without a prompt of its own becomes
  *   that text's prompt; every other prompt is excluded from the whole corpus;
  * - no usable text is an error (exit 2): an empty file, a file that is not UTF-8 text (binary), no texts.
@@ -26,6 +28,8 @@ export interface CorpusItem {
   id: string
   prompt?: string
   provenance?: Record<string, string | number>
+  /** A replay answer's serving log record (`seq`) and key (`keyId`), as `probe --replay` writes them (`scan --schedule`). */
+  served?: { seq?: number; keyId?: string }
 }
 
 export interface GlobalPrompt {
@@ -121,7 +125,10 @@ export function jsonlItems(path: string, text: string): CorpusItem[] {
     if (o.prompt !== undefined && o.prompt !== null && typeof o.prompt !== 'string') throw new CliError(`${where}: field "prompt" must be a string`)
     const id = typeof o.id === 'string' || typeof o.id === 'number' ? String(o.id) : `${basename(name)}:${i + 1}`
     const provenance = provenanceOf(o)
-    out.push({ text: o.text, id, ...(typeof o.prompt === 'string' ? { prompt: o.prompt } : {}), ...(provenance ? { provenance } : {}) })
+    if (o.seq !== undefined && !(typeof o.seq === 'number' && Number.isSafeInteger(o.seq) && o.seq >= 0)) throw new CliError(`${where}: field "seq" must be a whole number`)
+    if (o.keyId !== undefined && typeof o.keyId !== 'string') throw new CliError(`${where}: field "keyId" must be a string`)
+    const served = o.seq !== undefined || o.keyId !== undefined ? { ...(o.seq !== undefined ? { seq: o.seq as number } : {}), ...(o.keyId !== undefined ? { keyId: o.keyId as string } : {}) } : undefined
+    out.push({ text: o.text, id, ...(typeof o.prompt === 'string' ? { prompt: o.prompt } : {}), ...(provenance ? { provenance } : {}), ...(served ? { served } : {}) })
   })
   return out
 }

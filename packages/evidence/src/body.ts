@@ -6,6 +6,7 @@
  */
 import { NO_DEDUP_WARNING, REASON_NAMES } from '@tokenmark/core'
 import { EvidenceError } from './errors.js'
+import type { ScheduleRecord } from './schedule.js'
 
 export const EVIDENCE_FORMAT = 'tokenmark-evidence'
 export const EVIDENCE_VERSION = 2
@@ -121,6 +122,8 @@ export interface EvidenceBody {
   result: { valid: boolean; detected: boolean; pValue: number; log10P: number; zScore: number; log10E: number; tokensNeeded: number | null; warnings: string[] }
   cumulative: CumulativePoint[]
   excerpts: ExcerptRecord[]
+  /** Optional (version 2): the texts scored against a key schedule, with the serving log's accounts and integrity (schedule.ts). */
+  schedule?: ScheduleRecord
 }
 
 // ---- strict reader -------------------------------------------------------------------------
@@ -247,6 +250,39 @@ const bodyShape = (version: 1 | 2) => ({
   excerpts: arr(
     obj({ input: count, startToken: count, tokens: arr(count), pieces: arr(str), values: arr(nullable(num)), reasons: arr(count), log10P: num }),
   ),
+  ...(version === 2 ? { schedule: optional(scheduleShape) } : {}),
+})
+const group = { tokensScored: count, value: num, log10P: num, adjustedLog10P: num, flagged: bool }
+const scheduleShape = obj({
+  scheduleId: str,
+  commitment: str,
+  servedKeys: arr(nullable(str)),
+  result: obj({
+    globalRule: oneOf('pooled', 'bonferroni'),
+    tokensSeen: count,
+    tokensScored: count,
+    log10P: num,
+    zScore: num,
+    log10E: num,
+    alpha: num,
+    correction: oneOf('holm'),
+    cohortFamily: count,
+    epochFamily: count,
+    keysUsed: count,
+    cohorts: arr(obj({ cohort: count, label: str, ...group })),
+    epochs: arr(obj({ epoch: count, ...group })),
+    cohortsFlagged: arr(count),
+    epochsFlagged: arr(count),
+  }),
+  accounts: arr(obj({ cohort: count, label: str, accounts: arr(str) })),
+  log: nullable(
+    obj({
+      records: count,
+      head: hex64,
+      withText: count,
+      signature: nullable(obj({ signerId: str, signedAt: str, valid: bool, coversHead: bool })),
+    }),
+  ),
 })
 const readBodyV1 = obj(bodyShape(1))
 const readBodyV2 = obj(bodyShape(2))
@@ -268,6 +304,7 @@ export function readEvidenceBody(value: unknown): EvidenceBody {
     const valid = body.method.dedup
     body.result = { ...body.result, valid, detected: body.result.detected && valid, warnings: valid ? [] : [NO_DEDUP_WARNING] }
   } else body = readBodyV2(value, 'body') as unknown as EvidenceBody
+  if (body.schedule && body.schedule.servedKeys.length !== body.inputs.items.length) fail('body.schedule.servedKeys', 'must have one entry per input')
   body.excerpts.forEach((e, i) => {
     const n = e.tokens.length
     if (e.pieces.length !== n || e.values.length !== n || e.reasons.length !== n) fail(`body.excerpts[${i}]`, 'must have tokens, pieces, values and reasons of equal length')

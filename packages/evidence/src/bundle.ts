@@ -7,6 +7,7 @@
  * means those bytes are the only spelling of the body's content.
  */
 import { conformanceHash, PRF_VERSION, VERSION as CORE_VERSION, type WatermarkKey } from '@tokenmark/core'
+import type { ScheduleRecord } from './schedule.js'
 import { analyzeCorpus, type Analysis, type AnalysisOptions, type CorpusText } from './analyze.js'
 import { EVIDENCE_FORMAT, EVIDENCE_VERSION, EVIDENCE_VERSIONS_READ, readEvidenceBody, type EvidenceBody } from './body.js'
 import { decodeCanonical, encodeCanonical, type Canonical } from './canonical.js'
@@ -27,6 +28,8 @@ export interface EvidenceOptions extends AnalysisOptions {
   includeInputs?: boolean
   /** Creation time (default now). */
   created?: Date
+  /** The schedule analysis of the same texts (scheduleRecord), sealed with the rest (docs/evidence-format.md#schedule). */
+  schedule?: ScheduleRecord
 }
 
 let conformance: string | undefined
@@ -65,6 +68,7 @@ export function createEvidence(key: WatermarkKey, texts: readonly CorpusText[], 
     software: { name: 'tokenmark', version: CORE_VERSION, evidenceVersion: EVIDENCE_PACKAGE_VERSION, prfVersion: PRF_VERSION, conformanceHash: conformanceOfBuild(), runtime: runtime() },
     signer: { id: signer.signerId, publicKey: signer.publicKey },
     ...(opts.includeInputs === false ? withoutInputs(analysis) : analysis),
+    ...(opts.schedule ? { schedule: opts.schedule } : {}),
   }
 }
 

@@ -26,3 +26,4 @@ export { renderReport, buildReport, renderHtml, renderMarkdown, reportModel, REP
 export { sha256Hex } from './hash.js'
 export { tokenView, renderTokenViewFragment, renderTokenViewPage, TOKEN_VIEW_COLOURS, type TokenView, type TokenViewKind, type TokenViewSegment } from './report/token-view.js'
 export { signLogHead, verifyLogHead, type SignedLogHead } from './log-head.js'
+export { analyzeSchedule, resultRecord, scheduleRecord, type ScheduleLogInput, type ScheduleRecord, type ScheduleResultRecord, type ScheduleGroupRecord, type ScheduleText, type ScheduleAnalysisOptions } from './schedule.js'

@@ -7,10 +7,13 @@
  *   inputs     every included text, prompt and filter hashes to its recorded SHA-256
  *   commitment (with the watermark key) the key opens the recorded commitment and has its configuration
  *   recompute  (with the watermark key) the analysis rerun from the included texts gives every recorded number
+ *   schedule   (a bundle with a schedule analysis, given the schedule) the schedule's commitment matches and
+ *              the schedule analysis rerun from the included texts gives every recorded number
  * A bundle is valid when no check fails. Skipped checks (no watermark key, a bundle made without
  * inputs) are listed, so "valid" never claims more than was checked.
  */
-import { canonicalJson, conformanceHash, EmissionFilter, getTokenizer, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
+import { canonicalJson, conformanceHash, EmissionFilter, getTokenizer, type KeySchedule, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
+import { analyzeSchedule, resultRecord, type ScheduleRecord } from './schedule.js'
 import { analyzeCorpus, type Analysis, type CorpusText } from './analyze.js'
 import type { EvidenceBody } from './body.js'
 import { openBundle, signedMessage } from './bundle.js'
@@ -19,7 +22,7 @@ import { codePoints, sha256Hex } from './hash.js'
 import { signerIdOf, verifySignature } from './signing.js'
 
 export type CheckStatus = 'pass' | 'fail' | 'skip'
-export type CheckId = 'format' | 'signer' | 'signature' | 'inputs' | 'commitment' | 'recompute'
+export type CheckId = 'format' | 'signer' | 'signature' | 'inputs' | 'commitment' | 'recompute' | 'schedule'
 
 export interface VerifyCheck {
   id: CheckId
@@ -48,6 +51,8 @@ export interface VerifyOptions {
   tokenizer?: Tokenizer
   /** Emission filter for recomputation when the bundle records one without its bytes. */
   filter?: EmissionFilter
+  /** The key schedule (with its secret) of a bundle holding a schedule analysis: reruns that analysis. */
+  schedule?: KeySchedule
 }
 
 const MAX_DIFFERENCES = 20
@@ -92,16 +97,50 @@ export function verify(bundle: Uint8Array, opts: VerifyOptions): VerifyResult {
 
   checks.push(checkInputs(body))
 
+  const scheduleCheck = () => {
+    if (body.schedule) checks.push(recomputeSchedule(body, opts))
+    else if (opts.schedule) checks.push({ id: 'schedule', status: 'skip', message: 'a key schedule was given but the bundle holds no schedule analysis' })
+  }
   if (!opts.watermarkKey) {
     checks.push({ id: 'commitment', status: 'skip', message: 'no watermark key given: the key commitment was not checked' })
     checks.push({ id: 'recompute', status: 'skip', message: 'no watermark key given: statistics were not recomputed' })
+    scheduleCheck()
     return done(body)
   }
   const key = opts.watermarkKey
   const keyProblem = checkKey(body, key)
   checks.push(keyProblem ? { id: 'commitment', status: 'fail', message: keyProblem } : { id: 'commitment', status: 'pass', message: `watermark key ${key.keyId} opens the recorded commitment and has the recorded configuration` })
   checks.push(keyProblem ? { id: 'recompute', status: 'skip', message: 'the watermark key does not match the bundle: statistics were not recomputed' } : recompute(body, key, opts))
+  scheduleCheck()
   return done(body)
+}
+
+/** The schedule analysis rerun with the schedule secret (schedule.ts); accounts and log are the signer's statements. */
+function recomputeSchedule(body: EvidenceBody, opts: VerifyOptions): VerifyCheck {
+  const rec = body.schedule as ScheduleRecord
+  const schedule = opts.schedule
+  if (!schedule) return { id: 'schedule', status: 'skip', message: `no key schedule given: the schedule analysis (schedule ${rec.scheduleId}) was not recomputed` }
+  if (schedule.scheduleId !== rec.scheduleId || schedule.commitment !== rec.commitment) {
+    return { id: 'schedule', status: 'fail', message: `the schedule given (${schedule.scheduleId}) is not the one the bundle records (${rec.scheduleId}) or does not open its commitment` }
+  }
+  if (!body.inputs.included || body.inputs.items.some((it) => it.text === undefined) || body.prompts.items.some((p) => p.text === undefined)) {
+    return { id: 'schedule', status: 'skip', message: 'the bundle was made without its texts: the schedule analysis cannot be recomputed from it' }
+  }
+  let again: ScheduleRecord['result']
+  try {
+    const texts = body.inputs.items.map((it, i) => ({ text: it.text as string, ...(it.prompt !== undefined ? { prompt: it.prompt } : {}), ...(rec.servedKeys[i] !== null ? { keyId: rec.servedKeys[i] as string } : {}) }))
+    const r = analyzeSchedule(schedule, texts, { alpha: rec.result.alpha, dedup: body.method.dedup, normalize: body.method.normalize, prompts: body.prompts.items.map((p) => p.text as string), tokenizer: opts.tokenizer })
+    again = resultRecord(r, schedule.params.epochs)
+  } catch (e) {
+    return { id: 'schedule', status: 'fail', message: `cannot recompute the schedule analysis: ${(e as Error).message}` }
+  }
+  const differences: { path: string; recorded: string; recomputed: string }[] = []
+  diff(rec.result, again, 'schedule.result', differences)
+  if (differences.length === 0) {
+    return { id: 'schedule', status: 'pass', message: `schedule analysis recomputed with schedule ${rec.scheduleId}: every number matches (global p = 10^${rec.result.log10P.toFixed(3)}, cohorts flagged: ${rec.result.cohortsFlagged.join(', ') || 'none'})` }
+  }
+  const shown = differences.slice(0, 3).map((d) => `${d.path}: recorded ${d.recorded}, recomputed ${d.recomputed}`)
+  return { id: 'schedule', status: 'fail', message: `schedule analysis differs in ${differences.length >= MAX_DIFFERENCES ? `${MAX_DIFFERENCES}+` : differences.length} field(s): ${shown.join('; ')}`, differences }
 }
 
 function checkInputs(body: EvidenceBody): VerifyCheck {

@@ -1,9 +1,9 @@
 /**
- * `tokenmark probe --endpoint URL --format openai|anthropic --model NAME --prompts FILE.jsonl --out FILE.jsonl
+ * `tokenmark probe --endpoint URL --format openai|anthropic --model NAME (--prompts FILE.jsonl | --replay LOG [--select K=V…]) --out FILE.jsonl
  *  [--api-key-env VAR] [--concurrency N] [--max-samples N] [--max-tokens N] [--stream]
  *  [--case ID --server URL --token-env VAR]`: collects a suspect model's answers to prompts, for a
  * radioactivity test. The output is append-only JSON lines (`id, prompt, text, model, endpoint, time,
- * requestId`); re-running the same command continues where it stopped and never asks a prompt twice.
+ * requestId`, and with --replay the serving log record's `seq, keyId`); re-running the same command continues where it stopped and never asks a prompt twice.
  * Ctrl-C stops it with only complete lines in the file. With --case, samples also go to a server case.
  */
 import type { Command } from 'commander'
@@ -17,7 +17,9 @@ export function registerProbe(program: Command): void {
     .requiredOption('--endpoint <url>', 'API base URL (http://host:port or .../v1)')
     .requiredOption('--format <f>', `wire format: ${PROBE_FORMATS.join(' or ')}`)
     .requiredOption('--model <name>', 'model name to request')
-    .requiredOption('--prompts <file>', 'JSON lines with "prompt" (or "text") and an optional "id" (else the line number identifies it)')
+    .option('--prompts <file>', 'JSON lines with "prompt" (or "text") and an optional "id" (else the line number identifies it)')
+    .option('--replay <log>', 'instead of --prompts: replay the prompts a serving log recorded (keyed replay); each answer keeps its record\'s seq and keyId')
+    .option('--select <k=v>', 'with --replay: only records of cohort=C[,C…], epoch=E[,…] or account=A[,…] (repeatable; kinds combine with AND)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--out <file>', 'append-only JSON-lines output; re-running continues where it stopped')
     .option('--api-key-env <var>', 'environment variable holding the API key, required when named (default: OPENAI_API_KEY or ANTHROPIC_API_KEY when set; none sent otherwise)')
     .option('--concurrency <n>', 'requests in flight', '4')

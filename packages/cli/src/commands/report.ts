@@ -1,6 +1,6 @@
 /**
  * `tokenmark report --key FILE --signing-key FILE [--prompts FILE] [--filter FILE] --out report.html
- *  [--bundle out.tmev] [--format html|md|json] CORPUS...`: analyses a corpus from a suspect source,
+ *  [--bundle out.tmev] [--format html|md|json] [--schedule F --schedule-public F [--log LOG [--log-signature HEAD.json]]] CORPUS...`: analyses a corpus from a suspect source,
  * seals a signed evidence bundle and renders the attribution report from it.
  * A corpus is read by the CLI's one corpus reader (corpus.ts). The bundle is always written: --bundle, or
  * the report's name with .tmev beside it.
@@ -29,6 +29,11 @@ export function registerReport(program: Command): void {
     .option('--force', 'make the report even though the test is not valid (--no-dedup); the bundle records why')
     .option('--no-normalize', 'skip Unicode normalisation')
     .option('--alpha <a>', 'significance level of the verdict', '1e-6')
+    .option('--schedule <file>', 'key schedule secret file: add the attribution section (texts scored against the schedule, per-cohort Holm tests); the bundle carries it')
+    .option('--schedule-public <file>', 'with --schedule: its public description')
+    .option('--log <file>', 'with --schedule: the serving log (a text\'s "seq" names its record; the accounts behind flagged cohorts; the log\'s head)')
+    .option('--log-signature <file>', 'with --log: the provider\'s signed log head, checked and recorded')
+    .option('--log-public-key <file>', 'with --log-signature: the public key it must be signed with')
     .action(async (corpusPaths: string[], o: ReportCliOptions) => {
       const { run } = await import('../impl/report.js')
       return run(corpusPaths, o)

@@ -4,17 +4,42 @@ import { parseNumber } from '../io.js'
 import type { ScanOptions } from '../impl/scan.js'
 
 /** Options as commander parses them from the declaration below: impl/scan.ts's, with --alpha, --format, --split, --shards and --shard-timeout unchecked. */
-type ScanCliOptions = Omit<ScanOptions, 'alpha' | 'format' | 'split' | 'shards' | 'shardTimeout'> & { alpha: string; format: string; split: string; shards?: string; shardTimeout: string }
+type ScanCliOptions = Omit<ScanOptions, 'key' | 'alpha' | 'format' | 'split' | 'shards' | 'shardTimeout'> & {
+  key?: string
+  alpha: string
+  format: string
+  split: string
+  shards?: string
+  shardTimeout: string
+  schedule?: string
+  schedulePublic?: string
+  log?: string
+}
+
+/** --key FILE, or --schedule FILE --schedule-public FILE [--log LOG] (replay answers scored per serving key). */
+function checkKeying(o: ScanCliOptions): void {
+  if ((o.key === undefined) === (o.schedule === undefined)) throw new CliError('give --key FILE, or --schedule FILE with --schedule-public FILE (one of them)')
+  if (o.schedule === undefined) {
+    if (o.schedulePublic !== undefined || o.log !== undefined) throw new CliError('--schedule-public and --log go with --schedule')
+    return
+  }
+  if (o.schedulePublic === undefined) throw new CliError('--schedule needs --schedule-public (the schedule\'s public description)')
+  for (const [flag, v] of [['--filter', o.filter], ['--tokenizer', o.tokenizer], ['--shard', o.shard], ['--shards', o.shards]] as const) {
+    if (v !== undefined) throw new CliError(`${flag} does not go with --schedule (the schedule names its keys and tokenizer; log filter builds per-key filters)`)
+  }
+  if (!o.dedup) throw new CliError('--schedule scores with de-duplication per key; drop --no-dedup')
+}
 
 /** The checks that need only the option values, made before core loads. */
 function check(o: ScanCliOptions): ScanOptions {
+  checkKeying(o)
   const alpha = parseNumber('--alpha', o.alpha)
   if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
   if (!['auto', 'jsonl', 'text'].includes(o.format)) throw new CliError('--format must be auto, jsonl or text')
   if (!['none', 'paragraphs'].includes(o.split)) throw new CliError('--split must be none or paragraphs')
   const shardTimeout = parseNumber('--shard-timeout', o.shardTimeout)
   if (!(Number.isInteger(shardTimeout) && shardTimeout >= 1 && shardTimeout < 86400)) throw new CliError('--shard-timeout must be whole seconds in [1, 86399]')
-  return { ...o, alpha, format: o.format as ScanOptions['format'], split: o.split as ScanOptions['split'], shards: undefined, shardTimeout, ...checkSharding(o) }
+  return { ...o, key: o.key as string, alpha, format: o.format as ScanOptions['format'], split: o.split as ScanOptions['split'], shards: undefined, shardTimeout, ...checkSharding(o) }
 }
 
 /** --shard i/S --out FILE (one shard by hand) or --shards S --db URL (all shards through the job queue). */
@@ -35,7 +60,10 @@ export function registerScan(program: Command): void {
     .command('scan')
     .description('corpus test: score many texts from one suspect source together (de-duplicated across the corpus)')
     .argument('<corpus...>', 'JSON-lines files ({"text", "prompt"?, "id"?} per line) or plain text files (one text each, or --split paragraphs); - for stdin')
-    .requiredOption('--key <file>', 'key file')
+    .option('--key <file>', 'key file (or --schedule)')
+    .option('--schedule <file>', 'instead of --key: a key schedule\'s secret file; replay answers (probe --replay) are scored under the key that served each prompt, with per-cohort and per-epoch tests (Holm)')
+    .option('--schedule-public <file>', 'with --schedule: its public description (.schedule.json)')
+    .option('--log <file>', 'with --schedule: the serving log; a line\'s "seq" names its record (key and prompt)')
     .option('--prompts <file>', 'prompts the texts answered (JSON lines {id, prompt}): a prompt whose id names a text is its prompt; all are excluded from scoring')
     .option('--filter <file>', 'emission filter (tokenmark generate --record-filter, or EmissionFilter.toBytes()): score only contexts the provider served')
     .option('--format <f>', 'auto (.jsonl/.ndjson, or a file starting with "{", is JSON lines), jsonl or text', 'auto')
@@ -53,6 +81,10 @@ export function registerScan(program: Command): void {
     .option('--shard-timeout <s>', 'with --shards: seconds a worker may hold a shard before it is given to another (a worker that died)', '3600')
     .action(async (corpus: string[], o: ScanCliOptions) => {
       const options = check(o)
+      if (o.schedule !== undefined) {
+        const { run } = await import('../impl/scan-schedule.js')
+        return run(corpus, { ...options, schedule: o.schedule, schedulePublic: o.schedulePublic as string, log: o.log })
+      }
       const { run } = await import('../impl/scan.js')
       return run(corpus, options)
     })

@@ -6,37 +6,40 @@ import { CliError } from '../errors.js'
 import { parseFile, readFileText, readInput, writeSecretFile } from '../io.js'
 import type { LogTraceOptions, LogFilterOptions, LogScheduleOptions, LogSelectOptions, LogVerifyOptions, ScheduleFiles } from '../commands/log.js'
 
-function loadLog(path: string): ParsedLog {
+export function loadLog(path: string): ParsedLog {
   const text = readFileText(path, 'serving log')
   return parseFile(path, () => parseLog(text), TokenmarkError)
 }
 
-function loadSchedule(o: ScheduleFiles): KeySchedule | undefined {
+export function loadSchedule(o: ScheduleFiles): KeySchedule | undefined {
   if (o.schedule === undefined || o.schedulePublic === undefined) return undefined
   const secret = readFileText(o.schedule, 'schedule secret file')
   const pub = readFileText(o.schedulePublic, 'schedule description')
   return parseFile(o.schedule, () => parseSchedule(secret, pub), TokenmarkError)
 }
 
+/** A signed log head (file `path`) checked against `log`: signature valid (by `publicKey` when given), and covering the log. */
+export function checkSignedHead(path: string, publicKey: string | undefined, log: ParsedLog, chainOk: boolean): { valid: boolean; signerId: string; signedAt: string; coversHead: boolean } {
+  const text = readFileText(path, 'signed head')
+  let signed: SignedLogHead
+  try {
+    signed = JSON.parse(text) as SignedLogHead
+  } catch {
+    throw new CliError(`${path}: not JSON`)
+  }
+  const pk = publicKey === undefined ? undefined : parseFile(publicKey, () => parsePublicKey(readFileText(publicKey, 'public key')), EvidenceError)
+  const valid = verifyLogHead(signed, pk)
+  // A signed head may be older than the log: it covers the log's first `records` records.
+  const covers = chainOk && signed.head?.scheduleId === log.header.scheduleId && signed.head.records <= log.records.length && (signed.head.records === 0 ? true : log.records[signed.head.records - 1]?.hash === signed.head.head)
+  return { valid, signerId: String(signed.signerId), signedAt: String(signed.signedAt), coversHead: covers }
+}
+
 export function verify(path: string, o: LogVerifyOptions): void {
   const log = loadLog(path)
   const schedule = loadSchedule(o)
   const v = verifyLog(log, schedule)
-  let signature: { checked: boolean; valid?: boolean; signerId?: string; coversHead?: boolean } = { checked: false }
-  if (o.signature !== undefined) {
-    const text = readFileText(o.signature, 'signed head')
-    let signed: SignedLogHead
-    try {
-      signed = JSON.parse(text) as SignedLogHead
-    } catch {
-      throw new CliError(`${o.signature}: not JSON`)
-    }
-    const pk = o.publicKey === undefined ? undefined : parseFile(o.publicKey, () => parsePublicKey(readFileText(o.publicKey as string, 'public key')), EvidenceError)
-    const valid = verifyLogHead(signed, pk)
-    // A signed head may be older than the log: it covers the log's first `records` records.
-    const covers = v.ok && signed.head?.scheduleId === log.header.scheduleId && signed.head.records <= log.records.length && (signed.head.records === 0 ? true : log.records[signed.head.records - 1]?.hash === signed.head.head)
-    signature = { checked: true, valid, signerId: signed.signerId, coversHead: covers }
-  }
+  const signature: { checked: boolean; valid?: boolean; signerId?: string; coversHead?: boolean } =
+    o.signature === undefined ? { checked: false } : { checked: true, ...checkSignedHead(o.signature, o.publicKey, log, v.ok) }
   const ok = v.ok && (!signature.checked || (signature.valid === true && signature.coversHead === true))
   if (o.json) process.stdout.write(JSON.stringify({ ...v, ok, scheduleChecked: schedule !== undefined, signature }) + '\n')
   else {

@@ -4,7 +4,7 @@ import { CliError } from '../errors.js'
 import { parseNumber } from '../io.js'
 import { CaseSink } from '../probe/case-sink.js'
 import { DEFAULT_RETRY, makeClient, PROBE_FORMATS, withRetries, type ProbeFormat } from '../probe/client.js'
-import { openOutput, readPrompts, type ProbeSample } from '../probe/files.js'
+import { openOutput, readPrompts, type ProbePrompt, type ProbeSample } from '../probe/files.js'
 import { Progress } from '../probe/progress.js'
 
 /** Options as commander parses them from the declaration below. */
@@ -12,7 +12,9 @@ export interface ProbeCliOptions {
   endpoint: string
   format: string
   model: string
-  prompts: string
+  prompts?: string
+  replay?: string
+  select?: string[]
   out?: string
   apiKeyEnv?: string
   concurrency: string
@@ -68,7 +70,14 @@ export async function run(o: ProbeCliOptions): Promise<void> {
   // endpoint needs no key; one that does answers 401, reported with the variable to set).
   const keyEnv = o.apiKeyEnv ?? (format === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY')
   const apiKey = o.apiKeyEnv !== undefined ? env(keyEnv, 'the API key') : process.env[keyEnv] || undefined
-  const prompts = readPrompts(o.prompts)
+  if ((o.prompts === undefined) === (o.replay === undefined)) throw new CliError('give --prompts FILE or --replay LOG (one of them)')
+  if (o.select !== undefined && o.replay === undefined) throw new CliError('--select chooses records of --replay LOG; give --replay')
+  let replay: { prompts: ProbePrompt[]; withoutText: number } | undefined
+  if (o.replay !== undefined) {
+    const { parseSelection, replayPrompts } = await import('../probe/replay.js')
+    replay = replayPrompts(o.replay, parseSelection(o.select ?? []))
+  }
+  const prompts = replay?.prompts ?? readPrompts(o.prompts as string)
   const ask = await makeClient({ format, endpoint: o.endpoint, apiKey, model: o.model, maxTokens, stream: o.stream === true, timeout })
 
   const out = o.out ? openOutput(o.out) : undefined
@@ -116,7 +125,7 @@ export async function run(o: ProbeCliOptions): Promise<void> {
         const p = todo[next++]
         const answer = await withRetries(() => perRequest(controller.signal, (signal) => ask(p.prompt, signal)), controller.signal, { ...DEFAULT_RETRY, retries }, onRetry)
         if (controller.signal.aborted) return
-        const sample: ProbeSample = { id: p.id, prompt: p.prompt, text: answer.text, model: o.model, endpoint: o.endpoint, time: new Date().toISOString(), requestId: answer.requestId }
+        const sample: ProbeSample = { id: p.id, prompt: p.prompt, text: answer.text, model: o.model, endpoint: o.endpoint, time: new Date().toISOString(), requestId: answer.requestId, ...(p.served ?? {}) }
         out?.append(sample)
         added++
         progress.tick()
@@ -158,6 +167,7 @@ export async function run(o: ProbeCliOptions): Promise<void> {
   const c = sink?.last
   process.stdout.write(
     `probed ${added} prompts (${done.size + added} samples${where})${progress.retries ? `, ${progress.retries} retries` : ''}\n` +
+      (replay ? `  replay of ${o.replay}: ${replay.prompts.length} distinct served prompts selected${replay.withoutText ? `, ${replay.withoutText} records without their prompt text skipped` : ''}\n` : '') +
       (sink ? `  case ${o.case}: ${sink.sent} added, ${sink.duplicates} already there${c ? `; ${c.samples} samples, ${c.tokensScored} tokens scored, p = ${c.result.pValue.toPrecision(3)}` : ''}\n` : ''),
   )
 }

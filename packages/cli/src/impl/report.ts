@@ -9,9 +9,12 @@ import {
   renderReport,
   REPORT_FORMATS,
   type ReportFormat,
+  scheduleRecord,
+  type ScheduleRecord,
   type SigningKey,
 } from '@tokenmark/evidence'
-import { describeInput, readCorpus, type SplitMode } from '../corpus.js'
+import type { KeySchedule } from '@tokenmark/core'
+import { describeInput, readCorpus, type Corpus, type SplitMode } from '../corpus.js'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
 import { parseFile, parseNumber, readFileText } from '../io.js'
@@ -36,6 +39,11 @@ export interface ReportCliOptions {
   normalize: boolean
   force?: boolean
   alpha: string
+  schedule?: string
+  schedulePublic?: string
+  log?: string
+  logSignature?: string
+  logPublicKey?: string
 }
 
 function loadSigningKey(path: string): SigningKey {
@@ -63,7 +71,36 @@ export function bundlePathFor(out: string, bundle: string | undefined): string {
   return join(dirname(out), `${base}.tmev`)
 }
 
-export function run(corpusPaths: string[], o: ReportCliOptions): void {
+/**
+ * `--schedule … [--log …]`: the schedule analysis of the same texts (evidence's scheduleRecord), with the
+ * accounts behind each flagged cohort and the log's integrity (head, and a signed head when given).
+ */
+async function scheduleSection(corpus: Corpus, o: ReportCliOptions, alpha: number): Promise<{ schedule: KeySchedule; record: ScheduleRecord }> {
+  if (o.schedulePublic === undefined) throw new CliError('--schedule needs --schedule-public (the schedule\'s public description)')
+  if (o.logSignature !== undefined && o.log === undefined) throw new CliError('--log-signature goes with --log')
+  if (!o.dedup) throw new CliError('--schedule scores with de-duplication per key; drop --no-dedup')
+  const { loadScheduleAndLog, scheduleTexts } = await import('./scan-schedule.js')
+  const { checkSignedHead } = await import('./log.js')
+  const { schedule, log, verification } = loadScheduleAndLog({ schedule: o.schedule as string, schedulePublic: o.schedulePublic, log: o.log })
+  const texts = scheduleTexts(corpus, schedule, log?.records)
+  const logInput =
+    log && verification
+      ? {
+          records: log.records,
+          head: verification.head.head,
+          withText: verification.withText,
+          ...(o.logSignature !== undefined ? { signature: checkSignedHead(o.logSignature, o.logPublicKey, log, true) } : {}),
+        }
+      : undefined
+  try {
+    return { schedule, record: scheduleRecord(schedule, texts, { alpha, dedup: o.dedup, normalize: o.normalize, prompts: corpus.prompts }, logInput) }
+  } catch (e) {
+    if (e instanceof EvidenceError) throw new CliError(e.message)
+    throw e
+  }
+}
+
+export async function run(corpusPaths: string[], o: ReportCliOptions): Promise<void> {
   const format = formatOf(o)
   const alpha = parseNumber('--alpha', o.alpha)
   if (!(alpha > 0 && alpha < 1)) throw new CliError('--alpha must be in (0, 1)')
@@ -77,6 +114,7 @@ export function run(corpusPaths: string[], o: ReportCliOptions): void {
   const signer = loadSigningKey(o.signingKey)
   const filter = o.filter ? loadFilter(o.filter) : undefined
   const corpus = readCorpus(corpusPaths, { split: o.split as SplitMode, prompts: o.prompts })
+  const sched = o.schedule === undefined ? undefined : await scheduleSection(corpus, o, alpha)
   process.stderr.write(`tokenmark: ${describeInput(corpus.input)}; scoring…\n`)
   const bundle = createBundle(key, corpus.items, signer, {
     case: { title: o.title, description: o.description },
@@ -88,6 +126,7 @@ export function run(corpusPaths: string[], o: ReportCliOptions): void {
     prompts: corpus.prompts,
     filter,
     filterDescription: o.filter ? `emission filter ${basename(o.filter)}` : undefined,
+    schedule: sched?.record,
   })
   const { result, statistics } = openBundle(bundle).body
   if (statistics.tokensScored === 0) throw nothingScored(statistics.tokensSeen, 'the corpus')
@@ -98,15 +137,18 @@ export function run(corpusPaths: string[], o: ReportCliOptions): void {
     publicKey: signer.publicKey,
     // With the watermark key at hand the report's verification checks the commitment and recomputes.
     watermarkKey: key,
+    schedule: sched?.schedule,
     bundleName: bundlePath,
     sources: { corpus: corpusPaths, prompts: o.prompts, filter: o.filter, split: o.split === 'none' ? undefined : o.split },
   })
   write(o.out, out)
   const verdict = !result.valid ? 'NOT A VALID TEST (de-duplication off)' : result.detected ? 'WATERMARK DETECTED' : 'no significant evidence'
+  const sr = sched?.record.result
   process.stdout.write(
     `${describeInput(corpus.input)}\n` +
       `${verdict}: p = ${formatP(result.log10P)} (${oneIn(result.log10P)}), ${statistics.tokensScored} tokens scored in ${corpus.items.length} texts\n` +
       result.warnings.map((w) => `  warning: ${w}\n`).join('') +
+      (sr ? `  schedule ${sched?.record.scheduleId}: p = ${formatP(sr.log10P)} (${sr.globalRule}); cohorts flagged (Holm, alpha ${sr.alpha}): ${sr.cohorts.filter((c) => c.flagged).map((c) => c.label).join(', ') || 'none'}\n` : '') +
       `  report ${o.out} (${format})\n  bundle ${bundlePath} (signed by ${signer.signerId})\n`,
   )
 }

@@ -1,5 +1,6 @@
 /** What `tokenmark verify` does. Its options type lives here; commands/verify.ts declares the flags and loads this module only when it runs. */
 import { EvidenceError, parsePublicKey, verify, type VerifyResult } from '@tokenmark/evidence'
+import { CliError } from '../errors.js'
 import { parseFile, readFileBytes, readFileText } from '../io.js'
 import { loadKey } from '../load.js'
 
@@ -7,6 +8,8 @@ import { loadKey } from '../load.js'
 export interface VerifyCliOptions {
   publicKey: string
   key?: string
+  schedule?: string
+  schedulePublic?: string
   json?: boolean
 }
 
@@ -21,12 +24,14 @@ export function fullyVerified(r: VerifyResult, withKey: boolean): boolean {
   return r.checks.every((c) => (c.id === 'commitment' || c.id === 'recompute' ? c.status === 'pass' : true))
 }
 
-export function run(path: string, o: VerifyCliOptions): void {
+export async function run(path: string, o: VerifyCliOptions): Promise<void> {
   const publicKey = loadPublicKey(o.publicKey)
   const watermarkKey = o.key ? loadKey(o.key) : undefined
   const bytes = readFileBytes(path, 'bundle', true)
-  const r = verify(bytes, { publicKey, watermarkKey })
-  const ok = fullyVerified(r, watermarkKey !== undefined)
+  if ((o.schedule === undefined) !== (o.schedulePublic === undefined)) throw new CliError('give both --schedule and --schedule-public, or neither')
+  const schedule = o.schedule === undefined ? undefined : (await import('./log.js')).loadSchedule(o)
+  const r = verify(bytes, { publicKey, watermarkKey, schedule })
+  const ok = fullyVerified(r, watermarkKey !== undefined) && (schedule === undefined || r.checks.some((c) => c.id === 'schedule' && c.status === 'pass'))
   if (o.json) {
     process.stdout.write(
       JSON.stringify({

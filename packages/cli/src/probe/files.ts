@@ -12,6 +12,8 @@ export interface ProbePrompt {
   /** The prompt's `id` field, else its line number (1-based). */
   id: string
   prompt: string
+  /** Replay (`--replay LOG`): the serving log record whose prompt this is. */
+  served?: { seq: number; keyId: string }
 }
 
 /** One probed sample, one line of the output file. */
@@ -23,6 +25,9 @@ export interface ProbeSample {
   endpoint: string
   time: string
   requestId: string | null
+  /** Replay only: the log record that served the prompt, and its key id (`scan --schedule` scores under it). */
+  seq?: number
+  keyId?: string
 }
 
 /** Prompts file: JSON lines with `prompt` (or `text`) and an optional `id`; blank lines ignored. */

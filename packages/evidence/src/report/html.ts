@@ -67,6 +67,18 @@ export function renderHtml(m: ReportModel): string {
     : ''
   const inputs = m.custody.inputs.map((i) => `<tr><td class="num">${i.n}</td><td>${esc(i.id)}</td><td class="mono">${i.sha256}</td><td class="num">${int(i.chars)}</td><td>${esc(i.source)}</td></tr>`).join('')
 
+  const a = m.attribution
+  const groupTable = (head: string, rs: string[][]) =>
+    `<table><tr><th>${head}</th><th>tokens scored</th><th>p</th><th>Holm-adjusted p</th><th></th></tr>${rs.map((r) => `<tr><td>${esc(r[0])}</td><td class="num">${esc(r[1])}</td><td class="num">${esc(r[2])}</td><td class="num">${esc(r[3])}</td><td>${esc(r[4])}</td></tr>`).join('')}</table>`
+  const attribution = a
+    ? `<section id="attribution"><h2>Attribution to cohorts and accounts</h2>
+<p class="verdict" id="attribution-sentence">${esc(a.sentence)}</p>${a.rules.map((x) => `<p>${esc(x)}</p>`).join('')}
+<h3>Cohorts</h3>${groupTable('cohort', a.cohorts)}<h3>Epochs</h3>${groupTable('epoch', a.epochs)}
+${a.accounts.length ? `<h3>Accounts behind each flagged cohort (from the serving log)</h3><table>${a.accounts.map((x) => `<tr><td>${esc(x.cohort)}</td><td>${esc(x.accounts)}</td></tr>`).join('')}</table>` : ''}
+<h3>Serving log integrity</h3><table>${rows(a.log)}</table></section>
+`
+    : ''
+
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
@@ -91,7 +103,7 @@ ${m.verdict.warnings.map((w) => `<p class="warning"><strong>Warning:</strong> ${
 <p>${esc(n.statistic)}; z = ${n.zScore.toFixed(2)}. Significance level: ${esc(n.alpha)}, ${esc(n.alphaSet)}.${n.tokensNeeded !== null && !m.verdict.detected ? ` At the observed effect about ${int(n.tokensNeeded)} scored tokens would reach p &lt; 10<sup>−6</sup>.` : ''}</p>
 </section>
 
-<section id="method"><h2>Method</h2>${m.method.paragraphs.map((p) => `<p>${esc(p)}</p>`).join('')}
+${attribution}<section id="method"><h2>Method</h2>${m.method.paragraphs.map((p) => `<p>${esc(p)}</p>`).join('')}
 <h3>References</h3><ol>${m.method.citations.map((c) => `<li>${esc(c)}</li>`).join('')}</ol></section>
 
 <section id="cumulative"><h2>Cumulative evidence</h2>

@@ -1,5 +1,5 @@
 /** Attribution reports from a bundle, in HTML, Markdown or JSON (the same model in each). */
-import type { WatermarkKey } from '@tokenmark/core'
+import type { KeySchedule, WatermarkKey } from '@tokenmark/core'
 import { openBundle } from '../bundle.js'
 import { sha256Hex } from '../hash.js'
 import { verify, type VerifyResult } from '../verify.js'
@@ -16,6 +16,8 @@ export interface ReportOptions {
   /** When given, the bundle is verified first and the report shows the result in its chain of custody. */
   publicKey?: Uint8Array
   watermarkKey?: WatermarkKey
+  /** The key schedule of a bundle with a schedule analysis: verification reruns that analysis too. */
+  schedule?: KeySchedule
   /** File name shown in the chain of custody and the reproduce commands (a placeholder when absent, never a guess). */
   bundleName?: string
   /** The corpus, prompts and filter files the report was made from, for its reproduce commands. */
@@ -25,7 +27,7 @@ export interface ReportOptions {
 /** The report's content model (also the JSON rendering). Opens the bundle; verifies it when publicKey is given. */
 export function buildReport(bundle: Uint8Array, opts: Omit<ReportOptions, 'format'> = {}): ReportModel {
   let verification: VerifyResult | undefined
-  if (opts.publicKey) verification = verify(bundle, { publicKey: opts.publicKey, watermarkKey: opts.watermarkKey })
+  if (opts.publicKey) verification = verify(bundle, { publicKey: opts.publicKey, watermarkKey: opts.watermarkKey, schedule: opts.schedule })
   const { body } = openBundle(bundle)
   return reportModel(body, { bundleSha256: sha256Hex(bundle), verification, bundleName: opts.bundleName, sources: opts.sources })
 }

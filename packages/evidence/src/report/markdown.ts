@@ -48,6 +48,13 @@ export function renderMarkdown(m: ReportModel): string {
     ),
     '',
   )
+  const a = m.attribution
+  if (a) {
+    out.push('## Attribution to cohorts and accounts', '', `> **${mdText(a.sentence)}**`, '', ...a.rules.flatMap((x) => [x, '']))
+    out.push(table(['cohort', 'tokens scored', 'p', 'Holm-adjusted p', ''], a.cohorts), '', table(['epoch', 'tokens scored', 'p', 'Holm-adjusted p', ''], a.epochs), '')
+    if (a.accounts.length) out.push('**Accounts behind each flagged cohort** (from the serving log)', '', table(['cohort', 'accounts'], a.accounts.map((x) => [x.cohort, mdText(x.accounts)])), '')
+    out.push('**Serving log integrity**', '', table(['', ''], a.log), '')
+  }
   out.push('## Method', '', ...m.method.paragraphs.flatMap((p) => [p, '']), '**References**', '', ...m.method.citations.map((c, i) => `${i + 1}. ${c}`), '')
   out.push(
     '## Cumulative evidence',

@@ -6,6 +6,7 @@
 import { getScheme, toHex } from '@tokenmark/core'
 import { REASON_NAMES, type EvidenceBody, type NullModelRecord } from '../body.js'
 import type { VerifyResult } from '../verify.js'
+import { attributionModel, type AttributionModel } from './attribution.js'
 import { int, oneIn, pct, pow10E, pow10Text } from './numbers.js'
 
 export interface HeatToken {
@@ -58,6 +59,8 @@ export interface ReportModel {
   }
   reproduce: { commands: string[]; notes: string[] }
   notes: string
+  /** The schedule analysis (attribution to cohorts and accounts), when the bundle holds one. */
+  attribution: AttributionModel | null
 }
 
 /** Position of an observation on [0, 1], uniform-ish under H0: 0.5 is what chance gives. */
@@ -291,5 +294,6 @@ export function reportModel(
     },
     reproduce,
     notes: body.notes,
+    attribution: attributionModel(body),
   }
 }

@@ -1,0 +1,151 @@
+/**
+ * The schedule analysis of an evidence bundle (docs/evidence-format.md#schedule; issue 13 §6): replay answers
+ * scored against a key schedule with core's ScheduleScorer (docs/spec.md#replay) — the global test, one test
+ * per cohort and per epoch with Holm's correction — plus what only the serving log knows: the accounts each
+ * flagged cohort served, and the log's integrity (head hash, signed head). `verify` reruns `analyzeSchedule`
+ * with the schedule secret and compares `result`; the accounts and the log are the signer's statements.
+ */
+import { accountsOf, getTokenizer, normalizeText, ScheduleScorer, type CohortKey, type KeySchedule, type LogRecord, type ScheduleResult, type Tokenizer } from '@tokenmark/core'
+import { EvidenceError } from './errors.js'
+
+export interface ScheduleGroupRecord {
+  tokensScored: number
+  value: number
+  log10P: number
+  adjustedLog10P: number
+  flagged: boolean
+}
+
+/** ScheduleResult as a bundle holds it (p- and e-values as their log10; groups that scored nothing left out). */
+export interface ScheduleResultRecord {
+  globalRule: 'pooled' | 'bonferroni'
+  tokensSeen: number
+  tokensScored: number
+  log10P: number
+  zScore: number
+  log10E: number
+  alpha: number
+  correction: 'holm'
+  cohortFamily: number
+  epochFamily: number
+  keysUsed: number
+  cohorts: (ScheduleGroupRecord & { cohort: number; label: string })[]
+  epochs: (ScheduleGroupRecord & { epoch: number })[]
+  cohortsFlagged: number[]
+  epochsFlagged: number[]
+}
+
+export interface ScheduleRecord {
+  scheduleId: string
+  commitment: string
+  /** Per input (in order), the key id that served its prompt; null for none (then every input is null: ring scoring). */
+  servedKeys: (string | null)[]
+  result: ScheduleResultRecord
+  /** Per flagged cohort, the accounts the serving log shows it served (sorted). */
+  accounts: { cohort: number; label: string; accounts: string[] }[]
+  /** The serving log the keys and accounts were read from, when one was given. */
+  log: null | {
+    records: number
+    head: string
+    withText: number
+    /** The provider's signed head, when given: who signed, and whether it is valid and covers this log. */
+    signature: null | { signerId: string; signedAt: string; valid: boolean; coversHead: boolean }
+  }
+}
+
+export interface ScheduleText {
+  text: string
+  prompt?: string
+  /** The key id that served the text's prompt (keyed replay), or absent (held-out: ring scoring). */
+  keyId?: string
+}
+
+export interface ScheduleAnalysisOptions {
+  alpha: number
+  dedup?: boolean
+  normalize?: boolean
+  /** Prompts excluded everywhere (under every key that scores). */
+  prompts?: readonly string[]
+  tokenizer?: Tokenizer
+}
+
+export function resultRecord(r: ScheduleResult, epochFamily: number): ScheduleResultRecord {
+  const group = <T extends { tokensScored: number; value: number; log10P: number; adjustedLog10P: number; flagged: boolean }>(g: T) => ({
+    tokensScored: g.tokensScored,
+    value: g.value,
+    log10P: g.log10P,
+    adjustedLog10P: g.adjustedLog10P,
+    flagged: g.flagged,
+  })
+  return {
+    globalRule: r.globalRule,
+    tokensSeen: r.tokensSeen,
+    tokensScored: r.tokensScored,
+    log10P: r.log10P,
+    zScore: r.zScore,
+    log10E: r.log10E,
+    alpha: r.alpha,
+    correction: r.correction,
+    cohortFamily: r.cohortFamily,
+    epochFamily,
+    keysUsed: r.keysUsed,
+    cohorts: r.cohorts.filter((c) => c.tokensScored > 0).map((c) => ({ cohort: c.cohort, label: c.label, ...group(c) })),
+    epochs: r.epochs.filter((e) => e.tokensScored > 0).map((e) => ({ epoch: e.epoch, ...group(e) })),
+    cohortsFlagged: r.cohortsFlagged,
+    epochsFlagged: r.epochsFlagged,
+  }
+}
+
+/**
+ * Scores texts against a schedule: each under the key that served its prompt when every text names one
+ * (keyed replay, pooled exact global test), else every text under the whole ring (Bonferroni global test).
+ * A mix is refused: the two rules answer different questions.
+ */
+export function analyzeSchedule(schedule: KeySchedule, texts: readonly ScheduleText[], opts: ScheduleAnalysisOptions): ScheduleResult {
+  const keyed = texts.filter((t) => t.keyId !== undefined).length
+  if (keyed > 0 && keyed < texts.length) {
+    throw new EvidenceError('E_BAD_INPUT', `${keyed} of ${texts.length} texts name their serving key and ${texts.length - keyed} do not; score replay and held-out answers separately`)
+  }
+  const tk = opts.tokenizer ?? getTokenizer(schedule.params.config.tokenizer)
+  const normalize = opts.normalize ?? true
+  const enc = (t: string) => tk.encode(normalize ? normalizeText(t).text : t)
+  const scorer = new ScheduleScorer(schedule, { dedup: opts.dedup ?? true })
+  const globalPrompts = (opts.prompts ?? []).map(enc)
+  if (keyed > 0) {
+    const used = new Map<string, CohortKey>()
+    for (const t of texts) {
+      const ck = schedule.locate(t.keyId as string)
+      if (!ck) throw new EvidenceError('E_BAD_INPUT', `key ${(t.keyId as string).slice(0, 40)} is not a key of schedule ${schedule.scheduleId}`)
+      used.set(ck.key.keyId, ck)
+      scorer.add(ck, enc(t.text), t.prompt !== undefined ? enc(t.prompt) : undefined)
+    }
+    // Prompts excluded everywhere go under every key that scored (exclusion is order-independent: accumulate.ts).
+    for (const ck of used.values()) for (const p of globalPrompts) scorer.add(ck, new Uint32Array(0), p)
+  } else {
+    const answers = texts.map((t) => ({ ids: enc(t.text), promptIds: t.prompt !== undefined ? enc(t.prompt) : undefined }))
+    for (const p of globalPrompts) answers.push({ ids: new Uint32Array(0), promptIds: p })
+    scorer.scoreRing(answers)
+  }
+  return scorer.result({ alpha: opts.alpha })
+}
+
+/** What the serving log adds to a schedule record: its records (for the accounts) and its integrity. */
+export interface ScheduleLogInput {
+  records: readonly LogRecord[]
+  head: string
+  withText: number
+  signature?: { signerId: string; signedAt: string; valid: boolean; coversHead: boolean }
+}
+
+/** The bundle's schedule record: `analyzeSchedule`'s result, the accounts behind each flagged cohort, the log's integrity. */
+export function scheduleRecord(schedule: KeySchedule, texts: readonly ScheduleText[], opts: ScheduleAnalysisOptions, log?: ScheduleLogInput): ScheduleRecord {
+  const r = analyzeSchedule(schedule, texts, opts)
+  return {
+    scheduleId: schedule.scheduleId,
+    commitment: schedule.commitment,
+    servedKeys: texts.map((t) => t.keyId ?? null),
+    result: resultRecord(r, schedule.params.epochs),
+    accounts: log ? r.cohortsFlagged.map((c) => ({ cohort: c, label: schedule.cohortLabel(c), accounts: accountsOf(log.records, c) })) : [],
+    log: log ? { records: log.records.length, head: log.head, withText: log.withText, signature: log.signature ?? null } : null,
+  }
+}
