@@ -306,8 +306,8 @@ export class CaseService {
           if (now.samples !== st.samples) return false
           const cur = this.#state(now, key)
           const at = new Date().toISOString()
-          plan.pending.forEach((p, i) => {
-            this.#store.insertSample({
+          this.#store.insertSamples(
+            plan.pending.map((p, i) => ({
               case_id: id,
               seq: p.outcome.seq,
               id: p.outcome.id,
@@ -318,8 +318,8 @@ export class CaseService {
               content_hash: p.hash,
               tokens: scored!.tokens[i],
               created_at: at,
-            })
-          })
+            })),
+          )
           if (scored && plan.pending.length > 0) {
             const seq = cur.samples + plan.pending.length
             cur.acc.merge(scored.delta)
