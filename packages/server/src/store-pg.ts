@@ -16,6 +16,8 @@
  * serialised the same way and the read-check-write of a batch (cases.ts) sees the committed state.
  * Migrations run under a second advisory lock, so replicas starting together migrate once.
  */
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import type { CaseMeta, CaseRow, KeyRow, SampleRow, SigningKeyRow, Store, TenantRow, TokenRow } from './store.js'
 import { SCHEMA_VERSION } from './store.js'
@@ -96,6 +98,12 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** The worker's built file: next to this one in dist, or in dist when this module runs from src (tests resolve packages to src). */
+function workerUrl(): URL {
+  const here = new URL('./pg-sync-worker.js', import.meta.url)
+  return existsSync(fileURLToPath(here)) ? here : new URL('../dist/pg-sync-worker.js', import.meta.url)
+}
+
 function toBuffers<T>(row: Record<string, unknown>): T {
   for (const k in row) {
     const v = row[k]
@@ -120,7 +128,7 @@ export class PgStore implements Store {
     this.#flag = new Int32Array(signal)
     const { port1, port2 } = new MessageChannel()
     this.#port = port1
-    this.#worker = new Worker(new URL('./pg-sync-worker.js', import.meta.url), { workerData: { url: opts.url, port: port2, signal }, transferList: [port2] })
+    this.#worker = new Worker(workerUrl(), { workerData: { url: opts.url, port: port2, signal }, transferList: [port2] })
     // The worker must not keep the process alive once the server closes (close() ends it anyway).
     this.#worker.unref()
     this.#await()
