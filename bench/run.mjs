@@ -1,5 +1,6 @@
 // `pnpm bench [suite...]`: runs every benchmark suite (or the named ones) and prints Markdown tables,
-// which README.md quotes. Suites: core, tokenizer, lab, shard, server (the server suite includes a 60 s soak),
+// which README.md quotes. Suites: core, tokenizer, lab, shard, server (the server suite includes a 60 s soak), store
+// (the server's batched ingest on PostgreSQL beside SQLite),
 // python (the Python reference's embed step beside core's).
 import { machine } from './lib.mjs'
 
@@ -9,6 +10,7 @@ const SUITES = {
   lab: './lab.mjs',
   shard: './shard.mjs',
   server: '../packages/server/bench/server.mjs',
+  store: '../packages/server/bench/store.mjs',
   python: './python.mjs',
 }
 const names = process.argv.slice(2)

@@ -364,13 +364,16 @@ export class CaseService {
     const outcomes: SampleOutcome[] = []
     const pending: Pending[] = []
     let seq = st.samples
+    // Every stored sample the batch's keys name, in one lookup (one round trip on PostgreSQL).
+    batch.forEach((input, index) => checkWellFormed(`samples/${index}`, input))
+    const keys = batch.flatMap((s) => (s.idempotencyKey !== undefined ? [s.idempotencyKey] : []))
+    const storedByKey = this.#store.getSamplesByIdem(id, keys)
     batch.forEach((input, index) => {
-      checkWellFormed(`samples/${index}`, input)
       const hash = contentHash(input)
       const ik = input.idempotencyKey
       if (ik !== undefined) {
         const prior = seenInBatch.get(ik)
-        const stored = prior ? undefined : this.#store.getSampleByIdem(id, ik)
+        const stored = prior ? undefined : storedByKey.get(ik)
         const priorHash = prior?.hash ?? stored?.content_hash
         if (priorHash !== undefined) {
           if (priorHash !== hash && priorHash !== legacyContentHash(input)) {

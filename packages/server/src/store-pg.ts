@@ -354,6 +354,13 @@ export class PgStore implements Store {
   getSampleByIdem(caseId: string, idemKey: string): Pick<SampleRow, 'seq' | 'id' | 'content_hash'> | undefined {
     return this.#one('SELECT seq, id, content_hash FROM samples WHERE case_id = $1 AND idem_key = $2', [caseId, idemKey])
   }
+  getSamplesByIdem(caseId: string, idemKeys: readonly string[]): Map<string, Pick<SampleRow, 'seq' | 'id' | 'content_hash'>> {
+    const out = new Map<string, Pick<SampleRow, 'seq' | 'id' | 'content_hash'>>()
+    if (idemKeys.length === 0) return out
+    const rows = this.#all<{ idem_key: string; seq: number; id: string; content_hash: string }>('SELECT idem_key, seq, id, content_hash FROM samples WHERE case_id = $1 AND idem_key = ANY($2::text[])', [caseId, [...idemKeys]])
+    for (const r of rows) out.set(r.idem_key, { seq: r.seq, id: r.id, content_hash: r.content_hash })
+    return out
+  }
   listSamples(caseId: string, afterSeq: number, limit: number): SampleRow[] {
     return this.#all<SampleRow>('SELECT * FROM samples WHERE case_id = $1 AND seq > $2 ORDER BY seq LIMIT $3', [caseId, afterSeq, limit])
   }

@@ -160,6 +160,8 @@ export interface Store {
   /** A batch's samples (PostgreSQL sends them in one statement). */
   insertSamples(rows: readonly SampleRow[]): void
   getSampleByIdem(caseId: string, idemKey: string): Pick<SampleRow, 'seq' | 'id' | 'content_hash'> | undefined
+  /** The stored samples of a case holding any of these idempotency keys, by key (one query per batch on PostgreSQL). */
+  getSamplesByIdem(caseId: string, idemKeys: readonly string[]): Map<string, Pick<SampleRow, 'seq' | 'id' | 'content_hash'>>
   listSamples(caseId: string, afterSeq: number, limit: number): SampleRow[]
   iterateSamples(caseId: string): IterableIterator<SampleRow>
 }
@@ -363,6 +365,14 @@ export class SqliteStore implements Store {
     return this.stmt('SELECT seq, id, content_hash FROM samples WHERE case_id = ? AND idem_key = ?').get(caseId, idemKey) as
       | Pick<SampleRow, 'seq' | 'id' | 'content_hash'>
       | undefined
+  }
+  getSamplesByIdem(caseId: string, idemKeys: readonly string[]): Map<string, Pick<SampleRow, 'seq' | 'id' | 'content_hash'>> {
+    const out = new Map<string, Pick<SampleRow, 'seq' | 'id' | 'content_hash'>>()
+    for (const k of idemKeys) {
+      const r = this.getSampleByIdem(caseId, k)
+      if (r) out.set(k, r)
+    }
+    return out
   }
   listSamples(caseId: string, afterSeq: number, limit: number): SampleRow[] {
     return this.stmt('SELECT * FROM samples WHERE case_id = ? AND seq > ? ORDER BY seq LIMIT ?').all(caseId, afterSeq, limit) as SampleRow[]
