@@ -34,14 +34,52 @@ function failure(e: unknown): { error: { message: string; code?: string } } {
 // BIGINT counts (count(*), sum) come back as numbers: every count this store keeps is far below 2^53.
 pg.types.setTypeParser(20, (v: string) => Number(v))
 
-const client = new pg.Client({ connectionString: url, application_name: 'tokenmark-server' })
-client.on('error', () => {
-  // A dropped connection fails the next statement (answered as an error); nothing to do here.
-})
-client.connect().then(
+/**
+ * The connection, replaced when it breaks (server restart, failover, an idle connection cut by a proxy).
+ * A connection lost inside a transaction fails every statement until the main thread's ROLLBACK: a
+ * transaction's later statements must never run, and commit, on a new connection without its earlier ones.
+ */
+let client: pg.Client
+let broken = false
+let inTx = false
+function connect(): Promise<void> {
+  const c = new pg.Client({ connectionString: url, application_name: 'tokenmark-server' })
+  client = c
+  broken = false
+  // A dropped connection: the next statement reconnects (or fails, inside a transaction).
+  c.on('error', () => {
+    if (client === c) broken = true
+  })
+  c.on('end', () => {
+    if (client === c) broken = true
+  })
+  return c.connect().then(() => undefined)
+}
+connect().then(
   () => reply({ ok: true }),
   (e: unknown) => reply(failure(e)),
 )
+
+async function query(req: Request): Promise<{ rows: unknown[]; rowCount: number }> {
+  const sql = req.sql
+  if (broken) {
+    if (inTx) {
+      if (sql === 'ROLLBACK') {
+        inTx = false
+        return { rows: [], rowCount: 0 }
+      }
+      throw Object.assign(new Error('the database connection was lost inside a transaction; it was rolled back'), { code: '08006' })
+    }
+    await client.end().catch(() => undefined)
+    await connect()
+  }
+  // Structured cloning turned the main thread's Buffers into Uint8Arrays; BYTEA parameters want Buffers.
+  const values = req.params.map((v) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v))
+  if (sql === 'COMMIT' || sql === 'ROLLBACK') inTx = false
+  const r = await client.query({ text: sql, values })
+  if (sql === 'BEGIN') inTx = true
+  return { rows: r.rows, rowCount: r.rowCount ?? 0 }
+}
 
 port.on('message', (req: Request) => {
   if (req.close) {
@@ -51,10 +89,5 @@ port.on('message', (req: Request) => {
     })
     return
   }
-  // Structured cloning turned the main thread's Buffers into Uint8Arrays; BYTEA parameters want Buffers.
-  const values = req.params.map((v) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v))
-  client.query({ text: req.sql, values }).then(
-    (r) => reply({ rows: r.rows, rowCount: r.rowCount ?? 0 }),
-    (e: unknown) => reply(failure(e)),
-  )
+  query(req).then(reply, (e: unknown) => reply(failure(e)))
 })

@@ -3,8 +3,10 @@
  * and are driven over real HTTP. Concurrent ingest into one case with overlapping idempotency keys gives
  * exactly the union; SIGKILL of one replica mid-ingest loses no acknowledged sample; a token revoked on
  * one replica is refused by the other once the stated bound (ServerLimits.tokenRecheckMs, 5 s) has
- * passed; the case's result reads the same from either replica. Runs in the server-pg project only.
+ * passed; the case's result reads the same from either replica; a replica whose database connection
+ * is cut reconnects. Runs in the server-pg project only.
  */
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startChild, type Child } from './child.js'
 import { freshPgUrl, plainText, STORE_KIND, testKey } from './helpers.js'
@@ -64,10 +66,19 @@ describe.skipIf(STORE_KIND !== 'postgres')('replicas on one PostgreSQL', () => {
   test('concurrent ingest from both replicas with overlapping idempotency keys stores exactly the union', async () => {
     if (db === undefined) return
     // Every batch goes to both replicas at once; batches 0..11 from A, 6..17 from B (6..11 overlap).
+    // A batch that keeps losing the race to the other replica is refused whole with 503 E_UNAVAILABLE
+    // ("retry it", cases.ts); a client retries it, as the idempotency keys make safe.
+    const send = async (base: string, n: number) => {
+      for (let attempt = 0; ; attempt++) {
+        const r = await api(base, 'POST', `/v1/cases/${caseId}/samples`, batchBody(n))
+        if (r.status !== 503 || attempt >= 20) return r
+        expect(r.json.error.code).toBe('E_UNAVAILABLE')
+      }
+    }
     const sends: Promise<{ status: number; json: any }>[] = []
     for (let i = 0; i < 12; i++) {
-      sends.push(api(a.url, 'POST', `/v1/cases/${caseId}/samples`, batchBody(i)))
-      sends.push(api(b.url, 'POST', `/v1/cases/${caseId}/samples`, batchBody(i + 6)))
+      sends.push(send(a.url, i))
+      sends.push(send(b.url, i + 6))
     }
     const replies = await Promise.all(sends)
     for (const r of replies) expect(r.status).toBe(200)
@@ -96,6 +107,33 @@ describe.skipIf(STORE_KIND !== 'postgres')('replicas on one PostgreSQL', () => {
     expect((await api(a.url, 'GET', `/v1/cases/${caseId}`, undefined, t.token)).status).toBe(401)
     await new Promise((r) => setTimeout(r, RECHECK_MS + 200))
     expect((await api(b.url, 'GET', `/v1/cases/${caseId}`, undefined, t.token)).status).toBe(401)
+  })
+
+  test('a replica whose connection is cut (pg_terminate_backend) reconnects: ready, and its next batch commits', async () => {
+    if (db === undefined) return
+    const c = new pg.Client({ connectionString: db })
+    await c.connect()
+    try {
+      // Only this file's database: other test files' servers run in the same cluster.
+      const r = await c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tokenmark-server' AND datname = current_database()")
+      expect(r.rowCount).toBe(2)
+    } finally {
+      await c.end()
+    }
+    // The statement that first meets the cut connection fails (503, as a load balancer would see it);
+    // the next one reconnects. Poll as a load balancer does (the bound is only a hang guard).
+    for (const s of [a, b]) {
+      let status = 0
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        status = (await api(s.url, 'GET', '/readyz')).status
+        if (status !== 200) expect(status).toBe(503)
+      }
+      expect(status).toBe(200)
+    }
+    const before = (await api(b.url, 'GET', `/v1/cases/${caseId}`)).json.samples as number
+    const r = await api(a.url, 'POST', `/v1/cases/${caseId}/samples`, batchBody(50))
+    expect(r.status).toBe(200)
+    expect((await api(b.url, 'GET', `/v1/cases/${caseId}`)).json.samples).toBe(before + r.json.accepted)
   })
 
   test('SIGKILL of one replica mid-ingest loses no acknowledged sample; the survivor completes the rest', async () => {
