@@ -136,6 +136,38 @@ describe.skipIf(STORE_KIND !== 'postgres')('replicas on one PostgreSQL', () => {
     expect((await api(b.url, 'GET', `/v1/cases/${caseId}`)).json.samples).toBe(before + r.json.accepted)
   })
 
+  test('a read-only database: /readyz names the cause and writes answer 503 E_STORE_READONLY on every replica, until it is writable again', async () => {
+    if (db === undefined) return
+    const c = new pg.Client({ connectionString: db })
+    await c.connect()
+    const name = (await c.query('SELECT current_database() AS n')).rows[0].n as string
+    // New sessions of this database start read-only (as on a hot standby); cutting the replicas'
+    // connections makes them reconnect into such sessions.
+    const cut = () => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tokenmark-server' AND datname = current_database()")
+    const poll = async (base: string, want: number) => {
+      let r = { status: 0, json: null as any }
+      for (let i = 0; i < 50 && r.status !== want; i++) r = await api(base, 'GET', '/readyz')
+      return r
+    }
+    try {
+      await c.query(`ALTER DATABASE "${name}" SET default_transaction_read_only = on`)
+      await cut()
+      for (const s of [a, b]) {
+        let r = await poll(s.url, 503)
+        if (r.json.reason === 'E_STORE_IO') r = await api(s.url, 'GET', '/readyz') // the statement that met the cut
+        expect(r).toEqual({ status: 503, json: { status: 'unavailable', reason: 'E_STORE_READONLY' } })
+        const w = await api(s.url, 'POST', `/v1/cases/${caseId}/samples`, batchBody(60))
+        expect(w.status).toBe(503)
+        expect(w.json.error.code).toBe('E_STORE_READONLY')
+      }
+    } finally {
+      await c.query(`ALTER DATABASE "${name}" RESET default_transaction_read_only`)
+      await cut()
+      await c.end()
+    }
+    for (const s of [a, b]) expect((await poll(s.url, 200)).status).toBe(200)
+  })
+
   test('SIGKILL of one replica mid-ingest loses no acknowledged sample; the survivor completes the rest', async () => {
     if (db === undefined) return
     const before = new Set((await allSamples(b.url, caseId)).map((s) => s.idempotencyKey))
