@@ -116,6 +116,7 @@ function pgCause(state: string): StoreCause | undefined {
   if (state === '25006' || state === '42501') return 'E_STORE_READONLY' // read_only_sql_transaction, insufficient_privilege
   if (state.startsWith('53')) return 'E_STORE_FULL' // insufficient resources: disk_full, out_of_memory, too_many_connections
   if (state === '55P03' || state === '40001' || state === '40P01' || state === '57014') return 'E_STORE_BUSY' // lock_not_available, serialization, deadlock, canceled (timeout)
-  if (state.startsWith('08') || state.startsWith('57P') || state.startsWith('58') || state === 'UNKNOWN') return 'E_STORE_IO' // connection, shutdown, system errors
+  // connection, shutdown and system errors; not a SQLSTATE at all: the socket's (ECONNREFUSED, ECONNRESET, …) or none
+  if (state.startsWith('08') || state.startsWith('57P') || state.startsWith('58') || !/^[0-9A-Z]{5}$/.test(state)) return 'E_STORE_IO'
   return undefined
 }

@@ -131,7 +131,19 @@ export class PgStore implements Store {
     this.#worker = new Worker(workerUrl(), { workerData: { url: opts.url, port: port2, signal }, transferList: [port2] })
     // The worker must not keep the process alive once the server closes (close() ends it anyway).
     this.#worker.unref()
-    this.#await()
+    try {
+      this.#await()
+      this.#migrate()
+    } catch (e) {
+      this.#closed = true
+      this.#port.close()
+      void this.#worker.terminate()
+      throw e
+    }
+  }
+
+  /** Brings the schema to SCHEMA_VERSION (once, whichever replica gets the lock first). */
+  #migrate(): void {
     this.transaction(() => {
       this.#q(`SELECT pg_advisory_xact_lock(${MIGRATE_LOCK})`)
       this.#q('CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BYTEA NOT NULL)')
