@@ -43,7 +43,8 @@ let client: pg.Client
 let broken = false
 let inTx = false
 function connect(): Promise<void> {
-  const c = new pg.Client({ connectionString: url, application_name: 'tokenmark-server' })
+  // statement_timeout: PostgreSQL cancels a statement (57014, a 503 E_STORE_BUSY) before the main thread's hang guard (60 s).
+  const c = new pg.Client({ connectionString: url, application_name: 'tokenmark-server', statement_timeout: 30_000, connectionTimeoutMillis: 10_000 })
   client = c
   broken = false
   // A dropped connection: the next statement reconnects (or fails, inside a transaction).
@@ -71,7 +72,12 @@ async function query(req: Request): Promise<{ rows: unknown[]; rowCount: number 
       throw Object.assign(new Error('the database connection was lost inside a transaction; it was rolled back'), { code: '08006' })
     }
     await client.end().catch(() => undefined)
-    await connect()
+    try {
+      await connect()
+    } catch (e) {
+      broken = true // still down: try again on the next statement
+      throw e
+    }
   }
   // Structured cloning turned the main thread's Buffers into Uint8Arrays; BYTEA parameters want Buffers.
   const values = req.params.map((v) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v))

@@ -68,7 +68,7 @@ const WRITE_LOCK = 0x746d5752 // 'tmWR'
 const MIGRATE_LOCK = 0x746d4d47 // 'tmMG'
 
 const CASE_META = 'seq, id, tenant_id, name, description, key_id, dedup, normalize, samples, created_at, updated_at'
-/** How long one statement may take before the main thread gives up on the worker (a hang guard). */
+/** How long one statement may take before the main thread gives up on the worker: a hang guard, twice pg-sync-worker.ts's statement_timeout. */
 const WAIT_MS = 60_000
 const ROLLBACK = new Error('rollback')
 
@@ -145,7 +145,6 @@ export class PgStore implements Store {
   /** Brings the schema to SCHEMA_VERSION (once, whichever replica gets the lock first). */
   #migrate(): void {
     this.transaction(() => {
-      this.#q(`SELECT pg_advisory_xact_lock(${MIGRATE_LOCK})`)
       this.#q('CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BYTEA NOT NULL)')
       const v = this.getMeta('schema_version')
       const at = v === undefined ? 0 : Number(v.toString())
@@ -162,7 +161,14 @@ export class PgStore implements Store {
     const r = Atomics.wait(this.#flag, 0, 0, WAIT_MS)
     Atomics.store(this.#flag, 0, 0)
     const msg = receiveMessageOnPort(this.#port)?.message as { rows?: Record<string, unknown>[]; rowCount?: number; error?: { message: string; code?: string } } | undefined
-    if (!msg) throw new PgStoreError(r === 'timed-out' ? 'the database did not answer in time' : 'the database connection is gone', r === 'timed-out' ? '57014' : '08006')
+    if (!msg) {
+      // The worker is stuck (PostgreSQL cancels statements after statement_timeout, well before this):
+      // a late answer would be taken for the next statement's, so this store stops here; /readyz then
+      // says E_STORE_CLOSED and the replica is replaced.
+      this.#closed = true
+      void this.#worker.terminate()
+      throw new PgStoreError(r === 'timed-out' ? 'the database did not answer in time' : 'the database connection is gone', '08006')
+    }
     if (msg.error) throw new PgStoreError(msg.error.message, msg.error.code)
     return { rows: msg.rows ?? [], rowCount: msg.rowCount ?? 0 }
   }
