@@ -81,10 +81,13 @@ async function query(req: Request): Promise<{ rows: unknown[]; rowCount: number 
   }
   // Structured cloning turned the main thread's Buffers into Uint8Arrays; BYTEA parameters want Buffers.
   const values = req.params.map((v) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v))
+  // A transaction opens with "BEGIN; …" (store-pg.ts), and the main thread sends ROLLBACK whenever
+  // anything in it fails, the BEGIN statement included.
   if (sql === 'COMMIT' || sql === 'ROLLBACK') inTx = false
+  else if (sql.startsWith('BEGIN')) inTx = true
   const r = await client.query({ text: sql, values })
-  if (sql === 'BEGIN') inTx = true
-  return { rows: r.rows, rowCount: r.rowCount ?? 0 }
+  // Several statements in one string answer an array of results; only single statements' rows are read.
+  return Array.isArray(r) ? { rows: [], rowCount: 0 } : { rows: r.rows, rowCount: r.rowCount ?? 0 }
 }
 
 port.on('message', (req: Request) => {

@@ -226,11 +226,10 @@ export class PgStore implements Store {
    */
   transaction<T>(fn: () => T, lock: number = WRITE_LOCK, lockMs = 5_000): T {
     if (this.#inTx) return fn()
-    this.#q('BEGIN')
     this.#inTx = true
     try {
-      this.#q(`SET LOCAL lock_timeout = ${Math.floor(lockMs)}`)
-      this.#q(`SELECT pg_advisory_xact_lock(${lock})`)
+      // One round trip (the simple protocol runs the three in order); a lock timeout lands in the catch.
+      this.#q(`BEGIN; SET LOCAL lock_timeout = ${Math.floor(lockMs)}; SELECT pg_advisory_xact_lock(${lock})`)
       const out = fn()
       this.#q('COMMIT')
       return out
