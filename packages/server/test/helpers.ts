@@ -17,15 +17,15 @@ import { stopTestCluster, testDatabase } from '../../../scripts/pg-cluster.mjs'
  */
 export const STORE_KIND: 'sqlite' | 'postgres' = process.env.TOKENMARK_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite'
 
+// Registered while the importing test file is collected (a hook cannot be added from inside a test).
+if (STORE_KIND === 'postgres') afterAll(() => stopTestCluster())
+
 let fileDb: Promise<string | undefined> | undefined
 let schemas = 0
 /** A postgres:// URL to a fresh, empty schema (postgres runs), or undefined (SQLite runs, or no PostgreSQL outside CI). */
 export async function freshPgUrl(): Promise<string | undefined> {
   if (STORE_KIND !== 'postgres') return undefined
-  fileDb ??= (testDatabase() as Promise<{ url?: string }>).then((r) => {
-    afterAll(() => stopTestCluster())
-    return r.url
-  })
+  fileDb ??= (testDatabase() as Promise<{ url?: string }>).then((r) => r.url)
   const base = await fileDb
   if (base === undefined) return undefined
   const schema = `t${++schemas}`
