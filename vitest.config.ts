@@ -16,7 +16,13 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    // The server tests run once per store (issue 16 §1): SQLite with everything else, PostgreSQL in the
+    // "server-pg" project (packages/server/test/helpers.ts reads TOKENMARK_TEST_STORE). `include` lives in
+    // the projects, not here: extended arrays are concatenated, not replaced.
+    projects: [
+      { extends: true, test: { name: 'default', include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'server-pg', include: ['packages/server/test/**/*.test.ts'], env: { TOKENMARK_TEST_STORE: 'postgres' } } },
+    ],
     testTimeout: 180_000,
     hookTimeout: 180_000,
     pool: 'forks',

@@ -1,6 +1,7 @@
 // `pnpm bench [suite...]`: runs every benchmark suite (or the named ones) and prints Markdown tables,
 // which README.md quotes. Suites: core, tokenizer, lab, shard, neural, server (the server suite includes a 60 s
-// soak), python (the Python reference's embed step beside core's).
+// soak), store (the server's batched ingest on PostgreSQL beside SQLite), python (the Python reference's embed
+// step beside core's).
 import { machine } from './lib.mjs'
 
 const SUITES = {
@@ -10,6 +11,7 @@ const SUITES = {
   shard: './shard.mjs',
   neural: './neural.mjs',
   server: '../packages/server/bench/server.mjs',
+  store: '../packages/server/bench/store.mjs',
   python: './python.mjs',
 }
 const names = process.argv.slice(2)

@@ -48,8 +48,12 @@ function run(bin, args) {
   return r.stdout
 }
 
-/** Starts a cluster; returns { url, dir, stop() }. url names the `postgres` database as user `postgres`. */
-export async function startCluster() {
+/**
+ * Starts a cluster; returns { url, dir, stop() }. url names the `postgres` database as user `postgres`.
+ * `durable: true` keeps PostgreSQL's default fsync and synchronous commit (benchmarks compare it with
+ * SQLite at synchronous=FULL); tests run without them.
+ */
+export async function startCluster({ durable = false } = {}) {
   const bin = postgresBin()
   if (!bin) throw new Error('PostgreSQL binaries not found (apt-get install postgresql)')
   const dir = mkdtempSync(join(tmpdir(), 'tokenmark-pg-'))
@@ -61,7 +65,7 @@ export async function startCluster() {
   const data = join(dir, 'data')
   run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'])
   const port = await freePort()
-  const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`
+  const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} ${durable ? '' : '-c fsync=off -c synchronous_commit=off -c full_page_writes=off '}-c max_connections=200`
   run(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-o', opts, '-w', '-t', '60', 'start'])
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`
   return { url, dir, stop: () => stopCluster(dir) }

@@ -21,11 +21,12 @@ import { CaseEvidence } from './evidence.js'
 import { ServerError, statusForCoreError, type ErrorBody } from './errors.js'
 import { KeyStore } from './keystore.js'
 import { routePlugins, type RoutePlugin } from './routes/index.js'
-import { Store } from './store.js'
+import { openStore } from './open-store.js'
+import type { Store } from './store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The SQLite store (closed in onClose). */
+    /** The store, SQLite or PostgreSQL (closed in onClose). */
     store: Store
     /** The tenants' watermark keys and evidence signing keys, sealed at rest. */
     keyStore: KeyStore
@@ -107,7 +108,10 @@ export interface RateLimitOptions {
 }
 
 export interface BuildServerOptions {
-  /** Database file, or ":memory:" (default). Ignored when `store` is given. */
+  /**
+   * Database: a SQLite file, ":memory:" (default), or a postgres:// URL (store-pg.ts; replicas may share
+   * it). Ignored when `store` is given.
+   */
   db?: string
   /** An open store to use (the server closes it on close). */
   store?: Store
@@ -170,8 +174,9 @@ class AccessLog extends LogController {
 export async function buildServer(opts: BuildServerOptions = {}): Promise<FastifyInstance> {
   const env = opts.env ?? process.env
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits }
-  const store = opts.store ?? new Store({ path: opts.db ?? ':memory:' })
-  const fileDb = store.path !== ':memory:' && store.path !== ''
+  const store = opts.store ?? openStore(opts.db ?? ':memory:')
+  // A SQLite file: the master secret may live next to it and the evidence worker may read it directly.
+  const fileDb = store.kind === 'sqlite' && store.path !== ':memory:' && store.path !== ''
   let keyStore: KeyStore
   let masterOrigin: { origin: string; path?: string }
   try {

@@ -306,8 +306,8 @@ export class CaseService {
           if (now.samples !== st.samples) return false
           const cur = this.#state(now, key)
           const at = new Date().toISOString()
-          plan.pending.forEach((p, i) => {
-            this.#store.insertSample({
+          this.#store.insertSamples(
+            plan.pending.map((p, i) => ({
               case_id: id,
               seq: p.outcome.seq,
               id: p.outcome.id,
@@ -318,8 +318,8 @@ export class CaseService {
               content_hash: p.hash,
               tokens: scored!.tokens[i],
               created_at: at,
-            })
-          })
+            })),
+          )
           if (scored && plan.pending.length > 0) {
             const seq = cur.samples + plan.pending.length
             cur.acc.merge(scored.delta)
@@ -364,13 +364,16 @@ export class CaseService {
     const outcomes: SampleOutcome[] = []
     const pending: Pending[] = []
     let seq = st.samples
+    // Every stored sample the batch's keys name, in one lookup (one round trip on PostgreSQL).
+    batch.forEach((input, index) => checkWellFormed(`samples/${index}`, input))
+    const keys = batch.flatMap((s) => (s.idempotencyKey !== undefined ? [s.idempotencyKey] : []))
+    const storedByKey = this.#store.getSamplesByIdem(id, keys)
     batch.forEach((input, index) => {
-      checkWellFormed(`samples/${index}`, input)
       const hash = contentHash(input)
       const ik = input.idempotencyKey
       if (ik !== undefined) {
         const prior = seenInBatch.get(ik)
-        const stored = prior ? undefined : this.#store.getSampleByIdem(id, ik)
+        const stored = prior ? undefined : storedByKey.get(ik)
         const priorHash = prior?.hash ?? stored?.content_hash
         if (priorHash !== undefined) {
           if (priorHash !== hash && priorHash !== legacyContentHash(input)) {

@@ -90,10 +90,33 @@ export function clientErrorBody(status: number): ErrorBody {
  */
 export function storeErrorReply(err: unknown): { code: string; message: string } | undefined {
   const code = (err as { code?: unknown }).code
-  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined
-  if (code.startsWith('SQLITE_READONLY')) return { code: 'E_STORE_READONLY', message: 'the database is read-only; nothing was written. Retry after the operator restores write access' }
-  if (code.startsWith('SQLITE_FULL')) return { code: 'E_STORE_FULL', message: 'the database or its disk is full; nothing was written. Retry after the operator frees space' }
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return { code: 'E_STORE_BUSY', message: 'the database is locked by another writer; retry shortly' }
-  if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')) return { code: 'E_STORE_IO', message: 'the database cannot be read or written (I/O error); retry later' }
+  if (typeof code !== 'string') return undefined
+  const cause = code.startsWith('SQLITE_') ? sqliteCause(code) : code.startsWith('PG_') ? pgCause(code.slice(3)) : undefined
+  return cause === undefined ? undefined : { code: cause, message: STORE_MESSAGES[cause] }
+}
+
+const STORE_MESSAGES = {
+  E_STORE_READONLY: 'the database is read-only; nothing was written. Retry after the operator restores write access',
+  E_STORE_FULL: 'the database or its disk is full; nothing was written. Retry after the operator frees space',
+  E_STORE_BUSY: 'the database is locked by another writer; retry shortly',
+  E_STORE_IO: 'the database cannot be read or written (I/O error); retry later',
+} as const
+type StoreCause = keyof typeof STORE_MESSAGES
+
+function sqliteCause(code: string): StoreCause | undefined {
+  if (code.startsWith('SQLITE_READONLY')) return 'E_STORE_READONLY'
+  if (code.startsWith('SQLITE_FULL')) return 'E_STORE_FULL'
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'E_STORE_BUSY'
+  if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')) return 'E_STORE_IO'
+  return undefined
+}
+
+/** PostgreSQL SQLSTATEs (appendix A of its manual) by the same causes; store-pg.ts prefixes them with PG_. */
+function pgCause(state: string): StoreCause | undefined {
+  if (state === '25006' || state === '42501') return 'E_STORE_READONLY' // read_only_sql_transaction, insufficient_privilege
+  if (state.startsWith('53')) return 'E_STORE_FULL' // insufficient resources: disk_full, out_of_memory, too_many_connections
+  if (state === '55P03' || state === '40001' || state === '40P01' || state === '57014') return 'E_STORE_BUSY' // lock_not_available, serialization, deadlock, canceled (timeout)
+  // connection, shutdown and system errors; not a SQLSTATE at all: the socket's (ECONNREFUSED, ECONNRESET, …) or none
+  if (state.startsWith('08') || state.startsWith('57P') || state.startsWith('58') || !/^[0-9A-Z]{5}$/.test(state)) return 'E_STORE_IO'
   return undefined
 }

@@ -24,6 +24,8 @@ export interface BootstrapResult {
 export function bootstrap(app: FastifyInstance, env: NodeJS.ProcessEnv = process.env): BootstrapResult | undefined {
   if (app.store.countTenants() > 0) return undefined
   return app.store.transaction(() => {
+    // Again inside the transaction: replicas on one PostgreSQL may start together.
+    if (app.store.countTenants() > 0) return undefined
     const tenant = app.access.createTenant('default')
     const preset = env.TOKENMARK_ADMIN_TOKEN
     if (preset) {

@@ -1,4 +1,8 @@
 /**
+ * The server's store: one interface (Store) with two implementations, this file's SQLite store (the
+ * default: one file, nothing else to run) and PostgreSQL (store-pg.ts) for replicas sharing a database
+ * (issue 16 §1); openStore picks by the --db value.
+ *
  * The embedded store: one SQLite database (better-sqlite3, WAL, synchronous=FULL) holding tenants,
  * API tokens (hashes only), sealed watermark keys and evidence signing keys, cases, their samples and
  * each case's merged accumulator. Calls are synchronous, so a write has committed before the caller
@@ -100,7 +104,7 @@ export interface CaseRow {
   updated_at: string
 }
 /** A case row without its evidence blobs (which can be megabytes for a large case). */
-export type CaseMeta = Omit<CaseRow, 'acc'> & { /** Insertion order (SQLite rowid), for pagination. */ seq: number }
+export type CaseMeta = Omit<CaseRow, 'acc'> & { /** Insertion order (SQLite rowid, PostgreSQL identity), for pagination. */ seq: number }
 const CASE_META = 'rowid AS seq, id, tenant_id, name, description, key_id, dedup, normalize, samples, created_at, updated_at'
 
 export interface SampleRow {
@@ -116,6 +120,52 @@ export interface SampleRow {
   created_at: string
 }
 
+/**
+ * What the server needs from a database. Calls are synchronous (see store-pg.ts for why), so a write
+ * has committed before the caller sends its reply, and `transaction(fn)` runs fn with no other request's
+ * statements in between: either every write of fn commits or none does.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres'
+  /** The database file, or the PostgreSQL URL without its password. */
+  readonly path: string
+  readonly closed: boolean
+  close(): void
+  /** Throws the store's error when a write would fail now (read-only, full, locked, unreachable); writes nothing. */
+  probeWrite(): void
+  caseTextBytes(caseId: string): number
+  transaction<T>(fn: () => T): T
+  getMeta(k: string): Buffer | undefined
+  setMeta(k: string, v: Buffer): void
+  insertTenant(row: TenantRow): void
+  getTenant(id: string): TenantRow | undefined
+  countTenants(): number
+  insertToken(row: Omit<TokenRow, 'revoked'>): void
+  getToken(id: string): TokenRow | undefined
+  listTokens(tenantId: string): TokenRow[]
+  revokeToken(tenantId: string, id: string): boolean
+  insertKey(row: KeyRow): void
+  getKey(tenantId: string, keyId: string): KeyRow | undefined
+  listKeys(tenantId: string): KeyRow[]
+  insertSigningKey(row: SigningKeyRow): boolean
+  getSigningKey(tenantId: string): SigningKeyRow | undefined
+  insertCase(row: CaseRow): void
+  getCase(tenantId: string, id: string): CaseMeta | undefined
+  getCaseEvidence(id: string): { acc: Buffer; samples: number; deltas: Buffer[] } | undefined
+  insertAccDelta(caseId: string, samples: number, bytes: Uint8Array): void
+  checkpointCase(caseId: string, acc: Uint8Array): void
+  updateCaseSamples(id: string, samples: number, updatedAt: string): void
+  listCases(tenantId: string, limit: number, beforeSeq?: number): CaseMeta[]
+  insertSample(row: SampleRow): void
+  /** A batch's samples (PostgreSQL sends them in one statement). */
+  insertSamples(rows: readonly SampleRow[]): void
+  getSampleByIdem(caseId: string, idemKey: string): Pick<SampleRow, 'seq' | 'id' | 'content_hash'> | undefined
+  /** The stored samples of a case holding any of these idempotency keys, by key (one query per batch on PostgreSQL). */
+  getSamplesByIdem(caseId: string, idemKeys: readonly string[]): Map<string, Pick<SampleRow, 'seq' | 'id' | 'content_hash'>>
+  listSamples(caseId: string, afterSeq: number, limit: number): SampleRow[]
+  iterateSamples(caseId: string): IterableIterator<SampleRow>
+}
+
 export interface StoreOptions {
   /** Database file, or ":memory:" (tests). */
   path: string
@@ -123,7 +173,8 @@ export interface StoreOptions {
 
 const ROLLBACK = new Error('rollback')
 
-export class Store {
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const
   readonly db: Database.Database
   readonly path: string
   #closed = false
@@ -307,10 +358,21 @@ export class Store {
       )
       .run(row)
   }
+  insertSamples(rows: readonly SampleRow[]): void {
+    for (const r of rows) this.insertSample(r)
+  }
   getSampleByIdem(caseId: string, idemKey: string): Pick<SampleRow, 'seq' | 'id' | 'content_hash'> | undefined {
     return this.stmt('SELECT seq, id, content_hash FROM samples WHERE case_id = ? AND idem_key = ?').get(caseId, idemKey) as
       | Pick<SampleRow, 'seq' | 'id' | 'content_hash'>
       | undefined
+  }
+  getSamplesByIdem(caseId: string, idemKeys: readonly string[]): Map<string, Pick<SampleRow, 'seq' | 'id' | 'content_hash'>> {
+    const out = new Map<string, Pick<SampleRow, 'seq' | 'id' | 'content_hash'>>()
+    for (const k of idemKeys) {
+      const r = this.getSampleByIdem(caseId, k)
+      if (r) out.set(k, r)
+    }
+    return out
   }
   listSamples(caseId: string, afterSeq: number, limit: number): SampleRow[] {
     return this.stmt('SELECT * FROM samples WHERE case_id = ? AND seq > ? ORDER BY seq LIMIT ?').all(caseId, afterSeq, limit) as SampleRow[]

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, expect, test } from 'vitest'
 import { startChild, type Child } from './child.js'
-import { plainText, testKey } from './helpers.js'
+import { freshPgUrl, plainText, testKey } from './helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tokenmark-crash-'))
 const ADMIN = 'tmt_CrashTestAdm_' + 'c'.repeat(43)
@@ -36,7 +36,8 @@ const batchBody = (b: number) => ({
 })
 
 test('SIGKILL mid-ingest loses no acknowledged sample and duplicates nothing on retry', async () => {
-  const db = join(dir, 'crash.db')
+  // The server-pg project runs this on PostgreSQL (a fresh schema), the default one on a SQLite file.
+  const db = (await freshPgUrl()) ?? join(dir, 'crash.db')
   const first = await startChild(['--port', '0', '--db', db], env)
   children.push(first)
   const key = testKey(9)

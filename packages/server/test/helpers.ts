@@ -2,7 +2,44 @@
 import { getTokenizer, keyFromSecret, seededRng, watermarkSampler, type WatermarkKey } from '@tokenmark/core'
 import type { FastifyInstance } from 'fastify'
 import { Writable } from 'node:stream'
+import pg from 'pg'
+import { afterAll } from 'vitest'
 import { bootstrap, buildServer, type BuildServerOptions } from '@tokenmark/server'
+// @ts-expect-error a plain .mjs script (the helper .ci/run uses too)
+import { stopTestCluster, testDatabase } from '../../../scripts/pg-cluster.mjs'
+
+/**
+ * The store the server tests run on: SQLite unless TOKENMARK_TEST_STORE=postgres (vitest.config.ts runs
+ * the server tests a second time so, as the project "server-pg"). On PostgreSQL each test file gets one
+ * fresh database (scripts/pg-cluster.mjs: TOKENMARK_TEST_PG's cluster, or one started for this process;
+ * under CI=true a missing PostgreSQL fails) and each test server a fresh schema in it, which is as
+ * isolated as a fresh ":memory:" database and costs milliseconds.
+ */
+export const STORE_KIND: 'sqlite' | 'postgres' = process.env.TOKENMARK_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite'
+
+// Registered while the importing test file is collected (a hook cannot be added from inside a test).
+if (STORE_KIND === 'postgres') afterAll(() => stopTestCluster())
+
+let fileDb: Promise<string | undefined> | undefined
+let schemas = 0
+/** A postgres:// URL to a fresh, empty schema (postgres runs), or undefined (SQLite runs, or no PostgreSQL outside CI). */
+export async function freshPgUrl(): Promise<string | undefined> {
+  if (STORE_KIND !== 'postgres') return undefined
+  fileDb ??= (testDatabase() as Promise<{ url?: string }>).then((r) => r.url)
+  const base = await fileDb
+  if (base === undefined) return undefined
+  const schema = `t${++schemas}`
+  const c = new pg.Client({ connectionString: base })
+  await c.connect()
+  try {
+    await c.query(`CREATE SCHEMA ${schema}`)
+  } finally {
+    await c.end()
+  }
+  const u = new URL(base)
+  u.searchParams.set('options', `-c search_path=${schema}`)
+  return u.toString()
+}
 
 export const MASTER = 'a'.repeat(64)
 
@@ -80,9 +117,11 @@ export interface TestServer {
   logs: LogCapture
 }
 
+/** A server on a fresh store of STORE_KIND (unless `opts` names its own db or store). */
 export async function testServer(opts: BuildServerOptions = {}): Promise<TestServer> {
   const logs = new LogCapture()
-  const app = await buildServer({ masterSecret: MASTER, logStream: logs, logger: 'debug', ...opts })
+  const db = opts.db === undefined && opts.store === undefined ? await freshPgUrl() : undefined
+  const app = await buildServer({ masterSecret: MASTER, logStream: logs, logger: 'debug', ...(db !== undefined ? { db } : {}), ...opts })
   const boot = bootstrap(app, {})
   if (!boot?.adminToken) throw new Error('bootstrap did not create an admin token')
   return { app, admin: boot.adminToken, tenantId: boot.tenantId, logs }

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { detect, keyFromSecret } from '@tokenmark/core'
 import { afterAll, describe, expect, test } from 'vitest'
 import { bootstrap, buildServer } from '../dist/index.js'
-import { MASTER, plainText, testKey, watermarkedText } from './helpers.js'
+import { freshPgUrl, MASTER, plainText, testKey, watermarkedText } from './helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tokenmark-offloop-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -21,7 +21,7 @@ function ringKey(i: number) {
 }
 
 async function start(opts: Parameters<typeof buildServer>[0]) {
-  const app = await buildServer({ masterSecret: MASTER, rateLimit: false, ...opts })
+  const app = await buildServer({ masterSecret: MASTER, rateLimit: false, db: (await freshPgUrl()) ?? ':memory:', ...opts })
   const boot = bootstrap(app, {})!
   await app.listen({ port: 0, host: '127.0.0.1' })
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
@@ -99,7 +99,7 @@ describe('the work pool keeps the event loop and other tenants free', () => {
   })
 
   test('case samples are scored and bundles built off the event loop: /healthz is answered throughout', async () => {
-    const s = await start({ db: join(dir, 'cases.db'), detectWorkers: 1 })
+    const s = await start({ db: (await freshPgUrl()) ?? join(dir, 'cases.db'), detectWorkers: 1 })
     try {
       const a = await s.tenant('investigator', [11])
       const key = testKey(11)

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
 import { buildServer } from '@tokenmark/server'
-import { bearer, MASTER, plainText, testKey, testServer } from './helpers.js'
+import { bearer, freshPgUrl, MASTER, plainText, testKey, testServer } from './helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tokenmark-protocol-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -147,7 +147,7 @@ describe('bodies', () => {
 
 describe('tokens', () => {
   test('a token revoked through one instance stops working on another instance on the same database within tokenRecheckMs', async () => {
-    const db = join(dir, 'two.db')
+    const db = (await freshPgUrl()) ?? join(dir, 'two.db')
     const a = await testServer({ db, limits: { tokenRecheckMs: 200 } })
     const b = await buildServer({ db, masterSecret: MASTER, limits: { tokenRecheckMs: 200 } })
     try {

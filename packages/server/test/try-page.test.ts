@@ -14,6 +14,7 @@ import { bootstrap, buildServer } from '@tokenmark/server'
 import type { FastifyInstance } from 'fastify'
 import { chromium, type BrowserContext } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { freshPgUrl } from './helpers.js'
 
 const outDir = fileURLToPath(new URL('../../../test-output', import.meta.url))
 const key = generateKey({ scheme: 'kgw' })
@@ -27,7 +28,7 @@ let profile: string
 beforeAll(async () => {
   const tk = getTokenizer('o200k_base')
   marked = generate(trainReferenceModel(tk), tk, 'The whale', { maxTokens: 160, sampler: watermarkSampler(key, { topK: 100 }, seededRng(5)) }).text + '\n<i>pasted</i> & kept as text.'
-  app = await buildServer({ db: ':memory:', masterSecret: 'b'.repeat(64), logger: false })
+  app = await buildServer({ db: (await freshPgUrl()) ?? ':memory:', masterSecret: 'b'.repeat(64), logger: false })
   admin = bootstrap(app)!.adminToken!
   base = await app.listen({ host: '127.0.0.1', port: 0 })
   const r = await fetch(`${base}/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ keyFile: key.toKeyFile(), name: 'provider' }) })

@@ -27,7 +27,7 @@ export function registerServe(program: Command): void {
     .description('run the verification service (fastify + SQLite); keys never leave it')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', '8787')
-    .option('--db <file>', 'SQLite database file (created when missing; the master secret goes to <file>.master unless TOKENMARK_MASTER_SECRET(_FILE) is set)', './tokenmark.db')
+    .option('--db <file>', 'SQLite database file (created when missing; the master secret goes to <file>.master unless TOKENMARK_MASTER_SECRET(_FILE) is set), or a postgres://… URL (replicas may share it; needs TOKENMARK_MASTER_SECRET(_FILE))', './tokenmark.db')
     .option('--log-level <level>', `log level: ${LEVELS.join(', ')}`, 'info')
     .option('--rate-limit <n>', 'requests per API token per minute (0 = off)', '600')
     .action(async (o: ServeCliOptions) => {
