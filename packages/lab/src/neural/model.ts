@@ -13,6 +13,7 @@
  *   process alive).
  */
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads'
@@ -65,6 +66,12 @@ export class NeuralModel implements LanguageModel {
   readonly #logp: Float64Array
 
   private constructor(dir: string, cfg: Gpt2Config) {
+    // onnxruntime-node is an optional peer of this package (package.json): say how to get it, not a stack trace.
+    try {
+      createRequire(import.meta.url).resolve('onnxruntime-node')
+    } catch {
+      throw new LabError('E_MODEL_FORMAT', 'the neural model needs onnxruntime-node 1.30.0: npm install onnxruntime-node@1.30.0 --ignore-scripts (its CPU binaries ship in the package)')
+    }
     this.vocabSize = cfg.vocab_size
     this.contextLength = cfg.n_positions - 1
     this.eot = cfg.eos_token_id
