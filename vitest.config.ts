@@ -20,7 +20,8 @@ export default defineConfig({
     // "server-pg" project (packages/server/test/helpers.ts reads TOKENMARK_TEST_STORE). `include` lives in
     // the projects, not here: extended arrays are concatenated, not replaced.
     projects: [
-      { extends: true, test: { name: 'default', include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'] } },
+      // replicas.test.ts is about PostgreSQL only: it runs in server-pg, not skipped in default.
+      { extends: true, test: { name: 'default', include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'], exclude: ['**/node_modules/**', 'packages/server/test/replicas.test.ts'] } },
       { extends: true, test: { name: 'server-pg', include: ['packages/server/test/**/*.test.ts'], env: { TOKENMARK_TEST_STORE: 'postgres' } } },
     ],
     testTimeout: 180_000,
