@@ -28,12 +28,12 @@
  * Needs a build first (`npm run build`). Everything it writes is in DIR, named at the end.
  */
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
-import { generateKey, getTokenizer, parseLog, parseSchedule } from '../packages/core/dist/index.js'
+import { KeySchedule, generateKey, getTokenizer, parseLog, parseSchedule } from '../packages/core/dist/index.js'
 import { generateSigningKey, openBundle, signLogHead } from '../packages/evidence/dist/index.js'
 import { NGramModel, encodeCorpus, prompts, saveModelFile, trainReferenceModel } from '../packages/lab/dist/index.js'
 import { buildProviderApi } from '../examples/provider-api/dist/index.js'
@@ -50,6 +50,9 @@ const { values: a } = parseArgs({
     accounts: { type: 'string', default: '25' },
     'attribution-rho': { type: 'string', default: '0.05' },
     customers: { type: 'string', default: '300' },
+    // A fixed schedule secret (derived from this number) instead of a fresh one: the journey test's run is then
+    // deterministic end to end (every other random draw of the demo is seeded already).
+    'schedule-seed': { type: 'string' },
     quiet: { type: 'boolean', default: false },
   },
 })
@@ -279,7 +282,15 @@ async function attributionStory({ tokenizer, allPrompts, control, humanTokens })
   const customers = Array.from({ length: CUSTOMERS }, (_, i) => `acct-c${String(i).padStart(3, '0')}`)
 
   const traffic = await step(`a provider serving ${CUSTOMERS + harvesters.length} accounts through a key schedule of 16 cohorts, with a serving log`, async () => {
-    await cli(['log', 'schedule', '--out', join(dir, 'provider'), '--cohorts', '16', '--epochs', '4', '--epoch-seconds', '86400', '--context', '1', '--start', new Date(Date.now() - 1000).toISOString()])
+    const start = new Date(Date.now() - 1000).toISOString()
+    if (a['schedule-seed'] === undefined) {
+      await cli(['log', 'schedule', '--out', join(dir, 'provider'), '--cohorts', '16', '--epochs', '4', '--epoch-seconds', '86400', '--context', '1', '--start', start])
+    } else {
+      const secret = createHash('sha256').update(`tokenmark demo schedule ${a['schedule-seed']}`).digest()
+      const s = new KeySchedule(new Uint8Array(secret), { config: { scheme: 'kgw', params: { context: 1 } }, cohorts: 16, epochs: 4, epochSeconds: 86400, start })
+      writeFileSync(join(dir, 'provider.schedule'), s.toSecretFile(), { mode: 0o600 })
+      writeFileSync(join(dir, 'provider.schedule.json'), s.toPublicFile())
+    }
     const schedule = parseSchedule(readFileSync(join(dir, 'provider.schedule'), 'utf8'), readFileSync(join(dir, 'provider.schedule.json'), 'utf8'))
     const apiKeys = Object.fromEntries([...customers, ...harvesters].map((acct) => [`sk-${acct}-${randomBytes(6).toString('hex')}`, acct]))
     const keyOf = Object.fromEntries(Object.entries(apiKeys).map(([k, v]) => [v, k]))
