@@ -1,7 +1,3 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import {
@@ -24,6 +20,7 @@ import {
   type CorpusResult,
   type WatermarkKey,
 } from '@tokenmark/core'
+import { coreReadme, runReadmeExample } from './helpers/readme-example.js'
 
 const keys: WatermarkKey[] = [
   keyFromSecret(new Uint8Array(32).fill(11), { scheme: 'kgw' }),
@@ -179,20 +176,9 @@ describe('sharded exact scans', () => {
 })
 
 test("the README's sharded-scan example runs and agrees with one process", async () => {
-  const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8')
-  const code = /## Sharded scans[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+  const code = /## Sharded scans[\s\S]*?```ts\n([\s\S]*?)```/.exec(coreReadme())?.[1]
   expect(code).toBeDefined()
-  const dist = pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href
-  const file = join(mkdtempSync(join(tmpdir(), 'tm-readme-shard-')), 'example.mjs')
-  writeFileSync(file, code!.replace("from '@tokenmark/core'", `from '${dist}'`))
-  const logs: unknown[][] = []
-  const orig = console.log
-  console.log = (...a: unknown[]) => void logs.push(a)
-  try {
-    await import(pathToFileURL(file).href)
-  } finally {
-    console.log = orig
-  }
+  const logs = await runReadmeExample(code!)
   expect(logs).toHaveLength(1)
   expect(logs[0].slice(0, 2)).toEqual([true, true])
   expect(logs[0][2]).toMatch(/^[0-9a-f]{64}$/)
