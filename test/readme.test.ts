@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
-import { chromium } from 'playwright-core'
+import { launchChromium } from './helpers/chromium.js'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -166,12 +166,8 @@ describe('packed packages outside the workspace', () => {
     const html = join(dir, 'index.html')
     writeFileSync(join(dir, 'bundle.js'), out.outputFiles[0].text)
     writeFileSync(html, '<!DOCTYPE html><meta charset="utf-8"><script src="bundle.js"></script>')
-    const profile = mkdtempSync(join(tmpdir(), 'tm-chromium-'))
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    })
+    const chrome = await launchChromium()
+    const browser = chrome.browser
     try {
       const page = await browser.newPage()
       const logs: string[] = []
@@ -185,8 +181,7 @@ describe('packed packages outside the workspace', () => {
       expect(logs[0]).toMatch(/^false \d/)
       expect(await page.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe('undefined')
     } finally {
-      await browser.close()
-      rmSync(profile, { recursive: true, force: true })
+      await chrome.close()
     }
   }, 120_000)
 

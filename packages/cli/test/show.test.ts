@@ -4,12 +4,13 @@
  * (test-output/detect-view.png).
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type BrowserContext } from 'playwright-core'
+import type { BrowserContext } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { launchChromium, type Chromium } from '../../../test/helpers/chromium.js'
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 const BIN = join(ROOT, 'packages/cli/dist/main.js')
@@ -67,21 +68,13 @@ describe('detect --show', () => {
 
 describe('detect --html in headless Chromium', () => {
   let browser: BrowserContext
-  let profile: string
+  let chrome: Chromium | undefined
   beforeAll(async () => {
-    const chromiumPath = '/usr/bin/chromium'
-    if (!existsSync(chromiumPath)) throw new Error('Debian chromium is missing: apt-get install -y chromium (.ci/run installs it)')
-    profile = mkdtempSync(join(tmpdir(), 'tm-chromium-'))
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath,
-      headless: true,
-      viewport: { width: 1000, height: 800 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
+    chrome = await launchChromium({ width: 1000, height: 800 })
+    browser = chrome.browser
   })
   afterAll(async () => {
-    await browser?.close()
-    if (profile) rmSync(profile, { recursive: true, force: true })
+    await chrome?.close()
   })
 
   test('a self-contained page: verdict, numbers, legend and the coloured text; no request; JSON still clean', async () => {

@@ -1,12 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromium, type BrowserContext } from 'playwright-core'
+import type { BrowserContext } from 'playwright-core'
 import { buildReport, createBundle, renderReport } from '@tokenmark/evidence'
 import { corpus, signer, watermarkKey } from './fixtures.js'
+import { launchChromium, type Chromium } from '../../../test/helpers/chromium.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..')
 const outDir = join(root, 'test-output')
@@ -59,22 +58,13 @@ describe('attribution report renderings', () => {
 
   describe('in headless Chromium', () => {
     let browser: BrowserContext
-    let profile: string
-    const chromiumPath = '/usr/bin/chromium'
+    let chrome: Chromium | undefined
     beforeAll(async () => {
-      if (!existsSync(chromiumPath)) throw new Error('Debian chromium is missing: apt-get install -y chromium (.ci/run installs it)')
-      profile = mkdtempSync(join(tmpdir(), 'tm-chromium-'))
-      // A fresh profile directory per run (playwright passes it to chromium as --user-data-dir).
-      browser = await chromium.launchPersistentContext(profile, {
-        executablePath: chromiumPath,
-        headless: true,
-        viewport: { width: 1000, height: 900 },
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      })
+      chrome = await launchChromium({ width: 1000, height: 900 })
+      browser = chrome.browser
     })
     afterAll(async () => {
-      await browser?.close()
-      if (profile) rmSync(profile, { recursive: true, force: true })
+      await chrome?.close()
     })
 
     it('shows the verdict, numbers, plots and heat-map, makes no request, and prints', async () => {

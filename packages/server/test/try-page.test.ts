@@ -4,17 +4,17 @@
  * text and gets the token view (screenshot: test-output/try-page.png). Same origin only; the view is the one
  * `tokenmark detect --html` renders (evidence's tokenView).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { detect, generateKey, getTokenizer, seededRng, watermarkSampler } from '@tokenmark/core'
 import { generate, trainReferenceModel } from '@tokenmark/lab'
 import { bootstrap, buildServer } from '@tokenmark/server'
 import type { FastifyInstance } from 'fastify'
-import { chromium, type BrowserContext } from 'playwright-core'
+import type { BrowserContext } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { freshPgUrl } from './helpers.js'
+import { launchChromium, type Chromium } from '../../../test/helpers/chromium.js'
 
 const outDir = fileURLToPath(new URL('../../../test-output', import.meta.url))
 const key = generateKey({ scheme: 'kgw' })
@@ -23,7 +23,7 @@ let base: string
 let admin: string
 let marked: string
 let browser: BrowserContext
-let profile: string
+let chrome: Chromium | undefined
 
 beforeAll(async () => {
   const tk = getTokenizer('o200k_base')
@@ -33,19 +33,11 @@ beforeAll(async () => {
   base = await app.listen({ host: '127.0.0.1', port: 0 })
   const r = await fetch(`${base}/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ keyFile: key.toKeyFile(), name: 'provider' }) })
   expect(r.status).toBe(201)
-  const chromiumPath = '/usr/bin/chromium'
-  if (!existsSync(chromiumPath)) throw new Error('Debian chromium is missing: apt-get install -y chromium (.ci/run installs it)')
-  profile = mkdtempSync(join(tmpdir(), 'tm-chromium-'))
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath,
-    headless: true,
-    viewport: { width: 1000, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
+  chrome = await launchChromium({ width: 1000, height: 900 })
+  browser = chrome.browser
 }, 120_000)
 afterAll(async () => {
-  await browser?.close()
-  if (profile) rmSync(profile, { recursive: true, force: true })
+  await chrome?.close()
   await app?.close()
 })
 
