@@ -50,6 +50,25 @@ export async function run() {
   const fullKgw = genRate(model, promptIds.slice(0, 3), (i) => watermarkSampler(keys.kgw, { topK: TOP_K }, seededRng(i)), { tokens: 300, topK: 0 })
   out.push(row('generation on full logits (no candidate subset): plain / kgw, tokens/s', `${fmt(fullPlain)} / ${fmt(fullKgw)}`))
 
+  // the per-step cost of each path over the same contexts: full-vocabulary logits vs the exact sample
+  {
+    const seq = tk.encode(corpusPart('heldout').join('\n')).subarray(0, 2003)
+    const out1 = new Float32Array(tk.vocabSize)
+    const rng = seededRng(1)
+    const perStep = (f) => {
+      const xs = []
+      for (let r = 0; r < 5; r++) {
+        const t0 = process.hrtime.bigint()
+        for (let i = 3; i < seq.length; i++) f(seq.subarray(i - 3, i))
+        xs.push(Number(process.hrtime.bigint() - t0) / 1e3 / (seq.length - 3))
+      }
+      return median(xs)
+    }
+    const full = perStep((c) => model.logits(c, out1))
+    const exact = perStep((c) => model.sample(c, rng))
+    out.push(row(`n-gram step at V = ${fmt(tk.vocabSize)}: full logits / exact sample, µs (ratio)`, `${fmt(full)} / ${fmt(exact)} (${fmt(full / exact)}×)`))
+  }
+
   // 2. scan: Moby Dick's held-out and student chapters as a corpus of paragraphs, kgw h = 1 and h = 3
   const paragraphs = [...corpusPart('student'), ...corpusPart('heldout')].flatMap((c) => c.split(/\n\s*\n/)).filter((p) => p.trim() !== '')
   const bytes = paragraphs.reduce((a, p) => a + Buffer.byteLength(p), 0)
