@@ -65,10 +65,11 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 describe('distillation journey: provider → harvester → student → probe → server case → signed report', () => {
-  test('the story runs to the end in well under two minutes', () => {
+  // Its time is printed, not asserted (speed lives in benchmarks); beforeAll's timeout is the hang guard.
+  test('the story runs to the end', () => {
+    console.log(`demo:distillation ran in ${demo.seconds.toFixed(1)} s`)
     expect(demo.err).toBe('')
     expect(demo.code).toBe(0)
-    expect(demo.seconds).toBeLessThan(120)
     expect(summary.training.harvestedResponses).toBe(1020)
   })
 
