@@ -152,6 +152,17 @@ export class ScheduleScorer {
   }
 
   /**
+   * Folds in evidence scored elsewhere under the key of (cohort, epoch): an accumulator of that key, as
+   * `add` would have filled it (prompt tuples excluded, prompt as context), e.g. one batch of a server case
+   * scored by core's Scorer. Accumulators merge exactly (accumulate.ts), so folding the parts of a corpus
+   * gives the result of `add` over the whole corpus; its tokens count as seen.
+   */
+  mergeKey(ck: Pick<CohortKey, 'cohort' | 'epoch'>, acc: Accumulator): void {
+    this.accFor(ck).merge(acc)
+    this.tokensSeen += acc.tokensTotal
+  }
+
+  /**
    * Scores answers under every key of the schedule (held-out probing: no serving key), key by key so
    * that only one de-duplication set is alive at a time; every answer's prompt is excluded under every key.
    */
@@ -242,7 +253,8 @@ export class ScheduleScorer {
       log10P,
       pValue: pFromLog10(log10P),
       zScore,
-      eValue: 10 ** log10E,
+      // Capped at the largest double (log10E carries the rest), as core's Outcome does: JSON has no Infinity.
+      eValue: Math.min(10 ** log10E, Number.MAX_VALUE),
       log10E,
       alpha,
       correction: 'holm',
