@@ -14,12 +14,21 @@
  * cache is bounded by bytes, not by cases (issue 12). Building and rendering run on the work pool
  * (evidence-build.ts), within the request's time budget.
  */
-import type { CorpusText, ReportFormat } from '@tokenmark/evidence'
-import type { CaseService } from './cases.js'
+import { resultRecord, type CorpusText, type ReportFormat, type ScheduleRecord } from '@tokenmark/evidence'
+import type { WatermarkKey } from '@tokenmark/core'
+import { DEFAULT_CASE_ALPHA, type CaseInfo, type CaseService } from './cases.js'
 import { DetectPool } from './detect-pool.js'
 import { ServerError } from './errors.js'
 import { caseText, type EvidenceResult, type EvidenceTask } from './evidence-build.js'
 import type { KeyStore } from './keystore.js'
+
+/** What a case's bundle is built from: the key of its corpus section, its notes, the numbers it must state. */
+interface CaseTask {
+  key: WatermarkKey
+  notes: string
+  expected: EvidenceTask['expected']
+  schedule?: ScheduleRecord
+}
 
 /** Evidence built on the event loop, for a CaseEvidence without a pool. */
 const INLINE = new DetectPool(0)
@@ -80,7 +89,6 @@ export class CaseEvidence {
     const report = format ? { format, publicKey: signer.publicKey, bundleName: `${caseId}.tmev` } : undefined
     for (let attempt = 0; ; attempt++) {
       const info = this.#cases.get(tenantId, caseId)
-      const key = this.#keys.require(tenantId, info.keyId)
       const hit = this.#cache.get(caseId)
       const fresh = hit && hit.tenantId === tenantId && hit.samples === info.samples && hit.signerId === signer.signerId ? hit : undefined
       if (fresh) {
@@ -89,7 +97,13 @@ export class CaseEvidence {
         if (!report) return { bundle: fresh }
       }
       if (info.samples === 0) throw new ServerError('E_CASE_EMPTY', `case ${caseId.slice(0, 80)} has no samples yet; add samples before asking for its report or bundle`)
-      const r = info.result
+      const what = info.scheduleId === null ? this.#keyCase(tenantId, info) : this.#scheduleCase(tenantId, info)
+      if (what === undefined) {
+        // A batch landed between the two reads: read again.
+        if (attempt >= 3) throw new ServerError('E_UNAVAILABLE', 'the case keeps changing under this request (other writers); retry it')
+        continue
+      }
+      const { key, expected } = what
       const task: EvidenceTask = {
         caseId,
         signer: signer.toKeyFile(new Date(0)),
@@ -97,9 +111,10 @@ export class CaseEvidence {
           dedup: info.dedup,
           normalize: info.normalize,
           case: { title: info.name, description: info.description ?? '' },
-          notes: `tokenmark server case ${info.id}: ${info.samples} samples tested against key ${info.keyId}`,
+          notes: what.notes,
+          ...(what.schedule ? { schedule: what.schedule } : {}),
         },
-        expected: { samples: info.samples, tokensTotal: r.tokensTotal, tokensScored: r.tokensScored, value: r.value!, statistic: r.statistic!, log10P: r.log10P },
+        expected,
         source: this.#dbPath !== undefined && this.#pool && this.#pool.size > 0 ? { db: this.#dbPath } : { texts: this.#texts(tenantId, caseId, info.samples) },
         ...(fresh ? { bytes: fresh.bytes } : {}),
         ...(report ? { report } : {}),
@@ -114,6 +129,42 @@ export class CaseEvidence {
         this.onMismatch({ caseId, ...out.diff })
         throw new ServerError('E_INTERNAL', 'the evidence bundle does not agree with the case result')
       }
+    }
+  }
+
+  /** A key's case: its bundle analyses the samples with that key and must state the case result. */
+  #keyCase(tenantId: string, info: CaseInfo): CaseTask {
+    const r = info.result as Extract<CaseInfo['result'], { statistic: unknown }>
+    return {
+      key: this.#keys.require(tenantId, info.keyId as string),
+      notes: `tokenmark server case ${info.id}: ${info.samples} samples tested against key ${info.keyId}`,
+      expected: { samples: info.samples, tokensTotal: r.tokensTotal, tokensScored: r.tokensScored, value: r.value!, statistic: r.statistic!, log10P: r.log10P },
+    }
+  }
+
+  /**
+   * A case bound to a key schedule: the bundle's schedule section (evidence's ScheduleRecord, what `report
+   * --schedule` seals) holds the case's result — from the case's own per-key evidence, which `tokenmark
+   * verify --schedule` recomputes from the bundle's texts and serving keys. An evidence bundle also carries
+   * one key's corpus analysis; here that is the key that served the case's first sample, named as such in
+   * the notes (its p-value scores every sample under that one key and is not the case's test).
+   */
+  #scheduleCase(tenantId: string, info: CaseInfo): CaseTask | undefined {
+    const se = this.#cases.scheduleEvidence(tenantId, info.id)
+    if (!se || se.samples !== info.samples) return undefined
+    const served = this.#cases.servedKeys(tenantId, info.id, info.samples)
+    const first = served[0] === null ? undefined : se.open.locate(served[0])
+    if (!first || served.length !== info.samples) throw new ServerError('E_INTERNAL', 'a schedule case\'s samples do not all name their serving key')
+    const r = se.evidence.result(DEFAULT_CASE_ALPHA, info.samples)
+    const s = se.open.schedule
+    const schedule: ScheduleRecord = { scheduleId: s.scheduleId, commitment: s.commitment, servedKeys: served, result: resultRecord(r, s.params.epochs), accounts: [], log: null }
+    return {
+      key: first.key,
+      schedule,
+      notes:
+        `tokenmark server case ${info.id}: ${info.samples} samples scored against key schedule ${s.scheduleId}, each under the key that served its prompt (keyed replay); ` +
+        `the case's test is the schedule section. The corpus section tests every sample under one key, ${first.key.keyId} (${first.label}, epoch ${first.epoch}: the key that served the first sample).`,
+      expected: { samples: info.samples, tokensTotal: r.tokensSeen },
     }
   }
 

@@ -1,0 +1,268 @@
+/**
+ * A case bound to a key schedule (issue 13 §3, §6), over real HTTP on a real fastify server (SQLite, or
+ * PostgreSQL in the server-pg project): the schedule registered (secret sealed, never returned), replay
+ * answers added in idempotent batches naming the key that served each prompt, the result equal to what
+ * `tokenmark scan --schedule` gives on the same samples (the library function it calls, and the built CLI
+ * itself), serving keys checked at intake (422, nothing kept), the evidence persisted across a restart,
+ * and the case's bundle carrying the schedule section that `tokenmark verify --schedule` recomputes.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { KeySchedule } from '@tokenmark/core'
+import { analyzeSchedule, EVIDENCE_MEDIA_TYPE, openBundle, publicKeyFile, resultRecord, verify, type ScheduleText } from '@tokenmark/evidence'
+import { buildServer } from '@tokenmark/server'
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { bearer, freshPgUrl, LogCapture, MASTER, plainText, STORE_KIND, testServer, watermarkedText } from './helpers.js'
+
+const CLI = fileURLToPath(new URL('../../cli/dist/main.js', import.meta.url))
+const dir = mkdtempSync(join(tmpdir(), 'tokenmark-schedule-case-'))
+const secret = Uint8Array.from({ length: 32 }, (_, i) => (i * 29 + 5) & 255)
+const secretB64 = Buffer.from(secret).toString('base64url')
+// B = 4 cohorts plus one canary cohort, 3 epochs: a ring of 15 keys.
+const schedule = new KeySchedule(secret, {
+  config: { scheme: 'kgw' },
+  cohorts: 4,
+  epochSeconds: 86_400,
+  start: '2026-01-01T00:00:00.000Z',
+  epochs: 3,
+  canaries: [{ name: 'suspects', accounts: ['acct-x', 'acct-y'] }],
+})
+
+/**
+ * Replay answers: cohort 1 (every epoch) and the canary (epoch 1) fed the suspect, so its answers to their
+ * prompts carry their keys' watermarks; cohorts 0 and 2 did not. Prompts repeat words of answers.
+ */
+interface Answer extends ScheduleText {
+  cohort: number
+  epoch: number
+}
+const answers: Answer[] = []
+const plan: [number, number, boolean][] = [
+  [1, 0, true],
+  [0, 0, false],
+  [1, 1, true],
+  [4, 1, true],
+  [2, 1, false],
+  [1, 2, true],
+  [0, 2, false],
+  [4, 1, true],
+]
+plan.forEach(([cohort, epoch, marked], i) => {
+  const key = schedule.keyFor(cohort, epoch)
+  const text = marked ? watermarkedText(key, 70, 300 + i) : plainText(70, 400 + i)
+  answers.push({ cohort, epoch, keyId: key.keyId, prompt: `Question ${i}: ${text.split(' ').slice(2, 8).join(' ')}?`, text })
+})
+
+let app: FastifyInstance
+let admin = ''
+let url = ''
+let db = ''
+let logs: LogCapture
+const bodies: string[] = []
+
+async function api(method: string, path: string, body?: unknown, accept?: string): Promise<{ status: number; json: any; text: string; bytes: Buffer }> {
+  const r = await fetch(`${url}${path}`, {
+    method,
+    headers: { ...bearer(admin), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(accept ? { accept } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const bytes = Buffer.from(await r.arrayBuffer())
+  const text = bytes.toString('utf8')
+  bodies.push(text)
+  let json: any
+  try {
+    json = JSON.parse(text)
+  } catch {
+    json = undefined
+  }
+  return { status: r.status, json, text, bytes }
+}
+
+async function start(): Promise<void> {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const a = app.server.address()
+  url = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`
+}
+
+/** A sample naming its serving key by key id (as probe --replay records it) or by cohort and epoch. */
+function sample(a: Answer, i: number, by: 'keyId' | 'cohort' = i % 2 === 0 ? 'keyId' : 'cohort') {
+  return { text: a.text, prompt: a.prompt, idempotencyKey: `replay-${i}`, served: by === 'keyId' ? { keyId: a.keyId } : { cohort: a.cohort, epoch: a.epoch } }
+}
+
+/** What `scan --schedule` computes on the same samples (evidence's analyzeSchedule), as JSON carries it. */
+function libraryResult(alpha = 1e-6) {
+  const r = analyzeSchedule(schedule, answers.map(({ text, prompt, keyId }) => ({ text, prompt, keyId })), { alpha, dedup: true, normalize: true })
+  return JSON.parse(JSON.stringify({ ...r, detected: r.log10P <= Math.log10(alpha), texts: answers.length }))
+}
+
+let caseId = ''
+beforeAll(async () => {
+  db = STORE_KIND === 'postgres' ? ((await freshPgUrl()) ?? '') : join(dir, 'server.db')
+  const s = await testServer({ db })
+  app = s.app
+  admin = s.admin
+  logs = s.logs
+  await start()
+})
+
+afterAll(async () => {
+  await app?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('a case bound to a key schedule', () => {
+  test('registers a schedule from its files; replies carry the public description, never the secret', async () => {
+    expect(app.store.kind).toBe(STORE_KIND)
+    const created = await api('POST', '/v1/schedules', { scheduleFile: schedule.toSecretFile(), description: schedule.toPublicFile(), name: 'provider schedule' })
+    expect(created.status).toBe(201)
+    expect(created.json).toMatchObject({ scheduleId: schedule.scheduleId, commitment: schedule.commitment, origin: 'imported', ringSize: 15 })
+    expect(created.json.description).toMatchObject({ cohorts: 4, epochs: 3, epochSeconds: 86_400, canaries: [{ name: 'suspects', accounts: ['acct-x', 'acct-y'] }] })
+    expect((await api('GET', `/v1/schedules/${schedule.scheduleId}`)).json.commitment).toBe(schedule.commitment)
+    expect((await api('GET', '/v1/schedules')).json.schedules).toHaveLength(1)
+    expect((await api('POST', '/v1/schedules', { scheduleFile: schedule.toSecretFile(), description: schedule.toPublicFile() })).status).toBe(409)
+    // A secret that does not open the description's commitment is refused (core's check).
+    const other = new KeySchedule(new Uint8Array(32).fill(9), schedule.params)
+    const wrong = await api('POST', '/v1/schedules', { scheduleFile: other.toSecretFile(), description: schedule.toPublicFile() })
+    expect(wrong.status).toBe(400)
+    expect(wrong.json.error.code).toBe('E_KEY_MISMATCH')
+    // Generated here: its secret never leaves the server.
+    const gen = await api('POST', '/v1/schedules', { cohorts: 8, epochSeconds: 3600, start: '2026-02-01T00:00:00Z', epochs: 2, scheme: 'kgw' })
+    expect(gen.status).toBe(201)
+    expect(gen.json).toMatchObject({ origin: 'generated', ringSize: 16 })
+    expect((await api('GET', '/v1/schedules/tmks_0000000000000000')).status).toBe(404)
+  })
+
+  test('opens a case on the schedule; a schedule case refuses dedup off, and keyId with scheduleId', async () => {
+    const c = await api('POST', '/v1/cases', { name: 'Suspect: student-1, keyed replay', scheduleId: schedule.scheduleId })
+    expect(c.status).toBe(201)
+    expect(c.json).toMatchObject({ keyId: null, scheduleId: schedule.scheduleId, scheme: 'kgw', samples: 0 })
+    caseId = c.json.id
+    expect((await api('POST', '/v1/cases', { name: 'x', scheduleId: schedule.scheduleId, dedup: false })).status).toBe(400)
+    expect((await api('POST', '/v1/cases', { name: 'x', scheduleId: schedule.scheduleId, keyId: schedule.keyFor(0, 0).keyId })).status).toBe(400)
+    expect((await api('POST', '/v1/cases', { name: 'x', scheduleId: 'tmks_ffffffffffffffff' })).status).toBe(404)
+  })
+
+  test('adds samples in idempotent batches; the result equals scan --schedule on the same samples', async () => {
+    const first = await api('POST', `/v1/cases/${caseId}/samples`, { samples: answers.slice(0, 3).map((a, i) => sample(a, i)) })
+    expect(first.status).toBe(200)
+    expect(first.json.accepted).toBe(3)
+    const second = await api('POST', `/v1/cases/${caseId}/samples`, { samples: answers.slice(3).map((a, i) => sample(a, i + 3)) })
+    expect(second.json.accepted).toBe(answers.length - 3)
+    // A retry of the first batch, naming the same keys the other way: duplicates, nothing scored again.
+    const retry = await api('POST', `/v1/cases/${caseId}/samples`, { samples: answers.slice(0, 3).map((a, i) => sample(a, i, i % 2 === 0 ? 'cohort' : 'keyId')) })
+    expect(retry.json).toMatchObject({ accepted: 0, duplicates: 3 })
+    // The same idempotency key with another serving key is a conflict.
+    const moved = { ...sample(answers[0], 0), served: { cohort: 3, epoch: 0 } }
+    expect((await api('POST', `/v1/cases/${caseId}/samples`, { samples: [moved] })).status).toBe(409)
+
+    const result = await api('GET', `/v1/cases/${caseId}/result`)
+    const lib = libraryResult()
+    expect(result.json).toEqual(lib)
+    // The answers were made to carry cohort 1's and the canary's keys: the test has something to find.
+    expect(lib.detected).toBe(true)
+    expect(lib.cohortsFlagged).toContain(1)
+    expect(lib.cohortsFlagged).not.toContain(0)
+    expect(lib.cohortsFlagged).not.toContain(2)
+    // At another level, the same numbers as the library at that level.
+    expect((await api('GET', `/v1/cases/${caseId}/result?alpha=0.01`)).json).toEqual(libraryResult(0.01))
+    const info = (await api('GET', `/v1/cases/${caseId}`)).json
+    expect(info.result).toEqual(lib)
+    expect(info.samples).toBe(answers.length)
+    const listed = (await api('GET', `/v1/cases/${caseId}/samples?limit=2`)).json
+    expect(listed.samples[0].servedKeyId).toBe(answers[0].keyId)
+    expect(listed.samples[1].servedKeyId).toBe(answers[1].keyId)
+  })
+
+  test('the built CLI (scan --schedule --json) prints the same result on the same samples', () => {
+    const corpus = join(dir, 'replay.jsonl')
+    writeFileSync(corpus, answers.map((a, i) => JSON.stringify({ id: `a${i}`, text: a.text, prompt: a.prompt, keyId: a.keyId })).join('\n') + '\n')
+    writeFileSync(join(dir, 's.schedule'), schedule.toSecretFile(), { mode: 0o600 })
+    writeFileSync(join(dir, 's.schedule.json'), schedule.toPublicFile())
+    const r = spawnSync(process.execPath, [CLI, 'scan', corpus, '--schedule', join(dir, 's.schedule'), '--schedule-public', join(dir, 's.schedule.json'), '--alpha', '1e-6', '--json'], { encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    const { input: _input, ...cli } = JSON.parse(r.stdout)
+    const { texts: _texts, ...lib } = libraryResult()
+    expect(cli).toEqual(lib)
+  })
+
+  test('checks serving keys at intake: 422 E_SERVING_KEY and nothing of the batch is kept', async () => {
+    const before = (await api('GET', `/v1/cases/${caseId}`)).json
+    const good = { text: plainText(30, 1), prompt: 'hello?', served: { keyId: answers[0].keyId } }
+    const cases: [unknown, string][] = [
+      [{ text: 'an answer', served: { keyId: 'tmk_0000000000000000' } }, 'E_SERVING_KEY'],
+      [{ text: 'an answer', served: { cohort: 5, epoch: 0 } }, 'E_SERVING_KEY'],
+      [{ text: 'an answer', served: { cohort: 0, epoch: 3 } }, 'E_SERVING_KEY'],
+      [{ text: 'an answer' }, 'E_SERVING_KEY'],
+    ]
+    for (const [bad, code] of cases) {
+      const r = await api('POST', `/v1/cases/${caseId}/samples`, { samples: [good, bad] })
+      expect(r.status).toBe(422)
+      expect(r.json.error.code).toBe(code)
+    }
+    expect((await api('POST', `/v1/cases/${caseId}/samples`, { samples: [{ text: 'x', served: { cohort: 1 } }] })).status).toBe(400)
+    const after = (await api('GET', `/v1/cases/${caseId}`)).json
+    expect(after.samples).toBe(before.samples)
+    expect(after.result).toEqual(before.result)
+  })
+
+  test('a case tested against one key refuses a serving key', async () => {
+    const key = (await api('POST', '/v1/keys', { scheme: 'kgw' })).json.keyId as string
+    const c = (await api('POST', '/v1/cases', { name: 'one key', keyId: key })).json
+    expect(c.scheduleId).toBeNull()
+    const r = await api('POST', `/v1/cases/${c.id}/samples`, { samples: [{ text: 'an answer', served: { keyId: answers[0].keyId } }] })
+    expect(r.status).toBe(400)
+  })
+
+  test('the evidence survives a restart: same result from the persisted per-key accumulators', async () => {
+    const before = (await api('GET', `/v1/cases/${caseId}/result`)).json
+    await app.close()
+    app = await buildServer({ masterSecret: MASTER, db })
+    await start()
+    expect((await api('GET', `/v1/cases/${caseId}/result`)).json).toEqual(before)
+  })
+
+  test('the bundle carries the schedule section; tokenmark verify --schedule recomputes it', async () => {
+    const b = await api('GET', `/v1/cases/${caseId}/bundle`, undefined, EVIDENCE_MEDIA_TYPE)
+    expect(b.status).toBe(200)
+    const bundle = new Uint8Array(b.bytes)
+    const body = openBundle(bundle).body
+    const lib = analyzeSchedule(schedule, answers.map(({ text, prompt, keyId }) => ({ text, prompt, keyId })), { alpha: 1e-6, dedup: true, normalize: true })
+    expect(body.schedule).toMatchObject({ scheduleId: schedule.scheduleId, commitment: schedule.commitment, servedKeys: answers.map((a) => a.keyId), accounts: [], log: null })
+    expect(body.schedule?.result).toEqual(resultRecord(lib, 3))
+    const pub = (await api('GET', '/v1/signing-key')).json
+    const publicKey = Buffer.from(pub.publicKey, 'base64url')
+    const v = verify(bundle, { publicKey: new Uint8Array(publicKey), schedule })
+    expect(v.checks.find((c) => c.id === 'schedule')?.status).toBe('pass')
+
+    writeFileSync(join(dir, 'case.tmev'), bundle)
+    writeFileSync(join(dir, 'signing.pub.json'), publicKeyFile(new Uint8Array(publicKey)))
+    const run = (extra: string[]) =>
+      spawnSync(process.execPath, [CLI, 'verify', join(dir, 'case.tmev'), '--public-key', join(dir, 'signing.pub.json'), ...extra], { encoding: 'utf8' })
+    const ok = run(['--schedule', join(dir, 's.schedule'), '--schedule-public', join(dir, 's.schedule.json')])
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0)
+    // Another schedule's secret does not verify it.
+    const other = new KeySchedule(new Uint8Array(32).fill(3), schedule.params)
+    writeFileSync(join(dir, 'o.schedule'), other.toSecretFile(), { mode: 0o600 })
+    writeFileSync(join(dir, 'o.schedule.json'), other.toPublicFile())
+    expect(run(['--schedule', join(dir, 'o.schedule'), '--schedule-public', join(dir, 'o.schedule.json')]).status).not.toBe(0)
+
+    const md = await api('GET', `/v1/cases/${caseId}/report`, undefined, 'text/markdown')
+    expect(md.status).toBe(200)
+    expect(md.text).toContain('## Attribution to cohorts and accounts')
+    expect(md.text).toMatch(/cohort\/1 \| [0-9,]+ \| [^|]+ \| [^|]+ \| FLAGGED/)
+    const model = (await api('GET', `/v1/cases/${caseId}/report`, undefined, 'application/json')).json
+    expect(model.attribution.sentence).toContain(`Scored against key schedule ${schedule.scheduleId}, the texts carry the schedule's watermark`)
+  })
+
+  test('the schedule secret appears in no reply and no log line', () => {
+    const hex = Buffer.from(secret).toString('hex')
+    for (const t of [...bodies, logs.text]) {
+      expect(t).not.toContain(secretB64)
+      expect(t).not.toContain(hex)
+    }
+  })
+})
