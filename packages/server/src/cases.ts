@@ -39,9 +39,10 @@ import { DetectPool } from './detect-pool.js'
 import { canonicalJson } from './json-bounds.js'
 import { ServerError } from './errors.js'
 import type { KeyStore } from './keystore.js'
-import { KeyedEvidence, scoreScheduleBatch, servingKey, type ScheduleCaseResult, type ServedInput } from './schedule-cases.js'
+import { KeyedEvidence, scoreScheduleBatch, servingKey, summariseLog, type ScheduleCaseResult, type ServedInput } from './schedule-cases.js'
 import type { OpenSchedule } from './schedule-store.js'
-import type { CaseMeta, CaseRow, SampleRow, Store } from './store.js'
+import type { SignedLogHead } from '@tokenmark/evidence'
+import type { CaseLogRow, CaseMeta, CaseRow, SampleRow, Store } from './store.js'
 
 /** A case's significance level unless asked otherwise: core's one default. */
 export const DEFAULT_CASE_ALPHA = DEFAULT_ALPHA
@@ -269,16 +270,34 @@ export class CaseService {
 
   result(tenantId: string, id: string, alpha = DEFAULT_CASE_ALPHA): CaseResult | ScheduleCaseResult {
     const row = this.row(tenantId, id)
-    return caseResult(this.#state(row, this.#subject(tenantId, row)), alpha)
+    return caseResult(this.#state(row, this.#subject(tenantId, row)), alpha, this.#log(row))
+  }
+
+  /**
+   * Attaches (or replaces) a schedule case's serving log: checked against the schedule and summarised
+   * (schedule-cases.ts); the case's result and bundle then name the accounts behind flagged cohorts.
+   */
+  putLog(tenantId: string, id: string, log: string, signedHead?: SignedLogHead): CaseInfo {
+    const row = this.row(tenantId, id)
+    const subject = this.#subject(tenantId, row)
+    if (!subject.open) throw new ServerError('E_VALIDATION', `case ${id.slice(0, 80)} is tested against one key; a serving log goes with a case bound to a key schedule`)
+    this.#store.putCaseLog(summariseLog(subject.open, id, log, signedHead))
+    return this.#info(row, subject, this.#state(row, subject))
+  }
+
+  /** A schedule case's stored log summary, if any. */
+  #log(row: Pick<CaseMeta, 'id' | 'key_id'>): CaseLogRow | undefined {
+    return isScheduleId(row.key_id) ? this.#store.getCaseLog(row.id) : undefined
   }
 
   /** A schedule case's schedule, its evidence (a copy) and sample count, for its bundle; 404 for another tenant's case. */
-  scheduleEvidence(tenantId: string, id: string): { open: OpenSchedule; evidence: KeyedEvidence; samples: number } | undefined {
+  scheduleEvidence(tenantId: string, id: string): { open: OpenSchedule; evidence: KeyedEvidence; samples: number; log?: CaseLogRow } | undefined {
     const row = this.row(tenantId, id)
     const subject = this.#subject(tenantId, row)
     if (!subject.open) return undefined
     const st = this.#state(row, subject)
-    return { open: subject.open, evidence: KeyedEvidence.fromBytes(st.acc.toBytes(), subject.open), samples: st.samples }
+    const log = this.#log(row)
+    return { open: subject.open, evidence: KeyedEvidence.fromBytes(st.acc.toBytes(), subject.open), samples: st.samples, ...(log ? { log } : {}) }
   }
 
   /** The serving key id of each of a case's first `samples` samples (null where none), in order. */
@@ -520,7 +539,7 @@ export class CaseService {
   }
 
   #info(row: Omit<CaseRow, 'acc'>, subject: Subject, st: CaseState): CaseInfo {
-    const result = caseResult(st, DEFAULT_CASE_ALPHA)
+    const result = caseResult(st, DEFAULT_CASE_ALPHA, this.#log(row))
     const config = subject.key ? subject.key.config : subject.open.schedule.params.config
     return {
       id: row.id,
@@ -546,8 +565,8 @@ export class CaseService {
  * The corpus test on a case's merged accumulator: core's corpusResult, the numbers CorpusScanner gives on
  * the same samples; for a schedule case, the schedule test `scan --schedule` gives (schedule-cases.ts).
  */
-export function caseResult(st: { acc: Accumulator | KeyedEvidence; samples: number }, alpha: number): CaseResult | ScheduleCaseResult {
-  if (st.acc instanceof KeyedEvidence) return st.acc.result(alpha, st.samples)
+export function caseResult(st: { acc: Accumulator | KeyedEvidence; samples: number }, alpha: number, log?: CaseLogRow): CaseResult | ScheduleCaseResult {
+  if (st.acc instanceof KeyedEvidence) return st.acc.result(alpha, st.samples, log)
   return corpusResult(st.acc, { texts: st.samples, alpha })
 }
 

@@ -44,6 +44,8 @@ export interface CaseBundle {
 interface Cached extends CaseBundle {
   tenantId: string
   samples: number
+  /** The serving log statement the bundle carries (schedule cases; its head and signed head as JSON), or null: a new log makes a new bundle. */
+  logHead: string | null
 }
 
 export interface CaseEvidenceOptions {
@@ -90,7 +92,8 @@ export class CaseEvidence {
     for (let attempt = 0; ; attempt++) {
       const info = this.#cases.get(tenantId, caseId)
       const hit = this.#cache.get(caseId)
-      const fresh = hit && hit.tenantId === tenantId && hit.samples === info.samples && hit.signerId === signer.signerId ? hit : undefined
+      const logHead = 'log' in info.result && info.result.log ? JSON.stringify(info.result.log) : null
+      const fresh = hit && hit.tenantId === tenantId && hit.samples === info.samples && hit.signerId === signer.signerId && hit.logHead === logHead ? hit : undefined
       if (fresh) {
         this.#cache.delete(caseId)
         this.#cache.set(caseId, fresh)
@@ -121,7 +124,7 @@ export class CaseEvidence {
       }
       const [out] = (await (this.#pool ?? INLINE).runAll(tenantId, [{ kind: 'bundle', keys: [{ ref: `${tenantId}\0${key.keyId}`, key }], ...task }], deadline)) as EvidenceResult[]
       if (out.diff === undefined) {
-        const bundle: Cached = { bytes: out.bytes, sha256: out.sha256, fileName: `${caseId}.tmev`, signerId: signer.signerId, tenantId, samples: info.samples }
+        const bundle: Cached = { bytes: out.bytes, sha256: out.sha256, fileName: `${caseId}.tmev`, signerId: signer.signerId, tenantId, samples: info.samples, logHead }
         if (!fresh) this.#remember(caseId, bundle)
         return { bundle: fresh ?? bundle, report: out.report }
       }
@@ -155,9 +158,16 @@ export class CaseEvidence {
     const served = this.#cases.servedKeys(tenantId, info.id, info.samples)
     const first = served[0] === null ? undefined : se.open.locate(served[0])
     if (!first || served.length !== info.samples) throw new ServerError('E_INTERNAL', 'a schedule case\'s samples do not all name their serving key')
-    const r = se.evidence.result(DEFAULT_CASE_ALPHA, info.samples)
+    const r = se.evidence.result(DEFAULT_CASE_ALPHA, info.samples, se.log)
     const s = se.open.schedule
-    const schedule: ScheduleRecord = { scheduleId: s.scheduleId, commitment: s.commitment, servedKeys: served, result: resultRecord(r, s.params.epochs), accounts: [], log: null }
+    const schedule: ScheduleRecord = {
+      scheduleId: s.scheduleId,
+      commitment: s.commitment,
+      servedKeys: served,
+      result: resultRecord(r, s.params.epochs),
+      accounts: r.accounts ?? [],
+      log: r.log ? { records: r.log.records, head: r.log.head, withText: r.log.withText, signature: r.log.signature } : null,
+    }
     return {
       key: first.key,
       schedule,

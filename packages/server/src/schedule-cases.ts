@@ -11,11 +11,13 @@
  *
  * H0 (per case): the suspect's answers were written without knowledge of any key of the schedule.
  */
-import { Accumulator, prepareKey, ScheduleScorer, type CohortKey, type ScheduleResult } from '@tokenmark/core'
+import { Accumulator, parseLog, prepareKey, ScheduleScorer, verifyLog, type CohortKey, type ScheduleResult } from '@tokenmark/core'
+import { checkLogHead, type LogHeadCheck, type SignedLogHead } from '@tokenmark/evidence'
 import { scoreBatchOffLoop, type ScoreOptions } from './case-scoring.js'
 import type { DetectPool } from './detect-pool.js'
 import { ServerError } from './errors.js'
 import type { OpenSchedule } from './schedule-store.js'
+import type { CaseLogRow } from './store.js'
 
 /** Which key served a sample's prompt: its key id, or its cohort and epoch. */
 export interface ServedInput {
@@ -24,8 +26,18 @@ export interface ServedInput {
   epoch?: number
 }
 
-/** The result of a case bound to a schedule: core's ScheduleResult, with the fields `scan --schedule --json` adds. */
-export type ScheduleCaseResult = ScheduleResult & { detected: boolean; texts: number }
+/** What an uploaded serving log adds to a result: as evidence's ScheduleRecord states it (`report --schedule --log`). */
+export interface LogStatement {
+  /** Per flagged cohort, the accounts the log shows it served (over every epoch, sorted). */
+  accounts: { cohort: number; label: string; accounts: string[] }[]
+  log: { records: number; head: string; withText: number; signature: LogHeadCheck | null }
+}
+
+/**
+ * The result of a case bound to a schedule: core's ScheduleResult, with the fields `scan --schedule --json`
+ * adds; with a serving log uploaded, also the accounts behind flagged cohorts and the log's integrity.
+ */
+export type ScheduleCaseResult = ScheduleResult & { detected: boolean; texts: number } & Partial<LogStatement>
 
 /** Slot of a (cohort, epoch) key, as ScheduleScorer numbers them. */
 function slotOf(open: OpenSchedule, ck: Pick<CohortKey, 'cohort' | 'epoch'>): number {
@@ -134,12 +146,12 @@ export class KeyedEvidence {
   }
 
   /** Core's ScheduleScorer over the keys' accumulators: the result `scan --schedule` prints for the same samples. */
-  result(alpha: number, texts: number): ScheduleCaseResult {
+  result(alpha: number, texts: number, log?: CaseLogRow): ScheduleCaseResult {
     const scorer = new ScheduleScorer(this.open.schedule, { dedup: true })
     const C = this.open.schedule.cohortCount
     for (const [slot, acc] of this.slots) scorer.mergeKey({ cohort: slot % C, epoch: Math.floor(slot / C) }, acc)
     const r = scorer.result({ alpha })
-    return { ...r, detected: r.log10P <= Math.log10(alpha), texts }
+    return { ...r, detected: r.log10P <= Math.log10(alpha), texts, ...(log ? logStatement(this.open, r.cohortsFlagged, log) : {}) }
   }
 }
 
@@ -175,4 +187,49 @@ export async function scoreScheduleBatch(
     g.at.forEach((i, j) => (tokens[i] = scored.tokens[j]))
   }
   return { delta, tokens }
+}
+
+/**
+ * A serving log uploaded to a schedule case, checked and summarised (`tokenmark log verify` and `report
+ * --schedule --log` do the same with core's verifyLog and evidence's checkLogHead): the chain must hold and
+ * every record's epoch, cohort and key must be the schedule's (422 E_LOG_INVALID naming the line otherwise);
+ * a signed head, when given, must be valid and cover the log. Kept: the head, counts, the signed head's check
+ * and which accounts each cohort served — what a result and a bundle state; the records are not kept.
+ */
+export function summariseLog(open: OpenSchedule, caseId: string, text: string, signed?: SignedLogHead): CaseLogRow {
+  const log = parseLog(text)
+  const v = verifyLog(log, open.schedule)
+  if (!v.ok) throw new ServerError('E_LOG_INVALID', `the serving log does not verify against schedule ${open.schedule.scheduleId} (line ${v.error?.line}: ${v.error?.reason}); check it with tokenmark log verify`)
+  let signature: LogHeadCheck | null = null
+  if (signed !== undefined) {
+    signature = checkLogHead(signed, log, true)
+    if (!signature.valid) throw new ServerError('E_LOG_INVALID', 'the signed head\'s signature does not verify (by the key it names)')
+    if (!signature.coversHead) throw new ServerError('E_LOG_INVALID', 'the signed head does not cover this log (another log, or records were changed after it was signed)')
+  }
+  const byCohort = new Map<number, Set<string>>()
+  for (const r of log.records) {
+    const set = byCohort.get(r.cohort) ?? new Set<string>()
+    set.add(r.account)
+    byCohort.set(r.cohort, set)
+  }
+  const cohortAccounts: Record<string, string[]> = {}
+  for (const [c, set] of [...byCohort].sort((a, b) => a[0] - b[0])) cohortAccounts[String(c)] = [...set].sort()
+  return {
+    case_id: caseId,
+    head: v.head.head,
+    records: v.records,
+    with_text: v.withText,
+    signature: signature ? JSON.stringify(signature) : null,
+    cohort_accounts: JSON.stringify(cohortAccounts),
+    created_at: new Date().toISOString(),
+  }
+}
+
+/** The accounts behind the flagged cohorts and the log's integrity, from a stored log summary. */
+function logStatement(open: OpenSchedule, flagged: readonly number[], row: CaseLogRow): LogStatement {
+  const byCohort = JSON.parse(row.cohort_accounts) as Record<string, string[]>
+  return {
+    accounts: flagged.map((c) => ({ cohort: c, label: open.schedule.cohortLabel(c), accounts: byCohort[String(c)] ?? [] })),
+    log: { records: row.records, head: row.head, withText: row.with_text, signature: row.signature === null ? null : (JSON.parse(row.signature) as LogHeadCheck) },
+  }
 }

@@ -187,6 +187,24 @@ export const scheduleCaseResultSchema = {
     cohortsFlagged: { type: 'array', items: { type: 'integer' } },
     epochsFlagged: { type: 'array', items: { type: 'integer' } },
     keysUsed: { type: 'integer', description: '(cohort, epoch) keys that scored at least one tuple' },
+    accounts: {
+      type: 'array',
+      description: 'With a serving log uploaded (PUT /v1/cases/{id}/log): per flagged cohort, the accounts the log shows it served over every epoch',
+      items: { type: 'object', properties: { cohort: { type: 'integer' }, label: { type: 'string' }, accounts: { type: 'array', items: { type: 'string' } } } },
+    },
+    log: {
+      type: 'object',
+      description: 'With a serving log uploaded: its integrity (the hash-chain head, record counts, the signed head’s check)',
+      properties: {
+        records: { type: 'integer' },
+        head: { type: 'string' },
+        withText: { type: 'integer' },
+        signature: {
+          type: ['object', 'null'],
+          properties: { signerId: { type: 'string' }, signedAt: { type: 'string' }, valid: { type: 'boolean' }, coversHead: { type: 'boolean' } },
+        },
+      },
+    },
   },
 } as const
 

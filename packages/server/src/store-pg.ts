@@ -19,7 +19,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
-import type { CaseMeta, CaseRow, KeyRow, SampleRow, ScheduleRow, SigningKeyRow, Store, TenantRow, TokenRow } from './store.js'
+import type { CaseLogRow, CaseMeta, CaseRow, KeyRow, SampleRow, ScheduleRow, SigningKeyRow, Store, TenantRow, TokenRow } from './store.js'
 import { ADDED_COLUMNS, SCHEMA_VERSION } from './store.js'
 
 /**
@@ -69,6 +69,10 @@ CREATE TABLE IF NOT EXISTS schedules (
   tenant_id TEXT NOT NULL REFERENCES tenants(id), schedule_id TEXT NOT NULL, commitment TEXT NOT NULL,
   description TEXT NOT NULL, sealed BYTEA NOT NULL, origin TEXT NOT NULL, name TEXT, created_at TEXT NOT NULL,
   PRIMARY KEY (tenant_id, schedule_id)
+);
+CREATE TABLE IF NOT EXISTS case_logs (
+  case_id TEXT PRIMARY KEY REFERENCES cases(id), head TEXT NOT NULL, records INTEGER NOT NULL,
+  with_text INTEGER NOT NULL, signature TEXT, cohort_accounts TEXT NOT NULL, created_at TEXT NOT NULL
 );
 ${ADDED_COLUMNS.map((c) => `ALTER TABLE ${c.table} ADD COLUMN IF NOT EXISTS ${c.column} ${c.type};`).join('\n')}
 `
@@ -342,6 +346,15 @@ export class PgStore implements Store {
   }
   servedKeys(caseId: string, samples: number): (string | null)[] {
     return this.#all<{ served_key: string | null }>('SELECT served_key FROM samples WHERE case_id = $1 AND seq <= $2 ORDER BY seq', [caseId, samples]).map((r) => r.served_key)
+  }
+  putCaseLog(row: CaseLogRow): void {
+    this.#q(
+      'INSERT INTO case_logs (case_id, head, records, with_text, signature, cohort_accounts, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (case_id) DO UPDATE SET head = excluded.head, records = excluded.records, with_text = excluded.with_text, signature = excluded.signature, cohort_accounts = excluded.cohort_accounts, created_at = excluded.created_at',
+      [row.case_id, row.head, row.records, row.with_text, row.signature, row.cohort_accounts, row.created_at],
+    )
+  }
+  getCaseLog(caseId: string): CaseLogRow | undefined {
+    return this.#one<CaseLogRow>('SELECT * FROM case_logs WHERE case_id = $1', [caseId])
   }
 
   insertCase(row: CaseRow): void {

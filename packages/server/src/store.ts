@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS schedules (
   description TEXT NOT NULL, sealed BLOB NOT NULL, origin TEXT NOT NULL, name TEXT, created_at TEXT NOT NULL,
   PRIMARY KEY (tenant_id, schedule_id)
 );
+CREATE TABLE IF NOT EXISTS case_logs (
+  case_id TEXT PRIMARY KEY REFERENCES cases(id), head TEXT NOT NULL, records INTEGER NOT NULL,
+  with_text INTEGER NOT NULL, signature TEXT, cohort_accounts TEXT NOT NULL, created_at TEXT NOT NULL
+);
 `
 
 /**
@@ -107,6 +111,21 @@ export interface ScheduleRow {
   sealed: Buffer
   origin: string
   name: string | null
+  created_at: string
+}
+/**
+ * The serving log a schedule case's investigator uploaded (schedule-cases.ts), as much of it as the case
+ * states: its head, counts, the signed head's check, and the accounts each cohort served (JSON: cohort →
+ * sorted accounts, over every epoch). The log itself stays with the provider.
+ */
+export interface CaseLogRow {
+  case_id: string
+  head: string
+  records: number
+  with_text: number
+  /** JSON of evidence's LogHeadCheck, or null when no signed head was given. */
+  signature: string | null
+  cohort_accounts: string
   created_at: string
 }
 export interface CaseRow {
@@ -180,6 +199,9 @@ export interface Store {
   listSchedules(tenantId: string): ScheduleRow[]
   /** The serving key id of each of a case's first `samples` samples, in order. */
   servedKeys(caseId: string, samples: number): (string | null)[]
+  /** Stores (or replaces) a case's serving log summary. */
+  putCaseLog(row: CaseLogRow): void
+  getCaseLog(caseId: string): CaseLogRow | undefined
   insertCase(row: CaseRow): void
   getCase(tenantId: string, id: string): CaseMeta | undefined
   getCaseEvidence(id: string): { acc: Buffer; samples: number; deltas: Buffer[] } | undefined
@@ -364,6 +386,15 @@ export class SqliteStore implements Store {
   }
   servedKeys(caseId: string, samples: number): (string | null)[] {
     return (this.stmt('SELECT served_key FROM samples WHERE case_id = ? AND seq <= ? ORDER BY seq').all(caseId, samples) as { served_key: string | null }[]).map((r) => r.served_key)
+  }
+  putCaseLog(row: CaseLogRow): void {
+    this.stmt(
+        'INSERT INTO case_logs (case_id, head, records, with_text, signature, cohort_accounts, created_at) VALUES (@case_id, @head, @records, @with_text, @signature, @cohort_accounts, @created_at) ON CONFLICT (case_id) DO UPDATE SET head = excluded.head, records = excluded.records, with_text = excluded.with_text, signature = excluded.signature, cohort_accounts = excluded.cohort_accounts, created_at = excluded.created_at',
+      )
+      .run(row)
+  }
+  getCaseLog(caseId: string): CaseLogRow | undefined {
+    return this.stmt('SELECT * FROM case_logs WHERE case_id = ?').get(caseId) as CaseLogRow | undefined
   }
 
   // cases

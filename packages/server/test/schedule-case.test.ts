@@ -11,8 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { KeySchedule } from '@tokenmark/core'
-import { analyzeSchedule, EVIDENCE_MEDIA_TYPE, openBundle, publicKeyFile, resultRecord, verify, type ScheduleText } from '@tokenmark/evidence'
+import { accountsOf, KeySchedule, ServingLog, type LogRecord } from '@tokenmark/core'
+import { analyzeSchedule, EVIDENCE_MEDIA_TYPE, generateSigningKey, openBundle, publicKeyFile, resultRecord, signLogHead, verify, type ScheduleText } from '@tokenmark/evidence'
 import { buildServer } from '@tokenmark/server'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -56,6 +56,23 @@ plan.forEach(([cohort, epoch, marked], i) => {
   const text = marked ? watermarkedText(key, 70, 300 + i) : plainText(70, 400 + i)
   answers.push({ cohort, epoch, keyId: key.keyId, prompt: `Question ${i}: ${text.split(' ').slice(2, 8).join(' ')}?`, text })
 })
+
+/**
+ * The provider's serving log: 40 ordinary accounts and the two canary accounts, each served once per epoch
+ * under the key the schedule assigns it (texts stripped: the chain still verifies).
+ */
+const servingLog = new ServingLog({ scheduleId: schedule.scheduleId, created: '2026-01-01T00:00:00.000Z' })
+const logRecords: LogRecord[] = []
+let logText = servingLog.headerLine()
+for (let e = 0; e < 3; e++) {
+  for (const account of [...Array.from({ length: 40 }, (_, i) => `acct-${i}`), 'acct-x', 'acct-y']) {
+    const ck = schedule.keyForAccount(account, Date.parse('2026-01-01T00:00:00.000Z') + e * 86_400_000 + 3_600_000)
+    const { record, line } = servingLog.append({ time: new Date(Date.parse('2026-01-01T01:00:00.000Z') + e * 86_400_000), account, epoch: ck.epoch, cohort: ck.cohort, keyId: ck.key.keyId, prompt: `p ${account} ${e}`, response: `r ${account} ${e}`, keepText: false })
+    logRecords.push(record)
+    logText += line
+  }
+}
+const logSigner = generateSigningKey()
 
 let app: FastifyInstance
 let admin = ''
@@ -217,6 +234,32 @@ describe('a case bound to a key schedule', () => {
     expect(r.status).toBe(400)
   })
 
+  test('a serving log uploaded to the case names the accounts behind flagged cohorts', async () => {
+    const signedHead = signLogHead(servingLog.head(), logSigner)
+    const put = await api('PUT', `/v1/cases/${caseId}/log`, { log: logText, signedHead })
+    expect(put.status, put.text).toBe(200)
+    const lib = libraryResult()
+    const { accounts, log, ...rest } = put.json.result
+    expect(rest).toEqual(lib)
+    expect(accounts).toEqual(lib.cohortsFlagged.map((c: number) => ({ cohort: c, label: schedule.cohortLabel(c), accounts: accountsOf(logRecords, c) })))
+    expect(accounts.find((a: { label: string }) => a.label === 'canary/suspects')?.accounts).toEqual(['acct-x', 'acct-y'])
+    expect(log).toEqual({ records: logRecords.length, head: servingLog.head().head, withText: 0, signature: { signerId: logSigner.signerId, signedAt: signedHead.signedAt, valid: true, coversHead: true } })
+    expect((await api('GET', `/v1/cases/${caseId}/result`)).json.accounts).toEqual(accounts)
+
+    // A log altered after the fact, another schedule's log, a head that is not this log's: 422, nothing replaced.
+    const lines = logText.split('\n')
+    const altered = [lines[0], lines[1].replace('"acct-0"', '"acct-zz"'), ...lines.slice(2)].join('\n')
+    const bad = await api('PUT', `/v1/cases/${caseId}/log`, { log: altered })
+    expect(bad.status).toBe(422)
+    expect(bad.json.error.code).toBe('E_LOG_INVALID')
+    const foreign = new ServingLog({ scheduleId: 'tmks_0123456789abcdef' })
+    expect((await api('PUT', `/v1/cases/${caseId}/log`, { log: foreign.headerLine() })).json.error.code).toBe('E_LOG_INVALID')
+    const otherHead = signLogHead({ ...servingLog.head(), head: 'f'.repeat(64) }, logSigner)
+    expect((await api('PUT', `/v1/cases/${caseId}/log`, { log: logText, signedHead: otherHead })).json.error.code).toBe('E_LOG_INVALID')
+    expect((await api('PUT', `/v1/cases/${caseId}/log`, { log: 'not a log' })).status).toBe(400)
+    expect((await api('GET', `/v1/cases/${caseId}/result`)).json.log.signature.valid).toBe(true)
+  })
+
   test('the evidence survives a restart: same result from the persisted per-key accumulators', async () => {
     const before = (await api('GET', `/v1/cases/${caseId}/result`)).json
     await app.close()
@@ -231,8 +274,11 @@ describe('a case bound to a key schedule', () => {
     const bundle = new Uint8Array(b.bytes)
     const body = openBundle(bundle).body
     const lib = analyzeSchedule(schedule, answers.map(({ text, prompt, keyId }) => ({ text, prompt, keyId })), { alpha: 1e-6, dedup: true, normalize: true })
-    expect(body.schedule).toMatchObject({ scheduleId: schedule.scheduleId, commitment: schedule.commitment, servedKeys: answers.map((a) => a.keyId), accounts: [], log: null })
+    expect(body.schedule).toMatchObject({ scheduleId: schedule.scheduleId, commitment: schedule.commitment, servedKeys: answers.map((a) => a.keyId) })
     expect(body.schedule?.result).toEqual(resultRecord(lib, 3))
+    // The uploaded log's statement: the accounts behind each flagged cohort and the log's head, as report --schedule --log seals them.
+    expect(body.schedule?.accounts).toEqual(lib.cohortsFlagged.map((c) => ({ cohort: c, label: schedule.cohortLabel(c), accounts: accountsOf(logRecords, c) })))
+    expect(body.schedule?.log).toMatchObject({ records: logRecords.length, head: servingLog.head().head, signature: { signerId: logSigner.signerId, valid: true, coversHead: true } })
     const pub = (await api('GET', '/v1/signing-key')).json
     const publicKey = Buffer.from(pub.publicKey, 'base64url')
     const v = verify(bundle, { publicKey: new Uint8Array(publicKey), schedule })
@@ -253,6 +299,8 @@ describe('a case bound to a key schedule', () => {
     const md = await api('GET', `/v1/cases/${caseId}/report`, undefined, 'text/markdown')
     expect(md.status).toBe(200)
     expect(md.text).toContain('## Attribution to cohorts and accounts')
+    expect(md.text).toContain('Accounts behind each flagged cohort')
+    expect(md.text).toContain('acct-x')
     expect(md.text).toMatch(/cohort\/1 \| [0-9,]+ \| [^|]+ \| [^|]+ \| FLAGGED/)
     const model = (await api('GET', `/v1/cases/${caseId}/report`, undefined, 'application/json')).json
     expect(model.attribution.sentence).toContain(`Scored against key schedule ${schedule.scheduleId}, the texts carry the schedule's watermark`)

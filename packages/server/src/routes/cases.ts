@@ -1,4 +1,5 @@
 /** Investigation cases: create, list, read, append samples in idempotent batches, read the result. */
+import type { SignedLogHead } from '@tokenmark/evidence'
 import type { FastifyInstance } from 'fastify'
 import { DEFAULT_CASE_ALPHA, SOURCE_MAX_BYTES, SOURCE_MAX_DEPTH, type SampleInput } from '../cases.js'
 import { alphaParam, intParam, intQuery, numberQuery } from './query.js'
@@ -171,6 +172,32 @@ export default async function caseRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (req) => app.cases.addSamples(req.auth!.tenantId, req.params.id, req.body.samples, Date.now() + app.limits.workTimeoutMs),
+  )
+
+  app.put<{ Params: IdParams; Body: { log: string; signedHead?: Record<string, unknown> } }>(
+    '/v1/cases/:id/log',
+    {
+      onRequest: write,
+      schema: {
+        tags,
+        operationId: 'putCaseLog',
+        summary: 'Attach the provider’s serving log to a case bound to a key schedule (the result then names the accounts behind flagged cohorts)',
+        description:
+          'The log as `tokenmark log` reads it (JSON lines; prompt and response texts may be stripped to keep it small, the chain still verifies) and optionally its signed head (`signLogHead`). It must verify against the case’s schedule — chain, and every record’s epoch, cohort and key — and a signed head must be valid and cover it (422 E_LOG_INVALID otherwise). The server keeps the head, the counts and which accounts each cohort served, not the records; a later upload replaces it.',
+        params: idParams,
+        body: {
+          type: 'object',
+          required: ['log'],
+          additionalProperties: false,
+          properties: {
+            log: { type: 'string', minLength: 1, description: 'The serving log’s text (JSON lines)' },
+            signedHead: { type: 'object', additionalProperties: true, description: 'The signed head file’s JSON ({head, signerId, publicKey, signature, signedAt})' },
+          },
+        },
+        response: { 200: { ...caseSchema, description: 'The case, its result now naming the accounts' }, ...errors(...AUTH_ERRORS, 404, 422, ...BODY_ERRORS) },
+      },
+    },
+    async (req) => app.cases.putLog(req.auth!.tenantId, req.params.id, req.body.log, req.body.signedHead as SignedLogHead | undefined),
   )
 
   app.get<{ Params: IdParams; Querystring: { after?: string; limit?: string } }>(
