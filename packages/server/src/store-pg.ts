@@ -63,7 +63,7 @@ CREATE TABLE IF NOT EXISTS signing_keys (
 `,
 ]
 
-/** Tables added within schema version 1 (as SQLite's CREATE IF NOT EXISTS on every open), then store.ts's ADDED_COLUMNS. */
+/** Tables added within schema version 1 (as SQLite's CREATE IF NOT EXISTS on every open); store.ts's ADDED_COLUMNS follow (#migrate). */
 const ADDITIVE = `
 CREATE TABLE IF NOT EXISTS schedules (
   tenant_id TEXT NOT NULL REFERENCES tenants(id), schedule_id TEXT NOT NULL, commitment TEXT NOT NULL,
@@ -74,7 +74,6 @@ CREATE TABLE IF NOT EXISTS case_logs (
   case_id TEXT PRIMARY KEY REFERENCES cases(id), head TEXT NOT NULL, records INTEGER NOT NULL,
   with_text INTEGER NOT NULL, signature TEXT, cohort_accounts TEXT NOT NULL, created_at TEXT NOT NULL
 );
-${ADDED_COLUMNS.map((c) => `ALTER TABLE ${c.table} ADD COLUMN IF NOT EXISTS ${c.column} ${c.type};`).join('\n')}
 `
 
 /** Advisory lock ids (any two fixed 64-bit numbers; 'tm' + purpose). */
@@ -167,6 +166,12 @@ export class PgStore implements Store {
       }
       for (let i = at; i < SCHEMA_VERSION; i++) this.#q(MIGRATIONS[i])
       this.#q(ADDITIVE)
+      // Only a column that is missing is added: ALTER TABLE locks the table even when IF NOT EXISTS finds it,
+      // and other replicas may be serving from it while this one starts.
+      for (const c of ADDED_COLUMNS) {
+        const has = this.#q('SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2', [c.table, c.column]).rows.length > 0
+        if (!has) this.#q(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`)
+      }
       if (at !== SCHEMA_VERSION) this.setMeta('schema_version', Buffer.from(String(SCHEMA_VERSION)))
     }, MIGRATE_LOCK)
   }

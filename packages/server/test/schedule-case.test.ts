@@ -14,7 +14,9 @@ import { fileURLToPath } from 'node:url'
 import { accountsOf, KeySchedule, ServingLog, type LogRecord } from '@tokenmark/core'
 import { analyzeSchedule, EVIDENCE_MEDIA_TYPE, generateSigningKey, openBundle, publicKeyFile, resultRecord, signLogHead, verify, type ScheduleText } from '@tokenmark/evidence'
 import { buildServer } from '@tokenmark/server'
+import Database from 'better-sqlite3'
 import type { FastifyInstance } from 'fastify'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { bearer, freshPgUrl, LogCapture, MASTER, plainText, STORE_KIND, testServer, watermarkedText } from './helpers.js'
 
@@ -304,6 +306,36 @@ describe('a case bound to a key schedule', () => {
     expect(md.text).toMatch(/cohort\/1 \| [0-9,]+ \| [^|]+ \| [^|]+ \| FLAGGED/)
     const model = (await api('GET', `/v1/cases/${caseId}/report`, undefined, 'application/json')).json
     expect(model.attribution.sentence).toContain(`Scored against key schedule ${schedule.scheduleId}, the texts carry the schedule's watermark`)
+  })
+
+  test('a database made before schedules gains their tables and column on its next start', async () => {
+    const old = STORE_KIND === 'postgres' ? ((await freshPgUrl()) ?? '') : join(dir, 'old.db')
+    const first = await testServer({ db: old })
+    await first.app.close()
+    // What a build without schedules left: no schedules or case_logs table, no samples.served_key.
+    const strip = ['DROP TABLE schedules', 'DROP TABLE case_logs', 'ALTER TABLE samples DROP COLUMN served_key']
+    if (STORE_KIND === 'postgres') {
+      const c = new pg.Client({ connectionString: old })
+      await c.connect()
+      for (const q of strip) await c.query(q)
+      await c.end()
+    } else {
+      const d = new Database(old)
+      for (const q of strip) d.exec(q)
+      d.close()
+    }
+    const again = await buildServer({ masterSecret: MASTER, db: old })
+    try {
+      const h = { ...bearer(first.admin), 'content-type': 'application/json' }
+      const call = async (method: string, u: string, body: unknown) => JSON.parse((await again.inject({ method: method as 'POST', url: u, headers: h, payload: JSON.stringify(body) })).body)
+      await call('POST', '/v1/schedules', { scheduleFile: schedule.toSecretFile(), description: schedule.toPublicFile() })
+      const c = await call('POST', '/v1/cases', { name: 'after the upgrade', scheduleId: schedule.scheduleId })
+      const added = await call('POST', `/v1/cases/${c.id}/samples`, { samples: [{ text: answers[0].text, prompt: answers[0].prompt, served: { keyId: answers[0].keyId } }] })
+      expect(added.accepted).toBe(1)
+      expect((await again.inject({ method: 'GET', url: `/v1/cases/${c.id}/samples`, headers: bearer(first.admin) })).json().samples[0].servedKeyId).toBe(answers[0].keyId)
+    } finally {
+      await again.close()
+    }
   })
 
   test('the schedule secret appears in no reply and no log line', () => {
