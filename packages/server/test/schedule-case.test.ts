@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url'
 import { accountsOf, KeySchedule, ServingLog, type LogRecord } from '@tokenmark/core'
 import { analyzeSchedule, EVIDENCE_MEDIA_TYPE, generateSigningKey, openBundle, publicKeyFile, resultRecord, signLogHead, verify, type ScheduleText } from '@tokenmark/evidence'
 import { buildServer } from '@tokenmark/server'
+// The pool's workers load the built dist/detect-worker.js: the worker test runs the built server (as offloop.test.ts).
+import { bootstrap as builtBootstrap, buildServer as builtServer } from '../dist/index.js'
 import Database from 'better-sqlite3'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
@@ -306,6 +308,35 @@ describe('a case bound to a key schedule', () => {
     expect(md.text).toMatch(/cohort\/1 \| [0-9,]+ \| [^|]+ \| [^|]+ \| FLAGGED/)
     const model = (await api('GET', `/v1/cases/${caseId}/report`, undefined, 'application/json')).json
     expect(model.attribution.sentence).toContain(`Scored against key schedule ${schedule.scheduleId}, the texts carry the schedule's watermark`)
+  })
+
+  test('on worker threads, with a checkpoint every batch and batches sent at once, the result is the same', async () => {
+    const db2 = STORE_KIND === 'postgres' ? ((await freshPgUrl()) ?? '') : join(dir, 'pool.db')
+    const logs2 = new LogCapture()
+    const p = { app: await builtServer({ masterSecret: MASTER, db: db2, detectWorkers: 2, limits: { checkpointMinBytes: 0 }, logStream: logs2, logger: 'info' }), admin: '', logs: logs2 }
+    p.admin = builtBootstrap(p.app, {})!.adminToken!
+    try {
+      await p.app.listen({ port: 0, host: '127.0.0.1' })
+      const a = p.app.server.address()
+      const base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`
+      const call = async (method: string, path: string, body?: unknown) => {
+        const r = await fetch(`${base}${path}`, { method, headers: { ...bearer(p.admin), ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined })
+        return { status: r.status, json: (await r.json()) as any }
+      }
+      expect((await call('POST', '/v1/schedules', { scheduleFile: schedule.toSecretFile(), description: schedule.toPublicFile() })).status).toBe(201)
+      const c = (await call('POST', '/v1/cases', { name: 'pooled', scheduleId: schedule.scheduleId })).json
+      // Four batches at once, one of them a retry overlapping another: the case serialises them.
+      const batches = [answers.slice(0, 3), answers.slice(3, 5), answers.slice(5), answers.slice(2, 4)]
+      const replies = await Promise.all(batches.map((b) => call('POST', `/v1/cases/${c.id}/samples`, { samples: b.map((x) => sample(x, answers.indexOf(x))) })))
+      for (const r of replies) expect(r.status, JSON.stringify(r.json) + p.logs.text.slice(-3000)).toBe(200)
+      expect(replies.reduce((n, r) => n + r.json.accepted, 0)).toBe(answers.length)
+      expect((await call('GET', `/v1/cases/${c.id}/result`)).json).toEqual(libraryResult())
+      const b = await fetch(`${base}/v1/cases/${c.id}/bundle`, { headers: { ...bearer(p.admin), accept: EVIDENCE_MEDIA_TYPE } })
+      expect(b.status).toBe(200)
+      expect(openBundle(new Uint8Array(await b.arrayBuffer())).body.schedule?.result.log10P).toBe(libraryResult().log10P)
+    } finally {
+      await p.app.close()
+    }
   })
 
   test('a database made before schedules gains their tables and column on its next start', async () => {
