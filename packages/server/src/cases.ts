@@ -33,6 +33,7 @@ import {
   type SchemeId,
   type WatermarkKey,
 } from '@tokenmark/core'
+import type { SignedLogHead } from '@tokenmark/evidence'
 import { scoreBatchOffLoop, type ScoreOptions } from './case-scoring.js'
 import { randomId, sha256Hex } from './crypto.js'
 import { DetectPool } from './detect-pool.js'
@@ -41,7 +42,6 @@ import { ServerError } from './errors.js'
 import type { KeyStore } from './keystore.js'
 import { KeyedEvidence, scoreScheduleBatch, servingKey, summariseLog, type ScheduleCaseResult, type ServedInput } from './schedule-cases.js'
 import type { OpenSchedule } from './schedule-store.js'
-import type { SignedLogHead } from '@tokenmark/evidence'
 import type { CaseLogRow, CaseMeta, CaseRow, SampleRow, Store } from './store.js'
 
 /** A case's significance level unless asked otherwise: core's one default. */
@@ -357,6 +357,9 @@ export class CaseService {
   }
 
   async #addSamples(tenantId: string, id: string, batch: readonly SampleInput[], deadline: number): Promise<AddSamplesResult> {
+    const first = this.row(tenantId, id)
+    // Serving keys named by id are located in the schedule's ring, derived once without holding the event loop.
+    if (isScheduleId(first.key_id) && batch.some((s) => s.served?.keyId !== undefined)) await this.#keys.schedules.require(tenantId, first.key_id).index()
     for (let attempt = 0; ; attempt++) {
       const row = this.row(tenantId, id)
       const subject = this.#subject(tenantId, row)

@@ -89,8 +89,11 @@ export class CaseEvidence {
   async #build(tenantId: string, caseId: string, deadline: number, format?: ReportFormat): Promise<{ bundle: CaseBundle; report?: string }> {
     const signer = this.#keys.signingKey(tenantId)
     const report = format ? { format, publicKey: signer.publicKey, bundleName: `${caseId}.tmev` } : undefined
+    const first = this.#cases.get(tenantId, caseId)
+    // The first sample's serving key is located in the schedule's ring (derived once, without holding the event loop).
+    if (first.scheduleId !== null) await this.#keys.schedules.require(tenantId, first.scheduleId).index()
     for (let attempt = 0; ; attempt++) {
-      const info = this.#cases.get(tenantId, caseId)
+      const info = attempt === 0 ? first : this.#cases.get(tenantId, caseId)
       const hit = this.#cache.get(caseId)
       const logHead = 'log' in info.result && info.result.log ? JSON.stringify(info.result.log) : null
       const fresh = hit && hit.tenantId === tenantId && hit.samples === info.samples && hit.signerId === signer.signerId && hit.logHead === logHead ? hit : undefined

@@ -339,6 +339,23 @@ describe('a case bound to a key schedule', () => {
     }
   })
 
+  test('locating a serving key in a large ring (4,104 keys, derived on first use) does not hold the event loop', async () => {
+    const big = new KeySchedule(new Uint8Array(32).fill(77), { config: { scheme: 'kgw' }, cohorts: 512, epochSeconds: 3600, start: '2026-01-01T00:00:00Z', epochs: 8, canaries: [{ name: 'c', accounts: ['a'] }] })
+    expect((await api('POST', '/v1/schedules', { scheduleFile: big.toSecretFile(), description: big.toPublicFile() })).json.ringSize).toBe(4104)
+    const c = (await api('POST', '/v1/cases', { name: 'big ring', scheduleId: big.scheduleId })).json
+    const key = big.keyFor(511, 7)
+    let done = false
+    const batch = api('POST', `/v1/cases/${c.id}/samples`, { samples: [{ text: watermarkedText(key, 40, 5), prompt: 'q?', served: { keyId: key.keyId } }] }).finally(() => (done = true))
+    // Health checks sent one after another while the batch waits for the ring: answered in between, not after it.
+    let answered = 0
+    while (!done) {
+      await fetch(`${url}/healthz`)
+      if (!done) answered++
+    }
+    expect((await batch).status).toBe(200)
+    expect(answered).toBeGreaterThanOrEqual(3)
+  })
+
   test('a database made before schedules gains their tables and column on its next start', async () => {
     const old = STORE_KIND === 'postgres' ? ((await freshPgUrl()) ?? '') : join(dir, 'old.db')
     const first = await testServer({ db: old })
