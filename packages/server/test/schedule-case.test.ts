@@ -155,6 +155,14 @@ describe('a case bound to a key schedule', () => {
     expect(gen.status).toBe(201)
     expect(gen.json).toMatchObject({ origin: 'generated', ringSize: 16 })
     expect((await api('GET', '/v1/schedules/tmks_0000000000000000')).status).toBe(404)
+    // Another tenant sees no trace of it: 404 as for a schedule that does not exist.
+    const t = app.access.createTenant('other')
+    const otherToken = app.access.createToken(t.id, 'all', ['cases:read', 'cases:write', 'keys:admin']).token
+    const asOther = (method: string, path: string, body?: unknown) =>
+      fetch(`${url}${path}`, { method, headers: { ...bearer(otherToken), 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+    expect((await asOther('GET', `/v1/schedules/${schedule.scheduleId}`)).status).toBe(404)
+    expect(((await (await asOther('GET', '/v1/schedules')).json()) as { schedules: unknown[] }).schedules).toEqual([])
+    expect((await asOther('POST', '/v1/cases', { name: 'x', scheduleId: schedule.scheduleId })).status).toBe(404)
   })
 
   test('opens a case on the schedule; a schedule case refuses dedup off, and keyId with scheduleId', async () => {
