@@ -7,6 +7,7 @@
  * and the case's bundle carrying the schedule section that `tokenmark verify --schedule` recomputes.
  */
 import { spawnSync } from 'node:child_process'
+import fc from 'fast-check'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -362,6 +363,36 @@ describe('a case bound to a key schedule', () => {
     }
     expect((await batch).status).toBe(200)
     expect(answered).toBeGreaterThanOrEqual(3)
+  })
+
+  test('fuzzed serving keys: 200, 400 or 422 in the error format, never a 5xx; only accepted samples count', async () => {
+    const c = (await api('POST', '/v1/cases', { name: 'fuzz', scheduleId: schedule.scheduleId })).json
+    const anyJson = fc.jsonValue({ maxDepth: 2 })
+    const valid = fc.constantFrom<unknown>(...answers.map((a) => ({ keyId: a.keyId })), { cohort: 4, epoch: 2 }, { cohort: 0, epoch: 0 })
+    const served = fc.oneof(
+      { arbitrary: valid, weight: 6 },
+      anyJson,
+      fc.record(
+        {
+          keyId: fc.oneof(fc.constantFrom(...answers.map((a) => a.keyId), schedule.keyFor(4, 2).keyId, 'tmk_0000000000000000'), fc.string({ maxLength: 120 }), anyJson),
+          cohort: fc.oneof(fc.integer({ min: -2, max: 7 }), fc.double(), anyJson),
+          epoch: fc.oneof(fc.integer({ min: -2, max: 4 }), anyJson),
+        },
+        { requiredKeys: [] },
+      ),
+    )
+    let accepted = 0
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ text: fc.string({ maxLength: 40 }), served }, { requiredKeys: ['text', 'served'] }), { minLength: 1, maxLength: 2 }), async (samples) => {
+        const r = await api('POST', `/v1/cases/${c.id}/samples`, { samples })
+        expect([200, 400, 422], r.text).toContain(r.status)
+        if (r.status === 200) accepted += r.json.accepted
+        else expect(typeof r.json.error.code).toBe('string')
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 100), seed: 13 },
+    )
+    expect(accepted).toBeGreaterThan(0)
+    expect((await api('GET', `/v1/cases/${c.id}`)).json.samples).toBe(accepted)
   })
 
   test('a database made before schedules gains their tables and column on its next start', async () => {
