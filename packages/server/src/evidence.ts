@@ -28,6 +28,8 @@ interface CaseTask {
   notes: string
   expected: EvidenceTask['expected']
   schedule?: ScheduleRecord
+  /** The schedule's files, for the worker to recompute the schedule section (EvidenceTask.schedule). */
+  scheduleFiles?: EvidenceTask['schedule']
 }
 
 /** Evidence built on the event loop, for a CaseEvidence without a pool. */
@@ -121,6 +123,7 @@ export class CaseEvidence {
           ...(what.schedule ? { schedule: what.schedule } : {}),
         },
         expected,
+        ...(what.scheduleFiles ? { schedule: what.scheduleFiles } : {}),
         source: this.#dbPath !== undefined && this.#pool && this.#pool.size > 0 ? { db: this.#dbPath } : { texts: this.#texts(tenantId, caseId, info.samples) },
         ...(fresh ? { bytes: fresh.bytes } : {}),
         ...(report ? { report } : {}),
@@ -153,7 +156,9 @@ export class CaseEvidence {
    * --schedule` seals) holds the case's result — from the case's own per-key evidence, which `tokenmark
    * verify --schedule` recomputes from the bundle's texts and serving keys. An evidence bundle also carries
    * one key's corpus analysis; here that is the key that served the case's first sample, named as such in
-   * the notes (its p-value scores every sample under that one key and is not the case's test).
+   * the notes (its p-value scores every sample under that one key and is not the case's test). Before it is
+   * handed out, the worker recomputes the schedule section from the bundle's texts with the schedule (as
+   * `verify --schedule` does); a difference is refused like any bundle that disagrees with its case.
    */
   #scheduleCase(tenantId: string, info: CaseInfo): CaseTask | undefined {
     const se = this.#cases.scheduleEvidence(tenantId, info.id)
@@ -178,6 +183,7 @@ export class CaseEvidence {
         `tokenmark server case ${info.id}: ${info.samples} samples scored against key schedule ${s.scheduleId}, each under the key that served its prompt (keyed replay); ` +
         `the case's test is the schedule section. The corpus section tests every sample under one key, ${first.key.keyId} (${first.label}, epoch ${first.epoch}: the key that served the first sample).`,
       expected: { samples: info.samples, tokensTotal: r.tokensSeen },
+      scheduleFiles: { secretFile: s.toSecretFile(new Date(0)), description: s.toPublicFile() },
     }
   }
 
