@@ -202,6 +202,8 @@ describe('a case bound to a key schedule', () => {
     const info = (await api('GET', `/v1/cases/${caseId}`)).json
     expect(info.result).toEqual(lib)
     expect(info.samples).toBe(answers.length)
+    const all = (await api('GET', '/v1/cases')).json.cases as { id: string; scheduleId: string | null; result: unknown }[]
+    expect(all.find((x) => x.id === caseId)).toMatchObject({ scheduleId: schedule.scheduleId, result: lib })
     const listed = (await api('GET', `/v1/cases/${caseId}/samples?limit=2`)).json
     expect(listed.samples[0].servedKeyId).toBe(answers[0].keyId)
     expect(listed.samples[1].servedKeyId).toBe(answers[1].keyId)
