@@ -316,6 +316,7 @@ describe('a case bound to a key schedule', () => {
     expect(md.text).toContain('## Attribution to cohorts and accounts')
     expect(md.text).toContain('Accounts behind each flagged cohort')
     expect(md.text).toContain('acct-x')
+    expect(md.text).toContain(`tokenmark verify ${caseId}.tmev --public-key signer.pub.json --schedule provider.schedule --schedule-public provider.schedule.json`)
     expect(md.text).toMatch(/cohort\/1 \| [0-9,]+ \| [^|]+ \| [^|]+ \| FLAGGED/)
     const model = (await api('GET', `/v1/cases/${caseId}/report`, undefined, 'application/json')).json
     expect(model.attribution.sentence).toContain(`Scored against key schedule ${schedule.scheduleId}, the texts carry the schedule's watermark`)
