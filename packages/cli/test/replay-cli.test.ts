@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ServingLog, getTokenizer, parseSchedule, seededRng, watermarkSampler, type KeySchedule, type LogHead } from '@tokenmark/core'
 import { SigningKey, signLogHead } from '@tokenmark/evidence'
+import { bootstrap, buildServer } from '@tokenmark/server'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 
@@ -22,9 +23,9 @@ const BIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'tokenmark-replay-'))
 const START = Date.parse('2026-01-01T00:00:00Z')
 
-function tm(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+function tm(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, OPENAI_API_KEY: 'sk-test' } })
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, OPENAI_API_KEY: 'sk-test', ...env } })
     let out = ''
     let err = ''
     child.stdout.on('data', (d) => (out += d))
@@ -124,6 +125,29 @@ describe('keyed replay: probe --replay, scan --schedule', () => {
     const human = await tm(['scan', 'all.jsonl', '--schedule', 's.schedule', '--schedule-public', 's.schedule.json', '--alpha', '0.01'])
     expect(human.out).toMatch(/WATERMARK DETECTED against schedule/)
     expect(human.out).toMatch(/Holm over 4 cohorts at family-wise alpha = 0\.01/)
+  })
+
+  test('probe --replay --case streams the answers into a server case bound to the schedule, whose result is scan --schedule\'s', async () => {
+    const server = await buildServer({ db: ':memory:', masterSecret: 'a'.repeat(64) })
+    try {
+      const { adminToken } = bootstrap(server)!
+      const url = await server.listen({ host: '127.0.0.1', port: 0 })
+      const auth = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }
+      const files = { scheduleFile: readFileSync(join(dir, 's.schedule'), 'utf8'), description: readFileSync(join(dir, 's.schedule.json'), 'utf8') }
+      expect((await fetch(`${url}/v1/schedules`, { method: 'POST', headers: auth, body: JSON.stringify(files) })).status).toBe(201)
+      const kase = (await (await fetch(`${url}/v1/cases`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'student', scheduleId: schedule.scheduleId }) })).json()) as { id: string }
+      const r = await tm(['probe', '--endpoint', endpoint, '--format', 'openai', '--model', 'student', '--replay', 'serve.log', '--out', 'case.jsonl', '--case', kase.id, '--server', url, '--token-env', 'TM_TOKEN'], { TM_TOKEN: adminToken })
+      expect(r.code, r.err).toBe(0)
+      const result = (await (await fetch(`${url}/v1/cases/${kase.id}/result?alpha=0.01`, { headers: auth })).json()) as Record<string, unknown>
+      const scan = JSON.parse((await tm(['scan', 'case.jsonl', '--schedule', 's.schedule', '--schedule-public', 's.schedule.json', '--alpha', '0.01', '--json'])).out) as Record<string, unknown>
+      const { texts, ...fromCase } = result
+      const { input: _input, ...fromScan } = scan
+      expect(texts).toBe(lines('case.jsonl').length)
+      expect(fromCase).toEqual(fromScan)
+      expect(fromCase.cohortsFlagged).not.toHaveLength(0)
+    } finally {
+      await server.close()
+    }
   })
 
   test('seq with --log names the key; without any serving key the ring is scored with Bonferroni', async () => {

@@ -17,6 +17,7 @@
  * cohort's p-value with a Bonferroni correction over the cohorts (`globalRule: 'bonferroni'`).
  */
 import { Accumulator } from './accumulate.js'
+import { TokenmarkError } from './errors.js'
 import { eValueFor } from './evalue.js'
 import { EmissionFilter } from './emission.js'
 import type { KeySchedule, CohortKey } from './schedule.js'
@@ -120,6 +121,8 @@ export class ScheduleScorer {
   private readonly accs = new Map<number, Accumulator>()
   /** Ring scoring keeps only each key's counts (scoreRing). */
   private readonly ringCounts = new Map<number, { tokensScored: number; sum: number }>()
+  /** Keys whose evidence was scored elsewhere (mergeKey): their counts. */
+  private readonly keyCounts = new Map<number, { tokensScored: number; sum: number }>()
   private readonly excludedPrompts = new Map<number, Set<string>>()
   private readonly dedup: boolean
   private tokensSeen = 0
@@ -149,6 +152,22 @@ export class ScheduleScorer {
   add(ck: Pick<CohortKey, 'cohort' | 'epoch'>, ids: ArrayLike<number>, promptIds?: ArrayLike<number>, filter?: ContextFilter): void {
     this.tokensSeen += ids.length
     this.scoreUnder(ck, ids, promptIds, filter)
+  }
+
+  /**
+   * Takes a key's whole evidence scored elsewhere: the accumulator of (cohort, epoch)'s key holding every
+   * answer that key served, as `add` would have filled it (prompt tuples excluded, prompt as context) — e.g.
+   * a server case's merged accumulator of that key (accumulators merge exactly: accumulate.ts). Only its
+   * counts are read, nothing is copied, so it must be the key's only evidence here: a key taken twice, or
+   * also given answers by `add`, is refused (its parts' common tuples would count twice).
+   */
+  mergeKey(ck: Pick<CohortKey, 'cohort' | 'epoch'>, acc: Accumulator): void {
+    const slot = ck.epoch * this.schedule.cohortCount + ck.cohort
+    if (acc.keyId !== this.schedule.keyFor(ck.cohort, ck.epoch).keyId) throw new TokenmarkError('E_ACCUMULATOR_MISMATCH', `the accumulator is not of the key of cohort ${ck.cohort}, epoch ${ck.epoch}`)
+    if (this.accs.has(slot) || this.keyCounts.has(slot)) throw new TokenmarkError('E_BAD_INPUT', `cohort ${ck.cohort}, epoch ${ck.epoch}: a key's evidence is taken once (merge its parts first)`)
+    this.nullModel ??= acc.nullModel
+    this.keyCounts.set(slot, { tokensScored: acc.tokensScored, sum: acc.sum })
+    this.tokensSeen += acc.tokensTotal
   }
 
   /**
@@ -197,7 +216,7 @@ export class ScheduleScorer {
     const cv = new Float64Array(C)
     const en = new Float64Array(E)
     const ev = new Float64Array(E)
-    for (const [slot, acc] of [...this.accs, ...this.ringCounts]) {
+    for (const [slot, acc] of [...this.accs, ...this.ringCounts, ...this.keyCounts]) {
       const c = slot % C
       const e = (slot - c) / C
       cn[c] += acc.tokensScored
@@ -242,7 +261,8 @@ export class ScheduleScorer {
       log10P,
       pValue: pFromLog10(log10P),
       zScore,
-      eValue: 10 ** log10E,
+      // Capped at the largest double (log10E carries the rest), as core's Outcome does: JSON has no Infinity.
+      eValue: Math.min(10 ** log10E, Number.MAX_VALUE),
       log10E,
       alpha,
       correction: 'holm',
@@ -251,7 +271,7 @@ export class ScheduleScorer {
       epochs,
       cohortsFlagged: cohorts.filter((c) => c.flagged).map((c) => c.cohort),
       epochsFlagged: epochs.filter((e) => e.flagged).map((e) => e.epoch),
-      keysUsed: [...this.accs.values(), ...this.ringCounts.values()].filter((a) => a.tokensScored > 0).length,
+      keysUsed: [...this.accs.values(), ...this.ringCounts.values(), ...this.keyCounts.values()].filter((a) => a.tokensScored > 0).length,
     }
   }
 }

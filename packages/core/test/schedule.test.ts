@@ -3,7 +3,11 @@ import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
 import { describe, expect, test } from 'vitest'
 import {
+  Accumulator,
   KeySchedule,
+  forEachTuple,
+  prepareKey,
+  scoreTokens,
   ScheduleScorer,
   ServingLog,
   TokenmarkError,
@@ -115,6 +119,41 @@ describe('key schedules', () => {
     expect(r.globalRule).toBe('bonferroni')
     expect(r.cohortsFlagged).toEqual([8])
     expect(r.log10P).toBeCloseTo(r.cohorts[8].log10P + Math.log10(9), 9)
+  })
+
+  test('mergeKey: each key\'s evidence scored elsewhere, in parts merged, gives the result of add over the same answers', () => {
+    // Answers under three keys, two watermarked; the third answer's prompt repeats tuples of the first answer.
+    const answers = [
+      { ck: { cohort: 2, epoch: 0 }, ids: generate(schedule.keyFor(2, 0), 80, 11) },
+      { ck: { cohort: 5, epoch: 1 }, ids: generate(undefined, 80, 12) },
+      { ck: { cohort: 2, epoch: 0 }, ids: generate(schedule.keyFor(2, 0), 80, 13) },
+      { ck: { cohort: 8, epoch: 2 }, ids: generate(schedule.keyFor(8, 2), 80, 14) },
+    ].map((a, i) => ({ ...a, prompt: i === 2 ? generate(schedule.keyFor(2, 0), 80, 11).slice(10, 30) : Uint32Array.of(7, 8, 9) }))
+    const direct = new ScheduleScorer(schedule)
+    for (const a of answers) direct.add(a.ck, a.ids, a.prompt)
+    // Elsewhere: each answer into an accumulator of its own (a batch: prompt tuples excluded, prompt as
+    // context), merged key by key — the later prompt's exclusion reaches back into the earlier answer.
+    const perKey = new Map<number, { ck: { cohort: number; epoch: number }; acc: Accumulator }>()
+    for (const a of answers) {
+      const pk = prepareKey(schedule.keyFor(a.ck.cohort, a.ck.epoch))
+      const part = new Accumulator(pk)
+      forEachTuple(pk, a.prompt, (w0, w1) => part.excludeTuple(w0, w1))
+      scoreTokens(pk, a.ids, part, { context: a.prompt })
+      const slot = a.ck.epoch * schedule.cohortCount + a.ck.cohort
+      const held = perKey.get(slot)
+      if (held) held.acc.merge(part)
+      else perKey.set(slot, { ck: a.ck, acc: part })
+    }
+    const folded = new ScheduleScorer(schedule)
+    for (const { ck, acc } of perKey.values()) folded.mergeKey(ck, acc)
+    const r = folded.result({ alpha: 0.01 })
+    expect(r).toEqual(direct.result({ alpha: 0.01 }))
+    expect(r.cohortsFlagged).toContain(2)
+    expect(r.cohorts[2].tokensScored).toBeLessThan(160) // the repeated tuples were excluded
+    // A key is taken once, and only with its own key's accumulator.
+    const [first] = perKey.values()
+    expect(() => folded.mergeKey(first.ck, first.acc)).toThrow(/taken once/)
+    expect(() => new ScheduleScorer(schedule).mergeKey({ cohort: 0, epoch: 0 }, first.acc)).toThrow(TokenmarkError)
   })
 
   test('Holm: adjusted values are monotone in the raw ones and count the whole family', () => {

@@ -25,5 +25,5 @@ export { verify, type VerifyOptions, type VerifyResult, type VerifyCheck, type C
 export { renderReport, buildReport, renderHtml, renderMarkdown, reportModel, REPORT_FORMATS, REPORT_MEDIA_TYPES, type ReportFormat, type ReportOptions, type ReportModel, type ReproduceSources } from './report/index.js'
 export { sha256Hex } from './hash.js'
 export { tokenView, renderTokenViewFragment, renderTokenViewPage, TOKEN_VIEW_COLOURS, type TokenView, type TokenViewKind, type TokenViewSegment } from './report/token-view.js'
-export { signLogHead, verifyLogHead, type SignedLogHead } from './log-head.js'
+export { checkLogHead, signLogHead, verifyLogHead, type LogHeadCheck, type SignedLogHead } from './log-head.js'
 export { analyzeSchedule, resultRecord, scheduleRecord, type ScheduleLogInput, type ScheduleRecord, type ScheduleResultRecord, type ScheduleGroupRecord, type ScheduleText, type ScheduleAnalysisOptions } from './schedule.js'

@@ -374,6 +374,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
         { name: 'cases', description: 'Investigations of a suspect source, sample by sample' },
         { name: 'evidence', description: 'Signed evidence bundles and attribution reports of cases, and the key that verifies them' },
         { name: 'keys', description: 'The tenant’s watermark keys (ids and commitments only)' },
+        { name: 'schedules', description: 'The tenant’s key schedules (public descriptions only): cases bound to one score keyed replay' },
         { name: 'admin', description: 'Tenants and API tokens' },
       ],
     },

@@ -16,6 +16,10 @@
  * accumulator (core, accumulate.ts).
  *
  * H0 (per case): the suspect's texts were produced without the key's watermark influencing them.
+ *
+ * A case may instead be bound to a key schedule (schedule-cases.ts): each sample then names the key that
+ * served its prompt, its evidence is one accumulator per serving key, persisted the same way, and its
+ * result is the schedule test (global, per cohort, per epoch) that `tokenmark scan --schedule` gives.
  */
 import {
   Accumulator,
@@ -23,18 +27,22 @@ import {
   DEFAULT_ALPHA,
   loneSurrogateAt,
   prepareKey,
+  type CohortKey,
   type CorpusResult,
   type PreparedKey,
   type SchemeId,
   type WatermarkKey,
 } from '@tokenmark/core'
-import { scoreBatchOffLoop, type ScoreOptions, type ScoredBatch } from './case-scoring.js'
+import type { SignedLogHead } from '@tokenmark/evidence'
+import { scoreBatchOffLoop, type ScoreOptions } from './case-scoring.js'
 import { randomId, sha256Hex } from './crypto.js'
 import { DetectPool } from './detect-pool.js'
 import { canonicalJson } from './json-bounds.js'
 import { ServerError } from './errors.js'
 import type { KeyStore } from './keystore.js'
-import type { CaseMeta, CaseRow, SampleRow, Store } from './store.js'
+import { KeyedEvidence, scoreScheduleBatch, servingKey, summariseLog, type ScheduleCaseResult, type ServedInput } from './schedule-cases.js'
+import type { OpenSchedule } from './schedule-store.js'
+import type { CaseLogRow, CaseMeta, CaseRow, SampleRow, Store } from './store.js'
 
 /** A case's significance level unless asked otherwise: core's one default. */
 export const DEFAULT_CASE_ALPHA = DEFAULT_ALPHA
@@ -49,7 +57,10 @@ export interface CaseInfo {
   id: string
   name: string
   description: string | null
-  keyId: string
+  /** The key the case is tested against; null for a case bound to a key schedule. */
+  keyId: string | null
+  /** The key schedule the case is bound to (issue 13), or null. */
+  scheduleId: string | null
   scheme: SchemeId
   tokenizer: string
   dedup: boolean
@@ -59,7 +70,8 @@ export interface CaseInfo {
   tokensScored: number
   createdAt: string
   updatedAt: string
-  result: CaseResult
+  /** The corpus test (a key's case) or the schedule test (a case bound to a schedule). */
+  result: CaseResult | ScheduleCaseResult
 }
 
 export interface SampleInput {
@@ -67,6 +79,8 @@ export interface SampleInput {
   prompt?: string
   source?: Record<string, unknown>
   idempotencyKey?: string
+  /** The key that served the sample's prompt (cases bound to a schedule only). */
+  served?: ServedInput
 }
 
 export interface SampleInfo {
@@ -76,6 +90,8 @@ export interface SampleInfo {
   text: string
   prompt: string | null
   source: Record<string, unknown> | null
+  /** The key id that served the sample's prompt (cases bound to a schedule), else null. */
+  servedKeyId: string | null
   tokens: number
   createdAt: string
 }
@@ -97,15 +113,19 @@ export interface AddSamplesResult {
 export interface CreateCaseInput {
   name: string
   description?: string
-  keyId: string
+  /** One of keyId (a key's case) and scheduleId (a case bound to a key schedule). */
+  keyId?: string
+  scheduleId?: string
   dedup?: boolean
   normalize?: boolean
 }
 
 /** A case's in-memory evidence: its merged accumulator, and the bytes persisted since the checkpoint. */
 interface CaseState {
-  pk: PreparedKey
-  acc: Accumulator
+  /** The key's prepared form (a key's case); absent for a schedule case. */
+  pk?: PreparedKey
+  /** A key's accumulator, or a schedule case's accumulators per serving key. */
+  acc: Accumulator | KeyedEvidence
   samples: number
   checkpointBytes: number
   deltaBytes: number
@@ -117,6 +137,16 @@ interface Pending {
   input: SampleInput
   hash: string
   outcome: SampleOutcome
+  /** The serving key (schedule cases). */
+  served?: CohortKey
+}
+
+/** What a case is tested against: one key, or a key schedule. */
+type Subject = { key: WatermarkKey; open?: undefined } | { open: OpenSchedule; key?: undefined }
+
+/** Case rows name a key (tmk_…) or a key schedule (tmks_…) in key_id: core's two id formats. */
+function isScheduleId(id: string): boolean {
+  return id.startsWith('tmks_')
 }
 
 /** Scoring on the event loop, for a CaseService built without a pool. */
@@ -169,18 +199,31 @@ export class CaseService {
 
   create(tenantId: string, input: CreateCaseInput): CaseInfo {
     checkWellFormed('body', { name: input.name, description: input.description })
-    const key = this.#keys.require(tenantId, input.keyId)
-    const pk = prepareKey(key)
-    const acc = new Accumulator(pk, { dedup: input.dedup ?? true })
+    if ((input.keyId === undefined) === (input.scheduleId === undefined)) throw new ServerError('E_VALIDATION', 'body must have one of "keyId" (a case tested against one key) and "scheduleId" (a case bound to a key schedule)')
+    let subject: Subject
+    let st: CaseState
+    if (input.scheduleId !== undefined) {
+      // Keyed replay de-duplicates per key (docs/spec.md#replay), as `scan --schedule` and `report --schedule` do.
+      if (input.dedup === false) throw new ServerError('E_VALIDATION', 'a case bound to a key schedule scores with de-duplication per key; drop "dedup": false')
+      const open = this.#keys.schedules.require(tenantId, input.scheduleId)
+      subject = { open }
+      st = { acc: new KeyedEvidence(open), samples: 0, checkpointBytes: 0, deltaBytes: 0, textBytes: 0 }
+    } else {
+      const key = this.#keys.require(tenantId, input.keyId as string)
+      const pk = prepareKey(key)
+      subject = { key }
+      st = { pk, acc: new Accumulator(pk, { dedup: input.dedup ?? true }), samples: 0, checkpointBytes: 0, deltaBytes: 0, textBytes: 0 }
+    }
     const now = new Date().toISOString()
-    const accBytes = acc.toBytes()
+    const accBytes = st.acc.toBytes()
+    st.checkpointBytes = accBytes.length
     const row: CaseRow = {
       id: randomId('case_'),
       tenant_id: tenantId,
       name: input.name,
       description: input.description ?? null,
-      key_id: key.keyId,
-      dedup: acc.dedup ? 1 : 0,
+      key_id: subject.key ? subject.key.keyId : subject.open.schedule.scheduleId,
+      dedup: st.acc.dedup ? 1 : 0,
       normalize: input.normalize === false ? 0 : 1,
       samples: 0,
       acc: Buffer.from(accBytes),
@@ -188,7 +231,12 @@ export class CaseService {
       updated_at: now,
     }
     this.#store.insertCase(row)
-    return this.#info(row, key, { pk, acc, samples: 0, checkpointBytes: accBytes.length, deltaBytes: 0, textBytes: 0 })
+    return this.#info(row, subject, st)
+  }
+
+  /** The key or schedule a case row names (of this tenant). */
+  #subject(tenantId: string, row: Pick<CaseMeta, 'key_id'>): Subject {
+    return isScheduleId(row.key_id) ? { open: this.#keys.schedules.require(tenantId, row.key_id) } : { key: this.#keys.require(tenantId, row.key_id) }
   }
 
   /** The case row of this tenant, or a 404 that reads the same for another tenant's case. */
@@ -200,8 +248,8 @@ export class CaseService {
 
   get(tenantId: string, id: string): CaseInfo {
     const row = this.row(tenantId, id)
-    const key = this.#keys.require(tenantId, row.key_id)
-    return this.#info(row, key, this.#state(row, key))
+    const subject = this.#subject(tenantId, row)
+    return this.#info(row, subject, this.#state(row, subject))
   }
 
   list(tenantId: string, limit: number, cursor?: string): { cases: CaseInfo[]; next: string | null } {
@@ -213,17 +261,49 @@ export class CaseService {
     const rows = this.#store.listCases(tenantId, limit + 1, before)
     const page = rows.slice(0, limit)
     const cases = page.map((r) => {
-      const key = this.#keys.require(tenantId, r.key_id)
-      return this.#info(r, key, this.#state(r, key))
+      const subject = this.#subject(tenantId, r)
+      return this.#info(r, subject, this.#state(r, subject))
     })
     const last = page[page.length - 1]
     return { cases, next: rows.length > limit && last ? String(last.seq) : null }
   }
 
-  result(tenantId: string, id: string, alpha = DEFAULT_CASE_ALPHA): CaseResult {
+  result(tenantId: string, id: string, alpha = DEFAULT_CASE_ALPHA): CaseResult | ScheduleCaseResult {
     const row = this.row(tenantId, id)
-    const key = this.#keys.require(tenantId, row.key_id)
-    return caseResult(this.#state(row, key), alpha)
+    return caseResult(this.#state(row, this.#subject(tenantId, row)), alpha, this.#log(row))
+  }
+
+  /**
+   * Attaches (or replaces) a schedule case's serving log: checked against the schedule and summarised
+   * (schedule-cases.ts); the case's result and bundle then name the accounts behind flagged cohorts.
+   */
+  putLog(tenantId: string, id: string, log: string, signedHead?: SignedLogHead): CaseInfo {
+    const row = this.row(tenantId, id)
+    const subject = this.#subject(tenantId, row)
+    if (!subject.open) throw new ServerError('E_VALIDATION', `case ${id.slice(0, 80)} is tested against one key; a serving log goes with a case bound to a key schedule`)
+    this.#store.putCaseLog(summariseLog(subject.open, id, log, signedHead))
+    return this.#info(row, subject, this.#state(row, subject))
+  }
+
+  /** A schedule case's stored log summary, if any. */
+  #log(row: Pick<CaseMeta, 'id' | 'key_id'>): CaseLogRow | undefined {
+    return isScheduleId(row.key_id) ? this.#store.getCaseLog(row.id) : undefined
+  }
+
+  /** A schedule case's schedule, its evidence (a copy) and sample count, for its bundle; 404 for another tenant's case. */
+  scheduleEvidence(tenantId: string, id: string): { open: OpenSchedule; evidence: KeyedEvidence; samples: number; log?: CaseLogRow } | undefined {
+    const row = this.row(tenantId, id)
+    const subject = this.#subject(tenantId, row)
+    if (!subject.open) return undefined
+    const st = this.#state(row, subject)
+    const log = this.#log(row)
+    return { open: subject.open, evidence: KeyedEvidence.fromBytes(st.acc.toBytes(), subject.open), samples: st.samples, ...(log ? { log } : {}) }
+  }
+
+  /** The serving key id of each of a case's first `samples` samples (null where none), in order. */
+  servedKeys(tenantId: string, id: string, samples: number): (string | null)[] {
+    this.row(tenantId, id)
+    return this.#store.servedKeys(id, samples)
   }
 
   /**
@@ -232,9 +312,10 @@ export class CaseService {
    */
   evidence(tenantId: string, id: string): { key: WatermarkKey; accumulator: Accumulator; samples: number } {
     const row = this.row(tenantId, id)
-    const key = this.#keys.require(tenantId, row.key_id)
-    const st = this.#state(row, key)
-    return { key, accumulator: Accumulator.fromBytes(st.acc.toBytes(), st.pk), samples: st.samples }
+    const subject = this.#subject(tenantId, row)
+    if (!subject.key) throw new ServerError('E_VALIDATION', `case ${id.slice(0, 80)} is bound to key schedule ${row.key_id}, not to one key`)
+    const st = this.#state(row, subject)
+    return { key: subject.key, accumulator: Accumulator.fromBytes(st.acc.toBytes(), st.pk as PreparedKey), samples: st.samples }
   }
 
   samples(tenantId: string, id: string, after: number, limit: number): { samples: SampleInfo[]; next: number | null } {
@@ -276,11 +357,14 @@ export class CaseService {
   }
 
   async #addSamples(tenantId: string, id: string, batch: readonly SampleInput[], deadline: number): Promise<AddSamplesResult> {
+    const first = this.row(tenantId, id)
+    // Serving keys named by id are located in the schedule's ring, derived once without holding the event loop.
+    if (isScheduleId(first.key_id) && batch.some((s) => s.served?.keyId !== undefined)) await this.#keys.schedules.require(tenantId, first.key_id).index()
     for (let attempt = 0; ; attempt++) {
       const row = this.row(tenantId, id)
-      const key = this.#keys.require(tenantId, row.key_id)
-      const st = this.#state(row, key)
-      const plan = this.#plan(id, st, batch)
+      const subject = this.#subject(tenantId, row)
+      const st = this.#state(row, subject)
+      const plan = this.#plan(id, st, batch, subject)
       const bytes = plan.pending.reduce((n, p) => n + sampleBytes(p.input), 0)
       if (st.samples + plan.pending.length > this.#limits.maxSamples) {
         throw new ServerError('E_CASE_LIMIT', `a case holds at most ${this.#limits.maxSamples} samples (this one has ${st.samples}); open another case for the rest`)
@@ -290,21 +374,21 @@ export class CaseService {
       }
       const dedup = st.acc.dedup
       let seed: Uint8Array | undefined
-      if (!dedup) {
+      if (!dedup && st.acc instanceof Accumulator) {
         // Without de-duplication exclusions cannot reach back into merged evidence, so the case's
         // exclusions are carried into the batch first.
-        const s0 = new Accumulator(st.pk, { dedup: false })
+        const s0 = new Accumulator(st.pk as PreparedKey, { dedup: false })
         st.acc.excluded.forEach((w0, w1) => s0.excludeTuple(w0, w1))
         seed = s0.toBytes()
       }
-      const scored = plan.pending.length === 0 ? undefined : await this.#score(tenantId, key, { dedup, normalize: row.normalize === 1, seed }, plan.pending.map((p) => p.input), deadline)
+      const scored = plan.pending.length === 0 ? undefined : await this.#score(tenantId, subject, { dedup, normalize: row.normalize === 1, seed }, plan.pending, deadline)
       try {
         const committed = this.#store.transaction(() => {
           // Read the row inside the transaction: another process sharing the database file may have
           // added samples since the batch was planned; then it is planned and scored again.
           const now = this.row(tenantId, id)
           if (now.samples !== st.samples) return false
-          const cur = this.#state(now, key)
+          const cur = this.#state(now, subject)
           const at = new Date().toISOString()
           this.#store.insertSamples(
             plan.pending.map((p, i) => ({
@@ -318,11 +402,12 @@ export class CaseService {
               content_hash: p.hash,
               tokens: scored!.tokens[i],
               created_at: at,
+              served_key: p.served?.key.keyId ?? null,
             })),
           )
           if (scored && plan.pending.length > 0) {
             const seq = cur.samples + plan.pending.length
-            cur.acc.merge(scored.delta)
+            merge(cur.acc, scored.delta)
             cur.samples = seq
             cur.textBytes += bytes
             const d = scored.delta.toBytes()
@@ -354,29 +439,37 @@ export class CaseService {
   }
 
   /** The pool-backed scorer, or inline scoring when the service has no pool (CaseService used alone). */
-  #score(tenantId: string, key: WatermarkKey, opts: ScoreOptions, samples: SampleInput[], deadline: number): Promise<ScoredBatch> {
-    return scoreBatchOffLoop(this.#pool ?? INLINE, tenantId, key, opts, samples, deadline)
+  #score(tenantId: string, subject: Subject, opts: ScoreOptions, pending: Pending[], deadline: number): Promise<{ delta: Accumulator | KeyedEvidence; tokens: number[] }> {
+    const pool = this.#pool ?? INLINE
+    if (subject.open) return scoreScheduleBatch(pool, tenantId, subject.open, opts, pending.map((p) => ({ ...p.input, served: p.served as CohortKey })), deadline)
+    return scoreBatchOffLoop(pool, tenantId, subject.key, opts, pending.map((p) => p.input), deadline)
   }
 
   /** Which samples of a batch are new (numbered after the case's last) and which are duplicates; 409 on a conflicting reuse. */
-  #plan(id: string, st: CaseState, batch: readonly SampleInput[]): { outcomes: SampleOutcome[]; pending: Pending[] } {
+  #plan(id: string, st: CaseState, batch: readonly SampleInput[], subject: Subject): { outcomes: SampleOutcome[]; pending: Pending[] } {
     const seenInBatch = new Map<string, { hash: string; outcome: SampleOutcome }>()
     const outcomes: SampleOutcome[] = []
     const pending: Pending[] = []
     let seq = st.samples
     // Every stored sample the batch's keys name, in one lookup (one round trip on PostgreSQL).
     batch.forEach((input, index) => checkWellFormed(`samples/${index}`, input))
+    // Every serving key checked before anything is kept (a schedule case), or refused where no schedule is.
+    const served = batch.map((input, index) => {
+      if (subject.open) return servingKey(subject.open, input.served, `samples/${index}`)
+      if (input.served !== undefined) throw new ServerError('E_VALIDATION', `samples/${index}/served: this case is tested against one key; "served" is for cases bound to a key schedule`)
+      return undefined
+    })
     const keys = batch.flatMap((s) => (s.idempotencyKey !== undefined ? [s.idempotencyKey] : []))
     const storedByKey = this.#store.getSamplesByIdem(id, keys)
     batch.forEach((input, index) => {
-      const hash = contentHash(input)
+      const hash = contentHash(input, served[index])
       const ik = input.idempotencyKey
       if (ik !== undefined) {
         const prior = seenInBatch.get(ik)
         const stored = prior ? undefined : storedByKey.get(ik)
         const priorHash = prior?.hash ?? stored?.content_hash
         if (priorHash !== undefined) {
-          if (priorHash !== hash && priorHash !== legacyContentHash(input)) {
+          if (priorHash !== hash && (served[index] !== undefined || priorHash !== legacyContentHash(input))) {
             throw new ServerError('E_IDEMPOTENCY_CONFLICT', `samples/${index}: idempotency key "${ik.slice(0, 80)}" was already used for a different sample in this case`)
           }
           const o = prior ? prior.outcome : { index, id: stored!.id, seq: stored!.seq, status: 'duplicate' as const }
@@ -386,27 +479,35 @@ export class CaseService {
       }
       const outcome: SampleOutcome = { index, id: randomId('smp_'), seq: ++seq, status: 'created' }
       outcomes.push(outcome)
-      pending.push({ input, hash, outcome })
+      pending.push({ input, hash, outcome, ...(served[index] ? { served: served[index] } : {}) })
       if (ik !== undefined) seenInBatch.set(ik, { hash, outcome })
     })
     return { outcomes, pending }
   }
 
-  #state(row: CaseMeta, key: WatermarkKey): CaseState {
+  #state(row: CaseMeta, subject: Subject): CaseState {
     const hit = this.#cache.get(row.id)
     if (hit && hit.samples === row.samples) {
       this.#cache.delete(row.id)
       this.#cache.set(row.id, hit)
       return hit
     }
-    const pk = prepareKey(key)
     const ev = this.#store.getCaseEvidence(row.id)
     if (!ev) throw new ServerError('E_NOT_FOUND', `no case ${row.id}`)
     const bytes = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
-    const acc = Accumulator.fromBytes(bytes(ev.acc), pk)
-    for (const d of ev.deltas) acc.merge(Accumulator.fromBytes(bytes(d), pk))
+    let pk: PreparedKey | undefined
+    let acc: Accumulator | KeyedEvidence
+    if (subject.open) {
+      const open = subject.open
+      acc = KeyedEvidence.fromBytes(bytes(ev.acc), open)
+      for (const d of ev.deltas) acc.merge(KeyedEvidence.fromBytes(bytes(d), open))
+    } else {
+      const p = (pk = prepareKey(subject.key))
+      const a = (acc = Accumulator.fromBytes(bytes(ev.acc), p))
+      for (const d of ev.deltas) a.merge(Accumulator.fromBytes(bytes(d), p))
+    }
     const st: CaseState = {
-      pk,
+      ...(pk ? { pk } : {}),
       acc,
       samples: ev.samples,
       checkpointBytes: ev.acc.length,
@@ -440,15 +541,17 @@ export class CaseService {
     }
   }
 
-  #info(row: Omit<CaseRow, 'acc'>, key: WatermarkKey, st: CaseState): CaseInfo {
-    const result = caseResult(st, DEFAULT_CASE_ALPHA)
+  #info(row: Omit<CaseRow, 'acc'>, subject: Subject, st: CaseState): CaseInfo {
+    const result = caseResult(st, DEFAULT_CASE_ALPHA, this.#log(row))
+    const config = subject.key ? subject.key.config : subject.open.schedule.params.config
     return {
       id: row.id,
       name: row.name,
       description: row.description,
-      keyId: key.keyId,
-      scheme: key.scheme,
-      tokenizer: key.config.tokenizer,
+      keyId: subject.key ? subject.key.keyId : null,
+      scheduleId: subject.open ? subject.open.schedule.scheduleId : null,
+      scheme: config.scheme,
+      tokenizer: config.tokenizer,
       dedup: row.dedup === 1,
       normalize: row.normalize === 1,
       samples: st.samples,
@@ -461,9 +564,19 @@ export class CaseService {
   }
 }
 
-/** The corpus test on a case's merged accumulator: core's corpusResult, the numbers CorpusScanner gives on the same samples. */
-export function caseResult(st: { acc: Accumulator; samples: number }, alpha: number): CaseResult {
+/**
+ * The corpus test on a case's merged accumulator: core's corpusResult, the numbers CorpusScanner gives on
+ * the same samples; for a schedule case, the schedule test `scan --schedule` gives (schedule-cases.ts).
+ */
+export function caseResult(st: { acc: Accumulator | KeyedEvidence; samples: number }, alpha: number, log?: CaseLogRow): CaseResult | ScheduleCaseResult {
+  if (st.acc instanceof KeyedEvidence) return st.acc.result(alpha, st.samples, log)
   return corpusResult(st.acc, { texts: st.samples, alpha })
+}
+
+/** Folds a batch's evidence into the case's (both of the same kind: the case's subject scored it). */
+function merge(into: Accumulator | KeyedEvidence, delta: Accumulator | KeyedEvidence): void {
+  if (into instanceof KeyedEvidence) into.merge(delta as KeyedEvidence)
+  else into.merge(delta as Accumulator)
 }
 
 /**
@@ -487,8 +600,9 @@ function checkWellFormed(path: string, value: unknown): void {
  * form (sorted keys), so a retry that serialises the same object in another key order is a duplicate,
  * not a conflict (issue 12).
  */
-function contentHash(s: SampleInput): string {
-  return sha256Hex(canonicalJson([s.text, s.prompt ?? null, s.source ?? null]))
+function contentHash(s: SampleInput, served?: CohortKey): string {
+  // The serving key counts as content (by key id, however the sample named it); samples without one hash as before.
+  return sha256Hex(canonicalJson(served ? [s.text, s.prompt ?? null, s.source ?? null, served.key.keyId] : [s.text, s.prompt ?? null, s.source ?? null]))
 }
 
 /** The hash of samples stored by earlier builds (source in its arrival key order); a retry of one still matches. */
@@ -504,6 +618,7 @@ function sampleInfo(r: SampleRow): SampleInfo {
     text: r.text,
     prompt: r.prompt,
     source: r.source === null ? null : (JSON.parse(r.source) as Record<string, unknown>),
+    servedKeyId: r.served_key ?? null,
     tokens: r.tokens,
     createdAt: r.created_at,
   }

@@ -24,6 +24,8 @@ export type ServerErrorCode =
   | 'E_TIMEOUT'
   | 'E_CASE_LIMIT'
   | 'E_CASE_TOO_LARGE'
+  | 'E_SERVING_KEY'
+  | 'E_LOG_INVALID'
 
 const STATUS: Record<ServerErrorCode, number> = {
   E_VALIDATION: 400,
@@ -44,6 +46,10 @@ const STATUS: Record<ServerErrorCode, number> = {
   E_TIMEOUT: 503,
   E_CASE_LIMIT: 422,
   E_CASE_TOO_LARGE: 413,
+  /** A sample of a case bound to a key schedule names no serving key, or one the schedule never served. */
+  E_SERVING_KEY: 422,
+  /** A serving log that does not verify against the case's schedule, or a signed head that does not cover it. */
+  E_LOG_INVALID: 422,
 }
 
 export class ServerError extends CodedError<ServerErrorCode> {

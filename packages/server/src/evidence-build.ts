@@ -7,17 +7,21 @@
  */
 import { createHash } from 'node:crypto'
 import Database from 'better-sqlite3'
-import type { WatermarkKey } from '@tokenmark/core'
-import { createBundle, openBundle, parseSigningKeyFile, renderReport, type CorpusText, type EvidenceOptions, type Provenance, type ReportFormat } from '@tokenmark/evidence'
+import { parseSchedule, type WatermarkKey } from '@tokenmark/core'
+import { createBundle, openBundle, parseSigningKeyFile, renderReport, verify, type CorpusText, type EvidenceOptions, type Provenance, type ReportFormat } from '@tokenmark/evidence'
 
-/** The numbers a bundle must agree with: the case result the request read. */
+/**
+ * The numbers a bundle must agree with: the case result the request read. A case bound to a key schedule
+ * checks the samples and tokens only: its result is the bundle's schedule section itself (evidence.ts),
+ * and the bundle's single-key corpus section is not its test.
+ */
 export interface ExpectedNumbers {
   samples: number
   tokensTotal: number
-  tokensScored: number
-  value: number
-  statistic: string
-  log10P: number
+  tokensScored?: number
+  value?: number
+  statistic?: string
+  log10P?: number
 }
 
 export interface EvidenceTask {
@@ -28,6 +32,12 @@ export interface EvidenceTask {
   expected: ExpectedNumbers
   /** Where the samples are: a database file the worker opens read-only, or the texts themselves (in-memory databases). */
   source: { db: string } | { texts: CorpusText[] }
+  /**
+   * A case bound to a key schedule: the schedule's secret file and public description (the same process's
+   * memory; never logged), so that the schedule section is recomputed from the bundle's texts before the
+   * bundle is handed out (evidence's verify, as `tokenmark verify --schedule` runs it).
+   */
+  schedule?: { secretFile: string; description: string }
   /** A bundle already built (cached): only the report is rendered. */
   bytes?: Uint8Array
   report?: { format: ReportFormat; publicKey: Uint8Array; bundleName: string }
@@ -74,8 +84,13 @@ export function buildEvidence(key: WatermarkKey, t: EvidenceTask): EvidenceResul
   let diff: Record<string, unknown> | undefined
   if (bytes === undefined) {
     const texts = 'db' in t.source ? readCaseTexts(t.source.db, t.caseId, t.expected.samples) : t.source.texts
-    bytes = createBundle(key, texts, parseSigningKeyFile(t.signer), t.options)
+    const signer = parseSigningKeyFile(t.signer)
+    bytes = createBundle(key, texts, signer, t.options)
     diff = texts.length === t.expected.samples ? difference(bytes, t.expected) : { samples: { case: t.expected.samples, read: texts.length } }
+    if (diff === undefined && t.schedule) {
+      const check = verify(bytes, { publicKey: signer.publicKey, schedule: parseSchedule(t.schedule.secretFile, t.schedule.description) }).checks.find((c) => c.id === 'schedule')
+      if (check?.status !== 'pass') diff = { schedule: check?.message ?? 'no schedule check' }
+    }
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex')
   const report = t.report && diff === undefined ? renderReport(bytes, t.report) : undefined
@@ -93,6 +108,6 @@ function difference(bytes: Uint8Array, r: ExpectedNumbers): Record<string, unkno
     ['log10P', body.result.log10P, r.log10P],
   ]
   const out: Record<string, unknown> = {}
-  for (const [name, bundle, kase] of pairs) if (!Object.is(bundle, kase)) out[name] = { bundle, case: kase }
+  for (const [name, bundle, kase] of pairs) if (kase !== undefined && !Object.is(bundle, kase)) out[name] = { bundle, case: kase }
   return Object.keys(out).length ? out : undefined
 }

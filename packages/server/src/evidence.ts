@@ -14,12 +14,23 @@
  * cache is bounded by bytes, not by cases (issue 12). Building and rendering run on the work pool
  * (evidence-build.ts), within the request's time budget.
  */
-import type { CorpusText, ReportFormat } from '@tokenmark/evidence'
-import type { CaseService } from './cases.js'
+import { resultRecord, type CorpusText, type ReportFormat, type ScheduleRecord } from '@tokenmark/evidence'
+import type { WatermarkKey } from '@tokenmark/core'
+import { DEFAULT_CASE_ALPHA, type CaseInfo, type CaseService } from './cases.js'
 import { DetectPool } from './detect-pool.js'
 import { ServerError } from './errors.js'
 import { caseText, type EvidenceResult, type EvidenceTask } from './evidence-build.js'
 import type { KeyStore } from './keystore.js'
+
+/** What a case's bundle is built from: the key of its corpus section, its notes, the numbers it must state. */
+interface CaseTask {
+  key: WatermarkKey
+  notes: string
+  expected: EvidenceTask['expected']
+  schedule?: ScheduleRecord
+  /** The schedule's files, for the worker to recompute the schedule section (EvidenceTask.schedule). */
+  scheduleFiles?: EvidenceTask['schedule']
+}
 
 /** Evidence built on the event loop, for a CaseEvidence without a pool. */
 const INLINE = new DetectPool(0)
@@ -35,6 +46,8 @@ export interface CaseBundle {
 interface Cached extends CaseBundle {
   tenantId: string
   samples: number
+  /** The serving log statement the bundle carries (schedule cases; its head and signed head as JSON), or null: a new log makes a new bundle. */
+  logHead: string | null
 }
 
 export interface CaseEvidenceOptions {
@@ -78,18 +91,27 @@ export class CaseEvidence {
   async #build(tenantId: string, caseId: string, deadline: number, format?: ReportFormat): Promise<{ bundle: CaseBundle; report?: string }> {
     const signer = this.#keys.signingKey(tenantId)
     const report = format ? { format, publicKey: signer.publicKey, bundleName: `${caseId}.tmev` } : undefined
+    const first = this.#cases.get(tenantId, caseId)
+    // The first sample's serving key is located in the schedule's ring (derived once, without holding the event loop).
+    if (first.scheduleId !== null) await this.#keys.schedules.require(tenantId, first.scheduleId).index()
     for (let attempt = 0; ; attempt++) {
-      const info = this.#cases.get(tenantId, caseId)
-      const key = this.#keys.require(tenantId, info.keyId)
+      const info = attempt === 0 ? first : this.#cases.get(tenantId, caseId)
       const hit = this.#cache.get(caseId)
-      const fresh = hit && hit.tenantId === tenantId && hit.samples === info.samples && hit.signerId === signer.signerId ? hit : undefined
+      const logHead = 'log' in info.result && info.result.log ? JSON.stringify(info.result.log) : null
+      const fresh = hit && hit.tenantId === tenantId && hit.samples === info.samples && hit.signerId === signer.signerId && hit.logHead === logHead ? hit : undefined
       if (fresh) {
         this.#cache.delete(caseId)
         this.#cache.set(caseId, fresh)
         if (!report) return { bundle: fresh }
       }
       if (info.samples === 0) throw new ServerError('E_CASE_EMPTY', `case ${caseId.slice(0, 80)} has no samples yet; add samples before asking for its report or bundle`)
-      const r = info.result
+      const what = info.scheduleId === null ? this.#keyCase(tenantId, info) : this.#scheduleCase(tenantId, info)
+      if (what === undefined) {
+        // A batch landed between the two reads: read again.
+        if (attempt >= 3) throw new ServerError('E_UNAVAILABLE', 'the case keeps changing under this request (other writers); retry it')
+        continue
+      }
+      const { key, expected } = what
       const task: EvidenceTask = {
         caseId,
         signer: signer.toKeyFile(new Date(0)),
@@ -97,16 +119,18 @@ export class CaseEvidence {
           dedup: info.dedup,
           normalize: info.normalize,
           case: { title: info.name, description: info.description ?? '' },
-          notes: `tokenmark server case ${info.id}: ${info.samples} samples tested against key ${info.keyId}`,
+          notes: what.notes,
+          ...(what.schedule ? { schedule: what.schedule } : {}),
         },
-        expected: { samples: info.samples, tokensTotal: r.tokensTotal, tokensScored: r.tokensScored, value: r.value!, statistic: r.statistic!, log10P: r.log10P },
+        expected,
+        ...(what.scheduleFiles ? { schedule: what.scheduleFiles } : {}),
         source: this.#dbPath !== undefined && this.#pool && this.#pool.size > 0 ? { db: this.#dbPath } : { texts: this.#texts(tenantId, caseId, info.samples) },
         ...(fresh ? { bytes: fresh.bytes } : {}),
         ...(report ? { report } : {}),
       }
       const [out] = (await (this.#pool ?? INLINE).runAll(tenantId, [{ kind: 'bundle', keys: [{ ref: `${tenantId}\0${key.keyId}`, key }], ...task }], deadline)) as EvidenceResult[]
       if (out.diff === undefined) {
-        const bundle: Cached = { bytes: out.bytes, sha256: out.sha256, fileName: `${caseId}.tmev`, signerId: signer.signerId, tenantId, samples: info.samples }
+        const bundle: Cached = { bytes: out.bytes, sha256: out.sha256, fileName: `${caseId}.tmev`, signerId: signer.signerId, tenantId, samples: info.samples, logHead }
         if (!fresh) this.#remember(caseId, bundle)
         return { bundle: fresh ?? bundle, report: out.report }
       }
@@ -114,6 +138,52 @@ export class CaseEvidence {
         this.onMismatch({ caseId, ...out.diff })
         throw new ServerError('E_INTERNAL', 'the evidence bundle does not agree with the case result')
       }
+    }
+  }
+
+  /** A key's case: its bundle analyses the samples with that key and must state the case result. */
+  #keyCase(tenantId: string, info: CaseInfo): CaseTask {
+    const r = info.result as Extract<CaseInfo['result'], { statistic: unknown }>
+    return {
+      key: this.#keys.require(tenantId, info.keyId as string),
+      notes: `tokenmark server case ${info.id}: ${info.samples} samples tested against key ${info.keyId}`,
+      expected: { samples: info.samples, tokensTotal: r.tokensTotal, tokensScored: r.tokensScored, value: r.value!, statistic: r.statistic!, log10P: r.log10P },
+    }
+  }
+
+  /**
+   * A case bound to a key schedule: the bundle's schedule section (evidence's ScheduleRecord, what `report
+   * --schedule` seals) holds the case's result — from the case's own per-key evidence, which `tokenmark
+   * verify --schedule` recomputes from the bundle's texts and serving keys. An evidence bundle also carries
+   * one key's corpus analysis; here that is the key that served the case's first sample, named as such in
+   * the notes (its p-value scores every sample under that one key and is not the case's test). Before it is
+   * handed out, the worker recomputes the schedule section from the bundle's texts with the schedule (as
+   * `verify --schedule` does); a difference is refused like any bundle that disagrees with its case.
+   */
+  #scheduleCase(tenantId: string, info: CaseInfo): CaseTask | undefined {
+    const se = this.#cases.scheduleEvidence(tenantId, info.id)
+    if (!se || se.samples !== info.samples) return undefined
+    const served = this.#cases.servedKeys(tenantId, info.id, info.samples)
+    const first = served[0] === null ? undefined : se.open.locate(served[0])
+    if (!first || served.length !== info.samples) throw new ServerError('E_INTERNAL', 'a schedule case\'s samples do not all name their serving key')
+    const r = se.evidence.result(DEFAULT_CASE_ALPHA, info.samples, se.log)
+    const s = se.open.schedule
+    const schedule: ScheduleRecord = {
+      scheduleId: s.scheduleId,
+      commitment: s.commitment,
+      servedKeys: served,
+      result: resultRecord(r, s.params.epochs),
+      accounts: r.accounts ?? [],
+      log: r.log ? { records: r.log.records, head: r.log.head, withText: r.log.withText, signature: r.log.signature } : null,
+    }
+    return {
+      key: first.key,
+      schedule,
+      notes:
+        `tokenmark server case ${info.id}: ${info.samples} samples scored against key schedule ${s.scheduleId}, each under the key that served its prompt (keyed replay); ` +
+        `the case's test is the schedule section. The corpus section tests every sample under one key, ${first.key.keyId} (${first.label}, epoch ${first.epoch}: the key that served the first sample).`,
+      expected: { samples: info.samples, tokensTotal: r.tokensSeen },
+      scheduleFiles: { secretFile: s.toSecretFile(new Date(0)), description: s.toPublicFile() },
     }
   }
 

@@ -14,6 +14,7 @@ import { generateKey, getTokenizer, parseKeyFile, type WatermarkKey, type KeyCon
 import { generateSigningKey, parseSigningKeyFile, type SigningKey } from '@tokenmark/evidence'
 import { SecretBox } from './crypto.js'
 import { ServerError } from './errors.js'
+import { ScheduleStore } from './schedule-store.js'
 import type { KeyRow, SigningKeyRow, Store } from './store.js'
 
 export interface StoredKeyInfo extends PublicKeyInfo {
@@ -31,10 +32,13 @@ export class KeyStore {
   readonly #cache = new Map<string, WatermarkKey>()
   /** Decrypted signing keys by tenant. */
   readonly #signers = new Map<string, SigningKey>()
+  /** The tenants' key schedules (issue 13), sealed with the same box under additional data of their own. */
+  readonly schedules: ScheduleStore
 
   constructor(store: Store, master: Uint8Array) {
     this.#store = store
     this.#box = new SecretBox(master)
+    this.schedules = new ScheduleStore(store, this.#box)
     // A sealed constant tells a wrong master secret apart at start-up instead of at first use.
     const check = store.getMeta('master_check')
     if (check === undefined) store.setMeta('master_check', this.#box.seal(CHECK_PLAIN, 'master-check'))

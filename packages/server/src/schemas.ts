@@ -149,14 +149,77 @@ export const caseResultSchema = {
   },
 } as const
 
+/** One group test of a schedule result (core's GroupTest): a cohort's or an epoch's. */
+const groupTestProperties = {
+  tokensScored: { type: 'integer' },
+  value: { type: 'number', description: 'The statistic over the group’s scored tuples' },
+  log10P: { type: 'number' },
+  pValue: { type: 'number' },
+  adjustedLog10P: { type: 'number', description: 'Holm-adjusted log10 p-value within the family (all cohorts, or all epochs, of the schedule)' },
+  flagged: { type: 'boolean', description: 'Adjusted p-value ≤ alpha (and tokens scored)' },
+} as const
+
+/**
+ * The schedule test of a case bound to a key schedule: core's ScheduleResult (what `tokenmark scan --schedule
+ * --json` prints) with `detected` and the number of texts.
+ */
+export const scheduleCaseResultSchema = {
+  type: 'object',
+  description: 'Keyed replay (docs/spec.md#replay): every sample scored under the key that served its prompt. The global test is one exact test pooled over the serving keys; cohorts and epochs are tested with Holm’s correction over the whole schedule.',
+  required: ['scheduleId', 'globalRule', 'detected', 'alpha', 'pValue', 'log10P', 'tokensSeen', 'tokensScored', 'correction', 'cohortFamily', 'cohorts', 'epochs', 'cohortsFlagged', 'epochsFlagged', 'keysUsed', 'texts'],
+  properties: {
+    scheduleId: { type: 'string' },
+    globalRule: { type: 'string', enum: ['pooled', 'bonferroni'] },
+    detected: { type: 'boolean', description: 'Global pValue ≤ alpha' },
+    texts: { type: 'integer' },
+    tokensSeen: { type: 'integer' },
+    tokensScored: { type: 'integer' },
+    log10P: { type: 'number', description: 'log10 of the global p-value; finite where pValue underflows to 0' },
+    pValue: { type: 'number' },
+    zScore: { type: 'number' },
+    eValue: { type: 'number', description: 'Capped at the largest double; see log10E' },
+    log10E: { type: 'number' },
+    alpha: { type: 'number', description: 'Level of `detected`, and family-wise error rate at which cohorts and epochs are flagged' },
+    correction: { type: 'string', enum: ['holm'] },
+    cohortFamily: { type: 'integer', description: 'Cohorts in the family (B + canaries), whatever the samples touched' },
+    cohorts: { type: 'array', items: { type: 'object', properties: { cohort: { type: 'integer' }, label: { type: 'string', description: '"cohort/<i>" or "canary/<name>"' }, ...groupTestProperties } } },
+    epochs: { type: 'array', items: { type: 'object', properties: { epoch: { type: 'integer' }, ...groupTestProperties } } },
+    cohortsFlagged: { type: 'array', items: { type: 'integer' } },
+    epochsFlagged: { type: 'array', items: { type: 'integer' } },
+    keysUsed: { type: 'integer', description: '(cohort, epoch) keys that scored at least one tuple' },
+    accounts: {
+      type: 'array',
+      description: 'With a serving log uploaded (PUT /v1/cases/{id}/log): per flagged cohort, the accounts the log shows it served over every epoch',
+      items: { type: 'object', properties: { cohort: { type: 'integer' }, label: { type: 'string' }, accounts: { type: 'array', items: { type: 'string' } } } },
+    },
+    log: {
+      type: 'object',
+      description: 'With a serving log uploaded: its integrity (the hash-chain head, record counts, the signed head’s check)',
+      properties: {
+        records: { type: 'integer' },
+        head: { type: 'string' },
+        withText: { type: 'integer' },
+        signature: {
+          type: ['object', 'null'],
+          properties: { signerId: { type: 'string' }, signedAt: { type: 'string' }, valid: { type: 'boolean' }, coversHead: { type: 'boolean' } },
+        },
+      },
+    },
+  },
+} as const
+
+/** A case's result: the corpus test of a key's case, or the schedule test of a case bound to a key schedule. */
+export const anyCaseResultSchema = { anyOf: [caseResultSchema, scheduleCaseResultSchema] } as const
+
 export const caseSchema = {
   type: 'object',
-  required: ['id', 'name', 'keyId', 'scheme', 'samples', 'tokensScored', 'result'],
+  required: ['id', 'name', 'keyId', 'scheduleId', 'scheme', 'samples', 'tokensScored', 'result'],
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
     description: { type: ['string', 'null'] },
-    keyId: { type: 'string' },
+    keyId: { type: ['string', 'null'], description: 'The key the case is tested against (null for a case bound to a key schedule)' },
+    scheduleId: { type: ['string', 'null'], description: 'The key schedule the case is bound to (tmks_…), or null' },
     scheme: { type: 'string' },
     tokenizer: { type: 'string' },
     dedup: { type: 'boolean' },
@@ -166,7 +229,7 @@ export const caseSchema = {
     tokensScored: { type: 'integer' },
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
-    result: caseResultSchema,
+    result: anyCaseResultSchema,
   },
 } as const
 
@@ -180,8 +243,39 @@ export const sampleSchema = {
     text: { type: 'string' },
     prompt: { type: ['string', 'null'] },
     source: { type: ['object', 'null'], additionalProperties: true },
+    servedKeyId: { type: ['string', 'null'], description: 'The key that served the sample’s prompt (cases bound to a key schedule)' },
     tokens: { type: 'integer' },
     createdAt: { type: 'string', format: 'date-time' },
+  },
+} as const
+
+/** A registered key schedule: public parts only (its master secret never leaves the key store). */
+export const scheduleInfoSchema = {
+  type: 'object',
+  required: ['scheduleId', 'commitment', 'origin', 'createdAt', 'ringSize', 'description'],
+  properties: {
+    scheduleId: { type: 'string', description: '"tmks_" + the first 16 hex digits of the commitment' },
+    commitment: { type: 'string', description: 'SHA-256 commitment to the master secret and the description (public)' },
+    name: { type: ['string', 'null'] },
+    origin: { type: 'string', enum: ['generated', 'imported'] },
+    createdAt: { type: 'string', format: 'date-time' },
+    ringSize: { type: 'integer', description: 'K = (cohorts + canaries) × epochs: every key the schedule can serve' },
+    description: {
+      type: 'object',
+      description: 'The public description (the `.schedule.json` file `tokenmark log schedule` writes)',
+      properties: {
+        format: { type: 'string' },
+        version: { type: 'integer' },
+        scheduleId: { type: 'string' },
+        commitment: { type: 'string' },
+        config: { type: 'object', additionalProperties: true, properties: { scheme: { type: 'string' }, params: paramsSchema, tokenizer: { type: 'string' } } },
+        cohorts: { type: 'integer', description: 'B: ordinary cohorts per epoch' },
+        epochSeconds: { type: 'integer' },
+        start: { type: 'string', format: 'date-time' },
+        epochs: { type: 'integer' },
+        canaries: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, accounts: { type: 'array', items: { type: 'string' } } } } },
+      },
+    },
   },
 } as const
 

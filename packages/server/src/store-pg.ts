@@ -19,8 +19,8 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
-import type { CaseMeta, CaseRow, KeyRow, SampleRow, SigningKeyRow, Store, TenantRow, TokenRow } from './store.js'
-import { SCHEMA_VERSION } from './store.js'
+import type { CaseLogRow, CaseMeta, CaseRow, KeyRow, SampleRow, ScheduleRow, SigningKeyRow, Store, TenantRow, TokenRow } from './store.js'
+import { ADDED_COLUMNS, SCHEMA_VERSION } from './store.js'
 
 /**
  * Numbered migrations; migration i brings the schema from version i to i + 1 (meta.schema_version
@@ -62,6 +62,19 @@ CREATE TABLE IF NOT EXISTS signing_keys (
 );
 `,
 ]
+
+/** Tables added within schema version 1 (as SQLite's CREATE IF NOT EXISTS on every open); store.ts's ADDED_COLUMNS follow (#migrate). */
+const ADDITIVE = `
+CREATE TABLE IF NOT EXISTS schedules (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id), schedule_id TEXT NOT NULL, commitment TEXT NOT NULL,
+  description TEXT NOT NULL, sealed BYTEA NOT NULL, origin TEXT NOT NULL, name TEXT, created_at TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, schedule_id)
+);
+CREATE TABLE IF NOT EXISTS case_logs (
+  case_id TEXT PRIMARY KEY REFERENCES cases(id), head TEXT NOT NULL, records INTEGER NOT NULL,
+  with_text INTEGER NOT NULL, signature TEXT, cohort_accounts TEXT NOT NULL, created_at TEXT NOT NULL
+);
+`
 
 /** Advisory lock ids (any two fixed 64-bit numbers; 'tm' + purpose). */
 const WRITE_LOCK = 0x746d5752 // 'tmWR'
@@ -152,6 +165,13 @@ export class PgStore implements Store {
         throw new Error(`database schema version ${v?.toString()} is not supported by this build (expects ${SCHEMA_VERSION})`)
       }
       for (let i = at; i < SCHEMA_VERSION; i++) this.#q(MIGRATIONS[i])
+      this.#q(ADDITIVE)
+      // Only a column that is missing is added: ALTER TABLE locks the table even when IF NOT EXISTS finds it,
+      // and other replicas may be serving from it while this one starts.
+      for (const c of ADDED_COLUMNS) {
+        const has = this.#q('SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2', [c.table, c.column]).rows.length > 0
+        if (!has) this.#q(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`)
+      }
       if (at !== SCHEMA_VERSION) this.setMeta('schema_version', Buffer.from(String(SCHEMA_VERSION)))
     }, MIGRATE_LOCK)
   }
@@ -311,6 +331,37 @@ export class PgStore implements Store {
     return this.#one<SigningKeyRow>('SELECT * FROM signing_keys WHERE tenant_id = $1', [tenantId])
   }
 
+  insertSchedule(row: ScheduleRow): void {
+    this.#q('INSERT INTO schedules (tenant_id, schedule_id, commitment, description, sealed, origin, name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+      row.tenant_id,
+      row.schedule_id,
+      row.commitment,
+      row.description,
+      row.sealed,
+      row.origin,
+      row.name,
+      row.created_at,
+    ])
+  }
+  getSchedule(tenantId: string, scheduleId: string): ScheduleRow | undefined {
+    return this.#one<ScheduleRow>('SELECT * FROM schedules WHERE tenant_id = $1 AND schedule_id = $2', [tenantId, scheduleId])
+  }
+  listSchedules(tenantId: string): ScheduleRow[] {
+    return this.#all<ScheduleRow>('SELECT * FROM schedules WHERE tenant_id = $1 ORDER BY created_at, schedule_id', [tenantId])
+  }
+  servedKeys(caseId: string, samples: number): (string | null)[] {
+    return this.#all<{ served_key: string | null }>('SELECT served_key FROM samples WHERE case_id = $1 AND seq <= $2 ORDER BY seq', [caseId, samples]).map((r) => r.served_key)
+  }
+  putCaseLog(row: CaseLogRow): void {
+    this.#q(
+      'INSERT INTO case_logs (case_id, head, records, with_text, signature, cohort_accounts, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (case_id) DO UPDATE SET head = excluded.head, records = excluded.records, with_text = excluded.with_text, signature = excluded.signature, cohort_accounts = excluded.cohort_accounts, created_at = excluded.created_at',
+      [row.case_id, row.head, row.records, row.with_text, row.signature, row.cohort_accounts, row.created_at],
+    )
+  }
+  getCaseLog(caseId: string): CaseLogRow | undefined {
+    return this.#one<CaseLogRow>('SELECT * FROM case_logs WHERE case_id = $1', [caseId])
+  }
+
   insertCase(row: CaseRow): void {
     this.#q('INSERT INTO cases (id, tenant_id, name, description, key_id, dedup, normalize, samples, acc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [
       row.id,
@@ -357,15 +408,15 @@ export class PgStore implements Store {
   }
   /** Many samples in one statement (one round trip to the worker and the server per batch). */
   insertSamples(rows: readonly SampleRow[]): void {
-    const cols = 10
+    const cols = 11
     for (let at = 0; at < rows.length; at += 1000) {
       const chunk = rows.slice(at, at + 1000)
       const values: unknown[] = []
       const tuples = chunk.map((r, i) => {
-        values.push(r.case_id, r.seq, r.id, r.idem_key, r.text, r.prompt, r.source, r.content_hash, r.tokens, r.created_at)
+        values.push(r.case_id, r.seq, r.id, r.idem_key, r.text, r.prompt, r.source, r.content_hash, r.tokens, r.created_at, r.served_key)
         return `(${Array.from({ length: cols }, (_, j) => `$${i * cols + j + 1}`).join(', ')})`
       })
-      this.#q(`INSERT INTO samples (case_id, seq, id, idem_key, text, prompt, source, content_hash, tokens, created_at) VALUES ${tuples.join(', ')}`, values)
+      this.#q(`INSERT INTO samples (case_id, seq, id, idem_key, text, prompt, source, content_hash, tokens, created_at, served_key) VALUES ${tuples.join(', ')}`, values)
     }
   }
   getSampleByIdem(caseId: string, idemKey: string): Pick<SampleRow, 'seq' | 'id' | 'content_hash'> | undefined {

@@ -50,7 +50,22 @@ CREATE TABLE IF NOT EXISTS signing_keys (
   tenant_id TEXT PRIMARY KEY REFERENCES tenants(id), signer_id TEXT NOT NULL, public_key BLOB NOT NULL,
   sealed BLOB NOT NULL, created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS schedules (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id), schedule_id TEXT NOT NULL, commitment TEXT NOT NULL,
+  description TEXT NOT NULL, sealed BLOB NOT NULL, origin TEXT NOT NULL, name TEXT, created_at TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, schedule_id)
+);
+CREATE TABLE IF NOT EXISTS case_logs (
+  case_id TEXT PRIMARY KEY REFERENCES cases(id), head TEXT NOT NULL, records INTEGER NOT NULL,
+  with_text INTEGER NOT NULL, signature TEXT, cohort_accounts TEXT NOT NULL, created_at TEXT NOT NULL
+);
 `
+
+/**
+ * Columns added after version 1 (additive, nullable): samples.served_key, the key id (tmk_…) that served a
+ * sample's prompt in a case bound to a key schedule (schedule-cases.ts); null in every other case.
+ */
+export const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] = [{ table: 'samples', column: 'served_key', type: 'TEXT' }]
 
 export interface TenantRow {
   id: string
@@ -86,11 +101,39 @@ export interface SigningKeyRow {
   sealed: Buffer
   created_at: string
 }
+/** A tenant's key schedule (issue 13): its public description in clear, its secret file sealed like watermark keys. */
+export interface ScheduleRow {
+  tenant_id: string
+  schedule_id: string
+  commitment: string
+  /** The schedule's public description (JSON, core's ScheduleDescription). */
+  description: string
+  sealed: Buffer
+  origin: string
+  name: string | null
+  created_at: string
+}
+/**
+ * The serving log a schedule case's investigator uploaded (schedule-cases.ts), as much of it as the case
+ * states: its head, counts, the signed head's check, and the accounts each cohort served (JSON: cohort →
+ * sorted accounts, over every epoch). The log itself stays with the provider.
+ */
+export interface CaseLogRow {
+  case_id: string
+  head: string
+  records: number
+  with_text: number
+  /** JSON of evidence's LogHeadCheck, or null when no signed head was given. */
+  signature: string | null
+  cohort_accounts: string
+  created_at: string
+}
 export interface CaseRow {
   id: string
   tenant_id: string
   name: string
   description: string | null
+  /** The key (tmk_…) the case is tested against, or the key schedule (tmks_…) of a case bound to one. */
   key_id: string
   dedup: number
   normalize: number
@@ -118,6 +161,8 @@ export interface SampleRow {
   content_hash: string
   tokens: number
   created_at: string
+  /** The key id that served the sample's prompt (cases bound to a key schedule), else null. */
+  served_key: string | null
 }
 
 /**
@@ -149,6 +194,14 @@ export interface Store {
   listKeys(tenantId: string): KeyRow[]
   insertSigningKey(row: SigningKeyRow): boolean
   getSigningKey(tenantId: string): SigningKeyRow | undefined
+  insertSchedule(row: ScheduleRow): void
+  getSchedule(tenantId: string, scheduleId: string): ScheduleRow | undefined
+  listSchedules(tenantId: string): ScheduleRow[]
+  /** The serving key id of each of a case's first `samples` samples, in order. */
+  servedKeys(caseId: string, samples: number): (string | null)[]
+  /** Stores (or replaces) a case's serving log summary. */
+  putCaseLog(row: CaseLogRow): void
+  getCaseLog(caseId: string): CaseLogRow | undefined
   insertCase(row: CaseRow): void
   getCase(tenantId: string, id: string): CaseMeta | undefined
   getCaseEvidence(id: string): { acc: Buffer; samples: number; deltas: Buffer[] } | undefined
@@ -193,6 +246,10 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON')
     this.db.pragma('busy_timeout = 5000')
     this.db.exec(SCHEMA)
+    for (const c of ADDED_COLUMNS) {
+      const cols = this.db.prepare(`PRAGMA table_info(${c.table})`).all() as { name: string }[]
+      if (!cols.some((x) => x.name === c.column)) this.db.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`)
+    }
     const v = this.getMeta('schema_version')
     if (v === undefined) this.setMeta('schema_version', Buffer.from(String(SCHEMA_VERSION)))
     else if (v.toString() !== String(SCHEMA_VERSION)) {
@@ -314,6 +371,32 @@ export class SqliteStore implements Store {
     return this.stmt('SELECT * FROM signing_keys WHERE tenant_id = ?').get(tenantId) as SigningKeyRow | undefined
   }
 
+  // key schedules
+  insertSchedule(row: ScheduleRow): void {
+    this.stmt(
+        'INSERT INTO schedules (tenant_id, schedule_id, commitment, description, sealed, origin, name, created_at) VALUES (@tenant_id, @schedule_id, @commitment, @description, @sealed, @origin, @name, @created_at)',
+      )
+      .run(row)
+  }
+  getSchedule(tenantId: string, scheduleId: string): ScheduleRow | undefined {
+    return this.stmt('SELECT * FROM schedules WHERE tenant_id = ? AND schedule_id = ?').get(tenantId, scheduleId) as ScheduleRow | undefined
+  }
+  listSchedules(tenantId: string): ScheduleRow[] {
+    return this.stmt('SELECT * FROM schedules WHERE tenant_id = ? ORDER BY created_at, schedule_id').all(tenantId) as ScheduleRow[]
+  }
+  servedKeys(caseId: string, samples: number): (string | null)[] {
+    return (this.stmt('SELECT served_key FROM samples WHERE case_id = ? AND seq <= ? ORDER BY seq').all(caseId, samples) as { served_key: string | null }[]).map((r) => r.served_key)
+  }
+  putCaseLog(row: CaseLogRow): void {
+    this.stmt(
+        'INSERT INTO case_logs (case_id, head, records, with_text, signature, cohort_accounts, created_at) VALUES (@case_id, @head, @records, @with_text, @signature, @cohort_accounts, @created_at) ON CONFLICT (case_id) DO UPDATE SET head = excluded.head, records = excluded.records, with_text = excluded.with_text, signature = excluded.signature, cohort_accounts = excluded.cohort_accounts, created_at = excluded.created_at',
+      )
+      .run(row)
+  }
+  getCaseLog(caseId: string): CaseLogRow | undefined {
+    return this.stmt('SELECT * FROM case_logs WHERE case_id = ?').get(caseId) as CaseLogRow | undefined
+  }
+
   // cases
   insertCase(row: CaseRow): void {
     this.stmt(
@@ -354,7 +437,7 @@ export class SqliteStore implements Store {
   // samples
   insertSample(row: SampleRow): void {
     this.stmt(
-        'INSERT INTO samples (case_id, seq, id, idem_key, text, prompt, source, content_hash, tokens, created_at) VALUES (@case_id, @seq, @id, @idem_key, @text, @prompt, @source, @content_hash, @tokens, @created_at)',
+        'INSERT INTO samples (case_id, seq, id, idem_key, text, prompt, source, content_hash, tokens, created_at, served_key) VALUES (@case_id, @seq, @id, @idem_key, @text, @prompt, @source, @content_hash, @tokens, @created_at, @served_key)',
       )
       .run(row)
   }

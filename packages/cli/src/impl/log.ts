@@ -1,7 +1,7 @@
 /** What `tokenmark log …` does. Options are declared in commands/log.ts; this module loads only when it runs. */
 import { writeFileSync } from 'node:fs'
 import { TokenmarkError, normalizeText, traceText, generateSchedule, getTokenizer, logKeyFilters, logStats, parseLog, parseSchedule, selectRecords, verifyLog, type KeySchedule, type ParsedLog } from '@tokenmark/core'
-import { EvidenceError, parsePublicKey, verifyLogHead, type SignedLogHead } from '@tokenmark/evidence'
+import { checkLogHead, EvidenceError, parsePublicKey, type LogHeadCheck, type SignedLogHead } from '@tokenmark/evidence'
 import { CliError } from '../errors.js'
 import { parseFile, readFileText, readInput, writeSecretFile } from '../io.js'
 import type { LogTraceOptions, LogFilterOptions, LogScheduleOptions, LogSelectOptions, LogVerifyOptions, ScheduleFiles } from '../commands/log.js'
@@ -18,8 +18,8 @@ export function loadSchedule(o: ScheduleFiles): KeySchedule | undefined {
   return parseFile(o.schedule, () => parseSchedule(secret, pub), TokenmarkError)
 }
 
-/** A signed log head (file `path`) checked against `log`: signature valid (by `publicKey` when given), and covering the log. */
-export function checkSignedHead(path: string, publicKey: string | undefined, log: ParsedLog, chainOk: boolean): { valid: boolean; signerId: string; signedAt: string; coversHead: boolean } {
+/** A signed log head (file `path`) checked against `log` (evidence's checkLogHead): signature valid (by `publicKey` when given), and covering the log. */
+export function checkSignedHead(path: string, publicKey: string | undefined, log: ParsedLog, chainOk: boolean): LogHeadCheck {
   const text = readFileText(path, 'signed head')
   let signed: SignedLogHead
   try {
@@ -28,10 +28,7 @@ export function checkSignedHead(path: string, publicKey: string | undefined, log
     throw new CliError(`${path}: not JSON`)
   }
   const pk = publicKey === undefined ? undefined : parseFile(publicKey, () => parsePublicKey(readFileText(publicKey, 'public key')), EvidenceError)
-  const valid = verifyLogHead(signed, pk)
-  // A signed head may be older than the log: it covers the log's first `records` records.
-  const covers = chainOk && signed.head?.scheduleId === log.header.scheduleId && signed.head.records <= log.records.length && (signed.head.records === 0 ? true : log.records[signed.head.records - 1]?.hash === signed.head.head)
-  return { valid, signerId: String(signed.signerId), signedAt: String(signed.signedAt), coversHead: covers }
+  return checkLogHead(signed, log, chainOk, pk)
 }
 
 export function verify(path: string, o: LogVerifyOptions): void {

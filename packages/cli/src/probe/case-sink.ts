@@ -1,7 +1,8 @@
 /**
  * Streams probe samples into a case of a tokenmark server (`POST /v1/cases/:id/samples`). Each sample's
  * idempotency key is its id, so sending a sample twice — after a resumed probe, or a retried batch — never
- * counts it twice.
+ * counts it twice. A replay sample (`--replay LOG`) carries the key that served its prompt as `served`, which
+ * a case bound to that key schedule scores it under (and a case tested against one key refuses).
  */
 import { CliError } from '../errors.js'
 import type { ProbeSample } from './files.js'
@@ -69,7 +70,8 @@ export class CaseSink {
           text: s.text,
           prompt: s.prompt,
           idempotencyKey: s.id,
-          source: { model: s.model, endpoint: s.endpoint, time: s.time, requestId: s.requestId, sampleId: s.id },
+          source: { model: s.model, endpoint: s.endpoint, time: s.time, requestId: s.requestId, sampleId: s.id, ...(s.seq !== undefined ? { logSeq: s.seq } : {}) },
+          ...(s.keyId !== undefined ? { served: { keyId: s.keyId } } : {}),
         })),
       })
       let r: { accepted: number; duplicates: number; case: CaseSummary }

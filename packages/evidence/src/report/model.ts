@@ -249,6 +249,16 @@ export function reportModel(
       `The third reruns the whole analysis from the original corpus with tokenmark ${body.software.version}; the statistics must match (only creation time and signature differ).`,
     ],
   }
+  if (body.schedule) {
+    // The attribution section is recomputed with the schedule's secret, not the watermark key (docs/evidence-format.md#schedule).
+    reproduce.commands.splice(2, 0, `tokenmark verify ${bundle} --public-key signer.pub.json --schedule provider.schedule --schedule-public provider.schedule.json --json`)
+    reproduce.notes.splice(
+      2,
+      0,
+      `This one, run by the holder of key schedule ${body.schedule.scheduleId}'s secret, checks the schedule against its commitment and recomputes the attribution section (the global, per-cohort and per-epoch tests) from the texts in the bundle.`,
+    )
+    reproduce.notes[3] = reproduce.notes[3].replace('The third', 'The last')
+  }
 
   return {
     title: body.case.title || 'Watermark attribution report',

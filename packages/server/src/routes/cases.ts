@@ -1,8 +1,9 @@
 /** Investigation cases: create, list, read, append samples in idempotent batches, read the result. */
+import type { SignedLogHead } from '@tokenmark/evidence'
 import type { FastifyInstance } from 'fastify'
 import { DEFAULT_CASE_ALPHA, SOURCE_MAX_BYTES, SOURCE_MAX_DEPTH, type SampleInput } from '../cases.js'
 import { alphaParam, intParam, intQuery, numberQuery } from './query.js'
-import { AUTH_ERRORS, BODY_ERRORS, caseResultSchema, caseSchema, errors, idParams, keyIdSchema, sampleSchema } from '../schemas.js'
+import { anyCaseResultSchema, AUTH_ERRORS, BODY_ERRORS, caseSchema, errors, idParams, keyIdSchema, sampleSchema } from '../schemas.js'
 
 interface IdParams {
   id: string
@@ -13,23 +14,26 @@ export default async function caseRoutes(app: FastifyInstance): Promise<void> {
   const write = app.requireScope('cases:write')
   const tags = ['cases']
 
-  app.post<{ Body: { name: string; description?: string; keyId: string; dedup?: boolean; normalize?: boolean } }>(
+  app.post<{ Body: { name: string; description?: string; keyId?: string; scheduleId?: string; dedup?: boolean; normalize?: boolean } }>(
     '/v1/cases',
     {
       onRequest: write,
       schema: {
         tags,
         operationId: 'createCase',
-        summary: 'Open a case: samples from one suspect source, tested against one key',
+        summary: 'Open a case: samples from one suspect source, tested against one key or bound to a key schedule',
+        description:
+          'Give `keyId` for a case tested against one key, or `scheduleId` for a case bound to a key schedule (keyed replay: each sample then names the key that served its prompt in `served`, and the result is the schedule test — global, per cohort and per epoch — that `tokenmark scan --schedule` gives).',
         body: {
           type: 'object',
-          required: ['name', 'keyId'],
+          required: ['name'],
           additionalProperties: false,
           properties: {
             name: { type: 'string', minLength: 1, maxLength: 200 },
             description: { type: 'string', maxLength: 5000 },
             keyId: keyIdSchema,
-            dedup: { type: 'boolean', default: true, description: 'Score each (context, token) tuple once across the case (default on)' },
+            scheduleId: { type: 'string', minLength: 1, maxLength: 100, description: 'A registered key schedule (tmks_…), instead of keyId' },
+            dedup: { type: 'boolean', default: true, description: 'Score each (context, token) tuple once across the case (default on; a schedule case de-duplicates per key and refuses false)' },
             normalize: { type: 'boolean', default: true },
           },
         },
@@ -81,10 +85,14 @@ export default async function caseRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         tags,
         operationId: 'getCaseResult',
-        summary: 'The corpus test on the case’s merged evidence (p-value, e-value, tokens)',
+        summary: 'The test on the case’s merged evidence: the corpus test (p-value, e-value, tokens), or for a schedule case the global, per-cohort and per-epoch tests',
         params: idParams,
-        querystring: { type: 'object', additionalProperties: false, properties: { alpha: numberQuery('Significance level for `detected`, in (0, 1) (default 1e-6)') } },
-        response: { 200: caseResultSchema, ...errors(...AUTH_ERRORS, 404) },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { alpha: numberQuery('Significance level for `detected` (and, for a schedule case, the family-wise level of flagged cohorts and epochs), in (0, 1) (default 1e-6)') },
+        },
+        response: { 200: anyCaseResultSchema, ...errors(...AUTH_ERRORS, 404) },
       },
     },
     async (req) => app.cases.result(req.auth!.tenantId, req.params.id, alphaParam(req.query.alpha, DEFAULT_CASE_ALPHA)),
@@ -99,7 +107,7 @@ export default async function caseRoutes(app: FastifyInstance): Promise<void> {
         operationId: 'addSamples',
         summary: 'Append a batch of samples; idempotent per sample idempotencyKey',
         description:
-          'The batch commits as a whole before the reply. A case holds at most `caseSamples` samples (default 100,000; beyond: 422 E_CASE_LIMIT) and `caseBytes` bytes of text and prompts (default 256 MiB; beyond: 413 E_CASE_TOO_LARGE). Scoring runs off the event loop within the request time budget (503 E_TIMEOUT beyond it; nothing is committed). A sample whose idempotencyKey the case already holds with the same content is reported as a duplicate and not counted again; the same key with different content rejects the batch with 409.',
+          'The batch commits as a whole before the reply. In a case bound to a key schedule every sample names the key that served its prompt (`served`: its `keyId`, as `tokenmark probe --replay` records it, or its `cohort` and `epoch`); a sample without one, or naming a key, cohort or epoch the schedule does not have, rejects the batch with 422 E_SERVING_KEY. A case holds at most `caseSamples` samples (default 100,000; beyond: 422 E_CASE_LIMIT) and `caseBytes` bytes of text and prompts (default 256 MiB; beyond: 413 E_CASE_TOO_LARGE). Scoring runs off the event loop within the request time budget (503 E_TIMEOUT beyond it; nothing is committed). A sample whose idempotencyKey the case already holds with the same content is reported as a duplicate and not counted again; the same key with different content rejects the batch with 409.',
         params: idParams,
         body: {
           type: 'object',
@@ -126,6 +134,16 @@ export default async function caseRoutes(app: FastifyInstance): Promise<void> {
                     description: `Free metadata (where and when the sample was collected): at most ${SOURCE_MAX_DEPTH} levels deep and ${SOURCE_MAX_BYTES} bytes of JSON. Compared by content whatever its key order (an idempotent retry may serialise it differently).`,
                   },
                   idempotencyKey: { type: 'string', minLength: 1, maxLength: 200 },
+                  served: {
+                    type: 'object',
+                    additionalProperties: false,
+                    description: 'Cases bound to a key schedule: the key that served the prompt — `keyId`, or `cohort` and `epoch`',
+                    properties: {
+                      keyId: keyIdSchema,
+                      cohort: { type: 'integer', minimum: 0, maximum: 2 ** 31 },
+                      epoch: { type: 'integer', minimum: 0, maximum: 2 ** 31 },
+                    },
+                  },
                 },
               },
             },
@@ -154,6 +172,32 @@ export default async function caseRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (req) => app.cases.addSamples(req.auth!.tenantId, req.params.id, req.body.samples, Date.now() + app.limits.workTimeoutMs),
+  )
+
+  app.put<{ Params: IdParams; Body: { log: string; signedHead?: Record<string, unknown> } }>(
+    '/v1/cases/:id/log',
+    {
+      onRequest: write,
+      schema: {
+        tags,
+        operationId: 'putCaseLog',
+        summary: 'Attach the provider’s serving log to a case bound to a key schedule (the result then names the accounts behind flagged cohorts)',
+        description:
+          'The log as `tokenmark log` reads it (JSON lines; prompt and response texts may be stripped to keep it small, the chain still verifies) and optionally its signed head (`signLogHead`). It must verify against the case’s schedule — chain, and every record’s epoch, cohort and key — and a signed head must be valid and cover it (422 E_LOG_INVALID otherwise). The server keeps the head, the counts and which accounts each cohort served, not the records; a later upload replaces it.',
+        params: idParams,
+        body: {
+          type: 'object',
+          required: ['log'],
+          additionalProperties: false,
+          properties: {
+            log: { type: 'string', minLength: 1, description: 'The serving log’s text (JSON lines)' },
+            signedHead: { type: 'object', additionalProperties: true, description: 'The signed head file’s JSON ({head, signerId, publicKey, signature, signedAt})' },
+          },
+        },
+        response: { 200: { ...caseSchema, description: 'The case, its result now naming the accounts' }, ...errors(...AUTH_ERRORS, 404, 422, ...BODY_ERRORS) },
+      },
+    },
+    async (req) => app.cases.putLog(req.auth!.tenantId, req.params.id, req.body.log, req.body.signedHead as SignedLogHead | undefined),
   )
 
   app.get<{ Params: IdParams; Querystring: { after?: string; limit?: string } }>(

@@ -9,8 +9,9 @@ import detectRoutes from './detect.js'
 import evidenceRoutes from './evidence.js'
 import healthRoutes from './health.js'
 import keyRoutes from './keys.js'
+import scheduleRoutes from './schedules.js'
 import tryRoutes from './try.js'
 
 export type RoutePlugin = FastifyPluginAsync
 
-export const routePlugins: RoutePlugin[] = [healthRoutes, detectRoutes, caseRoutes, evidenceRoutes, keyRoutes, adminRoutes, tryRoutes]
+export const routePlugins: RoutePlugin[] = [healthRoutes, detectRoutes, caseRoutes, evidenceRoutes, keyRoutes, scheduleRoutes, adminRoutes, tryRoutes]
