@@ -84,6 +84,14 @@ describe('scan --shard i/S --out and tokenmark merge', () => {
     expect(missing.code).toBe(2)
     expect(missing.err.trim().split('\n')).toHaveLength(1)
     expect(missing.err).toMatch(/^tokenmark: shard part missing: /)
+
+    // Parts of different scans (here: one read the corpus without its prompts) never add up.
+    const alien = join(dir, 'alien.tmacc')
+    expect(tm(['scan', '--key', keyFile, corpus, '--shard', '1/3', '--out', alien]).code).toBe(0)
+    const mixed = tm(['merge', '--key', keyFile, join(parts, `${hashes[0]}.tmacc`), alien, join(parts, `${hashes[2]}.tmacc`)])
+    expect(mixed.code).toBe(2)
+    expect(mixed.err.trim().split('\n')).toHaveLength(1)
+    expect(mixed.err).toMatch(/^tokenmark: shard 1\/3 is part of another scan: it read a different corpus/)
   })
 
   test('bad sharding options are one line and exit 2', () => {

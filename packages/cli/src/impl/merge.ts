@@ -1,6 +1,7 @@
 /** What `tokenmark merge` does, and how a merged (sharded) scan result is printed — also by `scan --shards`. */
 import { mergedResult, mergeShardParts, TokenmarkError, type MergedShards, type ShardedResult, type WatermarkKey } from '@tokenmark/core'
 import { CliError } from '../errors.js'
+import { partHashing } from '../hash.js'
 import { readFileBytes } from '../io.js'
 import { loadKey } from '../load.js'
 import type { MergeOptions } from '../commands/merge.js'
@@ -10,7 +11,7 @@ import { scanJson, scanSummary } from './scan.js'
 /** mergeShardParts with core's errors as one-line CLI errors. */
 export function mergeParts(key: WatermarkKey, bytes: Uint8Array[]): MergedShards {
   try {
-    return mergeShardParts(key, bytes)
+    return mergeShardParts(key, bytes, partHashing)
   } catch (e) {
     if (e instanceof TokenmarkError) throw new CliError(e.message)
     throw e

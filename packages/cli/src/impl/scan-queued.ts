@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { mergedResult, shardPartHash } from '@tokenmark/core'
 import type pg from 'pg'
 import { CliError } from '../errors.js'
+import { partHashing } from '../hash.js'
 import { readFileBytes } from '../io.js'
 import type { Corpus } from '../corpus.js'
 import { loadFilter, loadKey, resolveTokenizer } from '../load.js'
@@ -56,7 +57,7 @@ export async function runQueued(corpus: Corpus, o: ScanOptions): Promise<void> {
     const { rows } = await pool.query<{ shard_index: number; sha256: string; bytes: Buffer }>('SELECT shard_index, sha256, bytes FROM tokenmark_scan.parts WHERE scan_id = $1 ORDER BY shard_index', [scanId])
     const parts = rows.map((r) => {
       const bytes = new Uint8Array(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength)
-      if (shardPartHash(bytes) !== r.sha256) throw new CliError(`shard ${r.shard_index}/${count}: stored part does not match its SHA-256`)
+      if (shardPartHash(bytes, partHashing) !== r.sha256) throw new CliError(`shard ${r.shard_index}/${count}: stored part does not match its SHA-256`)
       return bytes
     })
     const r = mergedResult(mergeParts(key, parts), { alpha: o.alpha })

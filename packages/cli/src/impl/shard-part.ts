@@ -3,12 +3,13 @@ import { statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { shardPartHash, shardPartToBytes, type ShardScanner } from '@tokenmark/core'
 import { CliError } from '../errors.js'
+import { partHashing } from '../hash.js'
 
 /** Writes the part; `out` may be a folder, then the file is named by its SHA-256 (`<hash>.tmacc`). */
 export function writePart(scanner: ShardScanner, out: string, json: boolean): void {
   const part = scanner.part()
-  const bytes = shardPartToBytes(part)
-  const hash = shardPartHash(bytes)
+  const bytes = shardPartToBytes(part, partHashing)
+  const hash = shardPartHash(bytes, partHashing)
   let isDir = false
   try {
     isDir = statSync(out).isDirectory()
