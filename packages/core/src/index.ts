@@ -84,6 +84,8 @@ export {
   shardPartToBytes,
   shardPartFromBytes,
   readShardSummary,
+  readShardHead,
+  mergeShardSummaries,
   shardPartHash,
   merkleRoot,
   mergeShardParts,
@@ -95,5 +97,5 @@ export {
   type MergedShards,
   type ShardedResult,
 } from './shard-part.js'
-export { CorpusDigest, scanSettingsDigest, type ScanSettings } from './scan-identity.js'
+export { CorpusDigest, scanSettingsDigest, filterSha256, type ScanSettings } from './scan-identity.js'
 export { TupleRouter, replayEvents, type RouteCounts, type RouterOptions } from './shard-route.js'

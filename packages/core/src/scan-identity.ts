@@ -79,12 +79,17 @@ export interface ScanSettings {
   /** The tokenizer's name. */
   tokenizer: string
   normalize?: boolean | NormalizeOptions
-  /** The emission filter's bytes (EmissionFilter.toBytes), when one restricted the scan. */
-  filter?: Uint8Array
+  /** SHA-256 (hex) of the emission filter's bytes (EmissionFilter.toBytes; filterSha256), when one restricted the scan. */
+  filterSha256?: string
+}
+
+/** The SHA-256 of an emission filter's bytes, hex, as scan settings and evidence bundles name it. */
+export function filterSha256(filterBytes: Uint8Array): string {
+  return toHex(sha256(filterBytes))
 }
 
 /** SHA-256 of the settings' canonical form (32 bytes). */
 export function scanSettingsDigest(s: ScanSettings): Uint8Array {
-  const form = { tokenizer: s.tokenizer, normalize: s.normalize ?? true, filter: s.filter === undefined ? null : toHex(sha256(s.filter)) }
+  const form = { tokenizer: s.tokenizer, normalize: s.normalize ?? true, filter: s.filterSha256 ?? null }
   return sha256(utf8(SETTINGS_TAG + canonicalJson(form)))
 }

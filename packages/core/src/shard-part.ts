@@ -92,10 +92,10 @@ export function shardPartToBytes(part: ShardPart, opts: PartHashing = {}): Uint8
 const hex32 = (b: Uint8Array, at: number) => toHex(b.subarray(at, at + 32))
 
 /**
- * Reads a part's head and checks the accumulator bytes against it: their length and SHA-256, and the
- * counts their own header repeats (docs/spec.md#accumulator-bytes) — no tuple is read.
+ * Reads a part's 272-byte head alone (a bundle keeps only the heads): the shard, the scan identity and the
+ * summary. Checks its own consistency, not the accumulator bytes (readShardSummary does).
  */
-export function readShardSummary(bytes: Uint8Array, opts: PartHashing = {}): ShardSummary {
+export function readShardHead(bytes: Uint8Array): ShardSummary & { accumulatorLength: number } {
   if (bytes.length < 8) throw bad('too short')
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (dv.getUint32(0, true) !== PART_MAGIC) throw bad('not a .tmacc shard part')
@@ -115,18 +115,14 @@ export function readShardSummary(bytes: Uint8Array, opts: PartHashing = {}): Sha
     if (!(Number.isSafeInteger(v) && v >= 0)) throw bad('bad count')
     return v
   }
-  const texts = f(16)
-  if (f(24) !== bytes.length - PART_HEAD) throw bad('length does not match')
-  const acc = bytes.subarray(PART_HEAD)
-  const accumulatorSha256 = hex32(bytes, 128)
-  if (toHex((opts.sha256 ?? nobleSha256)(acc)) !== accumulatorSha256) throw bad('its accumulator bytes do not match the SHA-256 in its head')
   const [tokensTotal, tokensScored, noContext, duplicate, excluded, filtered, tuples, exclusions] = Array.from({ length: 8 }, (_, i) => f(160 + 8 * i))
   const statistic = new Float64Array(6)
   for (let i = 0; i < 6; i++) statistic[i] = dv.getFloat64(224 + 8 * i, true)
+  if (!Number.isSafeInteger(statistic[0]) || statistic[0] < 0 || statistic.subarray(1).some((w) => !(Number.isInteger(w) && w >= 0 && w < 2 ** 26))) throw bad('bad statistic words')
   if (tuples !== tokensScored) throw bad('its de-duplication set size is not its tokens scored')
-  const summary: ShardSummary = {
+  return {
     shard,
-    texts,
+    texts: f(16),
     filter: (dv.getUint8(5) & 1) === 1,
     identity: { commitment: hex32(bytes, 32), settings: hex32(bytes, 64), corpus: hex32(bytes, 96) },
     tokensTotal,
@@ -135,8 +131,20 @@ export function readShardSummary(bytes: Uint8Array, opts: PartHashing = {}): Sha
     statistic,
     tuples,
     exclusions,
-    accumulatorSha256,
+    accumulatorSha256: hex32(bytes, 128),
+    accumulatorLength: f(24),
   }
+}
+
+/**
+ * Reads a part's head and checks the accumulator bytes against it: their length and SHA-256, and the
+ * counts their own header repeats (docs/spec.md#accumulator-bytes) — no tuple is read.
+ */
+export function readShardSummary(bytes: Uint8Array, opts: PartHashing = {}): ShardSummary {
+  const { accumulatorLength, ...summary } = readShardHead(bytes)
+  if (accumulatorLength !== bytes.length - PART_HEAD) throw bad('length does not match')
+  const acc = bytes.subarray(PART_HEAD)
+  if (toHex((opts.sha256 ?? nobleSha256)(acc)) !== summary.accumulatorSha256) throw bad('its accumulator bytes do not match the SHA-256 in its head')
   checkAgainstAccumulatorHeader(summary, acc)
   return summary
 }
@@ -214,13 +222,23 @@ export interface MergedShards {
  * shard index). No tuple is read: memory is a part's bytes, time one hash pass over them.
  */
 export function mergeShardParts(key: WatermarkKey, partBytes: readonly Uint8Array[], opts: PartHashing = {}): MergedShards {
+  return mergeShardSummaries(
+    key,
+    partBytes.map((b) => ({ summary: readShardSummary(b, opts), sha256: shardPartHash(b, opts) })),
+  )
+}
+
+/**
+ * mergeShardParts' checks and sums over summaries already read (readShardSummary, or readShardHead for
+ * heads kept apart from their tuples, as an evidence bundle keeps them), each with its part's hash.
+ */
+export function mergeShardSummaries(key: WatermarkKey, parts: readonly { summary: ShardSummary; sha256: string }[]): MergedShards {
   const pk = prepareKey(key)
   const mismatch = (why: string) => new TokenmarkError('E_ACCUMULATOR_MISMATCH', why)
-  if (partBytes.length === 0) throw mismatch('no shard parts to merge')
-  const summaries = partBytes.map((b) => readShardSummary(b, opts))
-  const count = summaries[0].shard.count
+  if (parts.length === 0) throw mismatch('no shard parts to merge')
+  const count = parts[0].summary.shard.count
   const byIndex: (number | undefined)[] = new Array(count)
-  summaries.forEach((s, i) => {
+  parts.forEach(({ summary: s }, i) => {
     if (s.shard.count !== count) throw mismatch(`parts of ${count} and of ${s.shard.count} shards cannot be merged (they are parts of different scans)`)
     if (byIndex[s.shard.index] !== undefined) throw mismatch(`shard ${s.shard.index}/${count} is given twice`)
     byIndex[s.shard.index] = i
@@ -228,10 +246,10 @@ export function mergeShardParts(key: WatermarkKey, partBytes: readonly Uint8Arra
   const missing = []
   for (let i = 0; i < count; i++) if (byIndex[i] === undefined) missing.push(`${i}/${count}`)
   if (missing.length > 0) throw mismatch(`shard part${missing.length > 1 ? 's' : ''} missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`)
-  const ordered = (byIndex as number[]).map((i) => summaries[i])
-  const f = ordered[0]
+  const ordered = (byIndex as number[]).map((i) => parts[i])
+  const f = ordered[0].summary
   const merged = new Accumulator(pk, { dedup: true })
-  for (const s of ordered) {
+  for (const { summary: s } of ordered) {
     const name = `shard ${s.shard.index}/${count}`
     if (s.identity.commitment !== key.commitment) throw mismatch(`${name} was made with a different key (its key commitment, which binds scheme and parameters, is not this key's)`)
     if (s.identity.settings !== f.identity.settings || s.filter !== f.filter) throw mismatch(`${name} is part of another scan: its tokenizer, normalisation or emission filter differ from shard 0/${count}'s`)
@@ -241,7 +259,7 @@ export function mergeShardParts(key: WatermarkKey, partBytes: readonly Uint8Arra
   }
   merged.tokensTotal = f.tokensTotal
   merged.skipped.noContext = f.skipped.noContext
-  const shardHashes = ordered.map((_, k) => shardPartHash(partBytes[byIndex[k] as number], opts))
+  const shardHashes = ordered.map((p) => p.sha256)
   return { accumulator: merged, texts: f.texts, filter: f.filter, shardCount: count, shardHashes, merkleRoot: merkleRoot(shardHashes), identity: f.identity }
 }
 

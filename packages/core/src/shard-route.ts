@@ -25,7 +25,7 @@ import type { PreparedKey } from './scoring.js'
 import { forEachTuple, withContext } from './scoring.js'
 import { Scorer } from './scorer.js'
 import { fmix32 } from './prf.js'
-import { CorpusDigest, scanSettingsDigest } from './scan-identity.js'
+import { CorpusDigest, filterSha256, scanSettingsDigest } from './scan-identity.js'
 import type { Tokenizer } from './tokenizers/types.js'
 
 /** The shard of tuple (w0, w1) among `count` (exact in doubles for count ≤ 2^21); (0, 0) is (0, 1) as in TupleSet.canon. */
@@ -171,7 +171,7 @@ export class TupleRouter {
 
   /** SHA-256 of the settings this router reads with (scan-identity.ts): a part names them. */
   settings(): Uint8Array {
-    return scanSettingsDigest({ tokenizer: this.opts.tokenizer.name, normalize: this.opts.normalize, filter: this.opts.filter?.toBytes() })
+    return scanSettingsDigest({ tokenizer: this.opts.tokenizer.name, normalize: this.opts.normalize, filterSha256: this.opts.filter && filterSha256(this.opts.filter.toBytes()) })
   }
 
   /** Shard s's events since the last take (the log is emptied). */
