@@ -85,6 +85,21 @@ describe('scan --shard i/S --out and tokenmark merge', () => {
     expect(missing.err.trim().split('\n')).toHaveLength(1)
     expect(missing.err).toMatch(/^tokenmark: shard part missing: /)
 
+    // A report made with the parts names them: the bundle records the Merkle root, verify checks it.
+    const signing = join(dir, 'signer.key')
+    expect(tm(['keygen', '--signing', '--out', signing]).code).toBe(0)
+    const rep = tm(['report', '--key', keyFile, '--signing-key', signing, '--prompts', prompts, '--parts', ...files, '--out', join(dir, 'sharded.md'), corpus])
+    expect(rep.err).not.toMatch(/^tokenmark: (?!.*scoring)/m)
+    expect(rep.code).toBe(0)
+    expect(rep.out).toContain(`sharded scan: 3 parts merged, Merkle root ${shards.merkleRoot}`)
+    expect(readFileSync(join(dir, 'sharded.md'), 'utf8')).toContain(shards.merkleRoot)
+    const ver = tm(['verify', join(dir, 'sharded.tmev'), '--public-key', `${signing}.pub`, '--key', keyFile])
+    expect(ver.code).toBe(0)
+    expect(ver.out).toMatch(new RegExp(`PASS  shards +3 shard parts with Merkle root ${shards.merkleRoot}`))
+    const wrong = tm(['report', '--key', keyFile, '--signing-key', signing, '--parts', ...files, '--out', join(dir, 'wrong.md'), corpus]) // without the prompts the scan read
+    expect(wrong.code).toBe(2)
+    expect(wrong.err).toMatch(/^tokenmark: the shard parts are not a scan of these texts: .*corpus digests differ/m)
+
     // Parts of different scans (here: one read the corpus without its prompts) never add up.
     const alien = join(dir, 'alien.tmacc')
     expect(tm(['scan', '--key', keyFile, corpus, '--shard', '1/3', '--out', alien]).code).toBe(0)
@@ -183,7 +198,11 @@ describe('scan --shards S --db with tokenmark workers (PostgreSQL + pg-boss)', (
     const url = db.url as string
     startWorker(url)
     startWorker(url)
-    checkSame(await runScan(url, 4), 4)
+    const partsOut = join(dir, 'queued-parts')
+    const r = await runScan(url, 4, ['--parts-out', partsOut])
+    checkSame(r, 4)
+    // the parts the queue merged, named by their SHA-256, ready for `report --parts`
+    expect(readdirSync(partsOut).sort()).toEqual(JSON.parse(r.out).shards.hashes.map((h: string) => `${h}.tmacc`).sort())
     expect(logs.join('')).toMatch(/route \d\/4: \d+ tokens routed/)
     expect(logs.join('')).toMatch(/reduce \d\/4: \d+ tuples scored, part [0-9a-f]{64}/)
   }, 170_000)

@@ -45,6 +45,7 @@ function check(o: ScanCliOptions): ScanOptions {
 /** --shard i/S --out FILE (one shard by hand) or --shards S --db URL (all shards through the job queue). */
 function checkSharding(o: ScanCliOptions): { shards?: number; db?: string } {
   if ((o.shard === undefined) !== (o.out === undefined)) throw new CliError('--shard i/S and --out <file.tmacc> go together')
+  if (o.partsOut !== undefined && o.shards === undefined) throw new CliError('--parts-out goes with --shards')
   if (o.shards === undefined) return {}
   if (o.shard !== undefined) throw new CliError('use either --shard (one shard by hand) or --shards (all shards through --db)')
   const shards = parseNumber('--shards', o.shards)
@@ -78,6 +79,7 @@ export function registerScan(program: Command): void {
     .option('--out <file>', 'with --shard: write the shard part (.tmacc) here instead of printing a result; `tokenmark merge` adds parts up')
     .option('--shards <S>', 'split the scan into S shard jobs on the PostgreSQL queue at --db, wait for `tokenmark worker`s, merge, print')
     .option('--db <url>', 'with --shards: postgres://… database of the job queue (default: TOKENMARK_DB)')
+    .option('--parts-out <dir>', 'with --shards: also write the merged parts (.tmacc, named by their SHA-256) to this folder, e.g. for report --parts')
     .option('--shard-timeout <s>', 'with --shards: seconds a worker may hold a shard before it is given to another (a worker that died)', '3600')
     .action(async (corpus: string[], o: ScanCliOptions) => {
       const options = check(o)

@@ -6,6 +6,7 @@
  * plus the parts' Merkle root.
  */
 import { randomUUID } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
 import { mergedResult, shardPartHash } from '@tokenmark/core'
 import type pg from 'pg'
 import { CliError } from '../errors.js'
@@ -17,6 +18,7 @@ import type { ScanOptions } from './scan.js'
 import { openScanDb, queueName, type ShardJob } from '../jobs/schema.js'
 import { dbReason, startBoss } from '../jobs/queue.js'
 import { mergeParts, printMerged } from './merge.js'
+import { writePartFile } from './shard-part.js'
 
 const TEXT_BATCH = 500
 const POLL_MS = 250
@@ -61,6 +63,14 @@ export async function runQueued(corpus: Corpus, o: ScanOptions): Promise<void> {
       return bytes
     })
     const r = mergedResult(mergeParts(key, parts), { alpha: o.alpha })
+    if (o.partsOut !== undefined) {
+      try {
+        mkdirSync(o.partsOut, { recursive: true })
+      } catch (e) {
+        throw new CliError(`cannot make the folder ${o.partsOut}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
+      }
+      parts.forEach((b, i) => writePartFile(o.partsOut as string, rows[i].sha256, b))
+    }
     if (r.texts !== texts) throw new CliError(`workers read ${r.texts} texts, the scan has ${texts}`)
     await pool.query('UPDATE tokenmark_scan.scans SET merkle_root = $2, result = $3 WHERE id = $1', [scanId, r.shards.merkleRoot, JSON.stringify(r)])
     printMerged(r, o.json === true, corpus.input)

@@ -24,6 +24,8 @@ export interface ScanOptions {
   /** All shards through the job queue on `db` (PostgreSQL), run by `tokenmark worker` processes. */
   shards?: number
   db?: string
+  /** With `shards`: a folder the merged parts are written to. */
+  partsOut?: string
   shardTimeout: number
 }
 

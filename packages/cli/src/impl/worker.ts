@@ -5,7 +5,7 @@
  * So tokenization is split by texts and de-duplication by tuples, each done once in total. Storing is
  * idempotent (one row per block, one part per shard), so a job retried after a worker died is harmless.
  */
-import { EmissionFilter, getTokenizer, prepareKey, reduceShard, scanSettingsDigest, shardPartHash, shardPartToBytes, TupleRouter, type RoutedBlock, type WatermarkKey } from '@tokenmark/core'
+import { EmissionFilter, filterSha256, getTokenizer, prepareKey, reduceShard, scanSettingsDigest, shardPartHash, shardPartToBytes, TupleRouter, type RoutedBlock, type WatermarkKey } from '@tokenmark/core'
 import type pg from 'pg'
 import { CliError } from '../errors.js'
 import { partHashing } from '../hash.js'
@@ -127,7 +127,7 @@ async function reduceShardJob(pool: pg.Pool, key: WatermarkKey, job: ShardJob): 
     blocks.push({ events, counts: { texts: Number(r.texts), tokensTotal: Number(r.tokens_total), noContext: Number(r.no_context) }, corpus: new Uint8Array(r.corpus) })
   }
   const o = scanOptions(key, scan)
-  const settings = scanSettingsDigest({ tokenizer: o.tokenizer.name, normalize: o.normalize, filter: o.filter?.toBytes() })
+  const settings = scanSettingsDigest({ tokenizer: o.tokenizer.name, normalize: o.normalize, filterSha256: o.filter && filterSha256(o.filter.toBytes()) })
   const part = reduceShard(key, { index: job.index, count: job.count }, blocks, { filter: scan.filter !== null, settings })
   if (part.texts !== Number(scan.texts)) throw new Error(`blocks hold ${part.texts} texts of ${scan.texts}`)
   const bytes = shardPartToBytes(part, partHashing)
