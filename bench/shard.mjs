@@ -10,13 +10,15 @@
 // Every phase is clocked in CPU seconds of its own thread (bench/lib.mjs threadCpuSeconds): with a core
 // per worker and nothing else running, wall time is the CPU critical path (plus the exchange); on a shared
 // machine the wall clock mostly measures the neighbours, so both are printed. Re-run on a quiet machine
-// with `npm run bench -- shard` (SHARD_BENCH_COPIES=n changes the corpus size).
+// with `npm run bench -- shard` (SHARD_BENCH_COPIES=n changes the corpus size; SHARD_BENCH_QUEUE=0 skips the
+// PostgreSQL table, bench/shard-queue.mjs).
 import os from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { CorpusScanner, getTokenizer, keyFromSecret, mergedResult, mergeShardParts } from '../packages/core/dist/index.js'
 import { corpusPart } from '../packages/lab/dist/index.js'
 import { partHashing } from '../packages/cli/dist/hash.js'
 import { fmt, printTable, row, threadCpuSeconds } from './lib.mjs'
+import { runQueue } from './shard-queue.mjs'
 
 const S = 2
 const SECRET = Array(32).fill(16)
@@ -139,5 +141,6 @@ export async function run() {
     row('exchanged events, bytes per token seen / merge reads, bytes per part (head + SHA-256 pass over the tuples)', `${fmt(eventBytes / N)} / ${fmt(median(shardInfo.map((s) => s.part.byteLength)))}`),
   ]
   printTable(`sharded scans (issue 16): one process vs ${S} worker threads, medians of 3 rounds (load average ${os.loadavg()[0].toFixed(1)}; re-run: npm run bench -- shard)`, out)
-  return { cpu1, cpuS, same }
+  const queue = process.env.SHARD_BENCH_QUEUE === '0' ? undefined : await runQueue(texts, key)
+  return { cpu1, cpuS, same, queue }
 }
