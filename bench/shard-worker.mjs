@@ -1,6 +1,7 @@
-// One worker thread of bench/shard.mjs, running the code a `tokenmark worker` runs for a queued scan
-// (packages/cli/src/impl/worker.ts: TupleRouter for a route job, reduceShard + shardPartToBytes for a reduce
-// job) with the database replaced by transferred typed arrays. Messages:
+// One worker thread of bench/shard.mjs, making the core calls a `scan --workers` thread makes
+// (packages/cli/src/impl/scan-thread.ts) and a `tokenmark worker` makes for a queued scan (worker.ts):
+// TupleRouter for a route job, reduceShard + shardPartToBytes for a reduce job; here each phase is also
+// clocked in the thread's own CPU time. Messages:
 //   {route: {from, to}} → {events: Uint32Array[] (one per shard, transferred), counts, corpus, settings, cpu}
 //   {reduce: {index, blocks}} → {part: Uint8Array (transferred), tuples, tableBytes, cpu}
 //   {fused: index} → the same for a shard that reads the whole corpus itself (`scan --shard i/S`: ShardScanner).

@@ -1,24 +1,24 @@
 // Issue 16's sharded-scan goals, side by side in one run on one corpus: one process (CorpusScanner, what
-// `tokenmark scan` runs) against S = 2 worker threads running what `tokenmark worker`s run for
-// `scan --shards 2` (bench/shard-worker.mjs): each routes half the texts (normalise, tokenize, PRF) into
+// `tokenmark scan` runs) against S = 2 worker threads making the core calls of `scan --workers 2`'s threads
+// and of the queue's `tokenmark worker`s (bench/shard-worker.mjs): each routes half the texts (normalise, tokenize, PRF) into
 // per-shard event blocks, the blocks are exchanged (transferred, not copied), each reduces one shard
 // (exclusions, de-duplication) into a `.tmacc` part, and the parts' summaries are merged (no tuple read).
-// The queue moves the same blocks through PostgreSQL instead. Results must be identical; throughput ratio
+// The queue moves the same blocks through PostgreSQL instead. bench/shard-cli.mjs then runs the built CLI. Results must be identical; throughput ratio
 // ≥ 1.6; each shard's de-duplication table ≤ (1/S + 10 %) of the single process's. Also the fused form
 // (each shard reads the whole corpus: `scan --shard i/S` by hand).
 //
 // Every phase is clocked in CPU seconds of its own thread (bench/lib.mjs threadCpuSeconds): with a core
 // per worker and nothing else running, wall time is the CPU critical path (plus the exchange); on a shared
 // machine the wall clock mostly measures the neighbours, so both are printed. Re-run on a quiet machine
-// with `npm run bench -- shard` (SHARD_BENCH_COPIES=n changes the corpus size; SHARD_BENCH_QUEUE=0 skips the
-// PostgreSQL table, bench/shard-queue.mjs).
+// with `npm run bench -- shard` (SHARD_BENCH_COPIES=n changes the corpus size; SHARD_BENCH_CLI=0 skips the
+// table of the CLI as a user runs it, bench/shard-cli.mjs).
 import os from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { CorpusScanner, getTokenizer, keyFromSecret, mergedResult, mergeShardParts } from '../packages/core/dist/index.js'
 import { corpusPart } from '../packages/lab/dist/index.js'
 import { partHashing } from '../packages/cli/dist/hash.js'
 import { fmt, printTable, row, threadCpuSeconds } from './lib.mjs'
-import { runQueue } from './shard-queue.mjs'
+import { runCli } from './shard-cli.mjs'
 
 const S = 2
 const SECRET = Array(32).fill(16)
@@ -129,7 +129,7 @@ export async function run() {
   const out = [
     row(`corpus: Moby-Dick paragraphs + ${COPIES - 1} seeded word re-orderings of each (SHARD_BENCH_COPIES=${COPIES}), kgw h=3: ${fmt(N)} tokens, ${fmt(seen.size)} distinct scored tuples`, `${texts.length} texts (${paragraphs} per copy)`),
     row('one process (CorpusScanner, `scan`): fold every text / compute the result, CPU', `${ms(med.fold1)} / ${ms(med.result1)}`),
-    row(`${S} workers (\`scan --shards ${S}\`'s code): route (slowest) / reduce (slowest) / merge summaries / result, CPU`, `${ms(med.route)} / ${ms(med.reduce)} / ${ms(med.merge)} / ${ms(med.resultS)}`),
+    row(`${S} workers (the core calls of \`scan --workers ${S}\` and the queue's workers): route (slowest) / reduce (slowest) / merge summaries / result, CPU`, `${ms(med.route)} / ${ms(med.reduce)} / ${ms(med.merge)} / ${ms(med.resultS)}`),
     row(`${S} workers: tokens/s on the CPU critical path, result included (ratio to one process)`, `${fmt(N / cpuS)} (${fmt(cpu1 / cpuS)}×)`, '≥ 1.6×', cpu1 / cpuS >= 1.6),
     row(`${S} workers: per-token work only (fold vs route + reduce + merge; the result is one fixed cost either way)`, `${fmt(N / workS)} vs ${fmt(N / med.fold1)} tokens/s (${fmt(med.fold1 / workS)}×)`),
     row(`${S} workers: tokens/s wall clock (ratio; under load this measures the neighbours)`, `${fmt(N / med.wallS)} (${fmt(med.wall1 / med.wallS)}×)`),
@@ -141,6 +141,6 @@ export async function run() {
     row('exchanged events, bytes per token seen / merge reads, bytes per part (head + SHA-256 pass over the tuples)', `${fmt(eventBytes / N)} / ${fmt(median(shardInfo.map((s) => s.part.byteLength)))}`),
   ]
   printTable(`sharded scans (issue 16): one process vs ${S} worker threads, medians of 3 rounds (load average ${os.loadavg()[0].toFixed(1)}; re-run: npm run bench -- shard)`, out)
-  const queue = process.env.SHARD_BENCH_QUEUE === '0' ? undefined : await runQueue(texts, key)
-  return { cpu1, cpuS, same, queue }
+  const cli = process.env.SHARD_BENCH_CLI === '0' ? undefined : await runCli(texts, key)
+  return { cpu1, cpuS, same, cli }
 }

@@ -109,12 +109,30 @@ describe('scan --shard i/S --out and tokenmark merge', () => {
     expect(mixed.err).toMatch(/^tokenmark: shard 1\/3 is part of another scan: it read a different corpus/)
   })
 
+  test('scan --workers 2 (threads of one process, the two phases) prints the local scan result and its parts', () => {
+    const out = join(dir, 'thread-parts')
+    const r = tm(['scan', '--key', keyFile, '--prompts', prompts, corpus, '--workers', '2', '--parts-out', out, '--json'])
+    expect(r.err).toBe('')
+    expect(r.code).toBe(0)
+    const { shards, ...result } = JSON.parse(r.out)
+    expect(result).toEqual(localScan())
+    expect(shards.count).toBe(2)
+    expect(readdirSync(out).sort()).toEqual(shards.hashes.map((h: string) => `${h}.tmacc`).sort())
+    // the parts are ordinary parts: merge adds them up to the same result
+    const m = tm(['merge', '--key', keyFile, ...readdirSync(out).map((f) => join(out, f)), '--json'])
+    expect(JSON.parse(m.out).shards.merkleRoot).toBe(shards.merkleRoot)
+  })
+
   test('bad sharding options are one line and exit 2', () => {
     for (const [args, re] of [
       [['--shard', '0/2'], /--shard i\/S and --out/],
       [['--shard', '2/2', '--out', join(dir, 'x.tmacc')], /shard index/],
       [['--shards', '2'], /--shards needs --db/],
       [['--shards', '2', '--db', 'postgres://127.0.0.1:1/x', '--no-dedup'], /need de-duplication/],
+      [['--workers', '2', '--no-dedup'], /need de-duplication/],
+      [['--workers', '2', '--shards', '2'], /use one of --workers/],
+      [['--workers', '1.5'], /--workers must be an integer/],
+      [['--parts-out', dir], /--parts-out goes with --shards or --workers/],
     ] as [string[], RegExp][]) {
       const r = tm(['scan', '--key', keyFile, corpus, ...args])
       expect(r.code).toBe(2)

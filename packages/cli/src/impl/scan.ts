@@ -24,7 +24,9 @@ export interface ScanOptions {
   /** All shards through the job queue on `db` (PostgreSQL), run by `tokenmark worker` processes. */
   shards?: number
   db?: string
-  /** With `shards`: a folder the merged parts are written to. */
+  /** All shards on this many threads of this process (scan-threads.ts). */
+  workers?: number
+  /** With `shards` or `workers`: a folder the merged parts are written to. */
   partsOut?: string
   shardTimeout: number
 }
@@ -89,6 +91,8 @@ function progressBar(total: number): { add(tokens: number): void; done(): void }
 }
 
 export async function run(paths: string[], o: ScanOptions): Promise<void> {
+  // Threads start before the corpus is read, so their start-up overlaps the reading.
+  if (o.workers !== undefined) return (await import('./scan-threads.js')).runThreads(() => readCorpus(paths, { format: o.format, split: o.split, prompts: o.prompts }), o)
   const corpus = readCorpus(paths, { format: o.format, split: o.split, prompts: o.prompts })
   if (o.shards !== undefined) return (await import('./scan-queued.js')).runQueued(corpus, o)
   const key = loadKey(o.key)
