@@ -76,7 +76,13 @@ export function shardsProblems(body: BodyParts, rec: ShardsRecord, key?: Waterma
     ['excluded', s.excluded, add((x) => x.skipped.excluded)],
     ['filtered', s.filtered, add((x) => x.skipped.filtered)],
   ]
-  if (key !== undefined && key.commitment === body.key.commitment) sums.push(['value', s.value, mergeShardSummaries(key, read).accumulator.sum])
+  if (key !== undefined && key.commitment === body.key.commitment) {
+    try {
+      sums.push(['value', s.value, mergeShardSummaries(key, read).accumulator.sum])
+    } catch (e) {
+      return [(e as Error).message]
+    }
+  }
   for (const [name, recorded, merged] of sums) if (!Object.is(recorded, merged)) problems.push(`statistics.${name} is ${recorded}, the parts add up to ${merged}`)
   return problems
 }
