@@ -96,6 +96,8 @@ export function registerScan(program: Command): void {
         const { run } = await import('../impl/scan-schedule.js')
         return run(corpus, { ...options, schedule: o.schedule, schedulePublic: o.schedulePublic as string, log: o.log })
       }
+      // --workers loads core only after its threads have started (scan-threads.ts).
+      if (options.workers !== undefined) return (await import('../impl/scan-threads.js')).runThreads(corpus, options)
       const { run } = await import('../impl/scan.js')
       return run(corpus, options)
     })

@@ -91,8 +91,6 @@ function progressBar(total: number): { add(tokens: number): void; done(): void }
 }
 
 export async function run(paths: string[], o: ScanOptions): Promise<void> {
-  // Threads start before the corpus is read, so their start-up overlaps the reading.
-  if (o.workers !== undefined) return (await import('./scan-threads.js')).runThreads(() => readCorpus(paths, { format: o.format, split: o.split, prompts: o.prompts }), o)
   const corpus = readCorpus(paths, { format: o.format, split: o.split, prompts: o.prompts })
   if (o.shards !== undefined) return (await import('./scan-queued.js')).runQueued(corpus, o)
   const key = loadKey(o.key)
