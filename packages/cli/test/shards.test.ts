@@ -84,6 +84,43 @@ describe('scan --shard i/S --out and tokenmark merge', () => {
     expect(missing.code).toBe(2)
     expect(missing.err.trim().split('\n')).toHaveLength(1)
     expect(missing.err).toMatch(/^tokenmark: shard part missing: /)
+
+    // A report made with the parts names them: the bundle records the Merkle root, verify checks it.
+    const signing = join(dir, 'signer.key')
+    expect(tm(['keygen', '--signing', '--out', signing]).code).toBe(0)
+    const rep = tm(['report', '--key', keyFile, '--signing-key', signing, '--prompts', prompts, '--parts', ...files, '--out', join(dir, 'sharded.md'), corpus])
+    expect(rep.err).not.toMatch(/^tokenmark: (?!.*scoring)/m)
+    expect(rep.code).toBe(0)
+    expect(rep.out).toContain(`sharded scan: 3 parts merged, Merkle root ${shards.merkleRoot}`)
+    expect(readFileSync(join(dir, 'sharded.md'), 'utf8')).toContain(shards.merkleRoot)
+    const ver = tm(['verify', join(dir, 'sharded.tmev'), '--public-key', `${signing}.pub`, '--key', keyFile])
+    expect(ver.code).toBe(0)
+    expect(ver.out).toMatch(new RegExp(`PASS  shards +3 shard parts with Merkle root ${shards.merkleRoot}`))
+    const wrong = tm(['report', '--key', keyFile, '--signing-key', signing, '--parts', ...files, '--out', join(dir, 'wrong.md'), corpus]) // without the prompts the scan read
+    expect(wrong.code).toBe(2)
+    expect(wrong.err).toMatch(/^tokenmark: the shard parts are not a scan of these texts: .*corpus digests differ/m)
+
+    // Parts of different scans (here: one read the corpus without its prompts) never add up.
+    const alien = join(dir, 'alien.tmacc')
+    expect(tm(['scan', '--key', keyFile, corpus, '--shard', '1/3', '--out', alien]).code).toBe(0)
+    const mixed = tm(['merge', '--key', keyFile, join(parts, `${hashes[0]}.tmacc`), alien, join(parts, `${hashes[2]}.tmacc`)])
+    expect(mixed.code).toBe(2)
+    expect(mixed.err.trim().split('\n')).toHaveLength(1)
+    expect(mixed.err).toMatch(/^tokenmark: shard 1\/3 is part of another scan: it read a different corpus/)
+  })
+
+  test('scan --workers 2 (threads of one process, the two phases) prints the local scan result and its parts', () => {
+    const out = join(dir, 'thread-parts')
+    const r = tm(['scan', '--key', keyFile, '--prompts', prompts, corpus, '--workers', '2', '--parts-out', out, '--json'])
+    expect(r.err).toBe('')
+    expect(r.code).toBe(0)
+    const { shards, ...result } = JSON.parse(r.out)
+    expect(result).toEqual(localScan())
+    expect(shards.count).toBe(2)
+    expect(readdirSync(out).sort()).toEqual(shards.hashes.map((h: string) => `${h}.tmacc`).sort())
+    // the parts are ordinary parts: merge adds them up to the same result
+    const m = tm(['merge', '--key', keyFile, ...readdirSync(out).map((f) => join(out, f)), '--json'])
+    expect(JSON.parse(m.out).shards.merkleRoot).toBe(shards.merkleRoot)
   })
 
   test('bad sharding options are one line and exit 2', () => {
@@ -92,6 +129,10 @@ describe('scan --shard i/S --out and tokenmark merge', () => {
       [['--shard', '2/2', '--out', join(dir, 'x.tmacc')], /shard index/],
       [['--shards', '2'], /--shards needs --db/],
       [['--shards', '2', '--db', 'postgres://127.0.0.1:1/x', '--no-dedup'], /need de-duplication/],
+      [['--workers', '2', '--no-dedup'], /need de-duplication/],
+      [['--workers', '2', '--shards', '2'], /use one of --workers/],
+      [['--workers', '1.5'], /--workers must be an integer/],
+      [['--parts-out', dir], /--parts-out goes with --shards or --workers/],
     ] as [string[], RegExp][]) {
       const r = tm(['scan', '--key', keyFile, corpus, ...args])
       expect(r.code).toBe(2)
@@ -175,7 +216,11 @@ describe('scan --shards S --db with tokenmark workers (PostgreSQL + pg-boss)', (
     const url = db.url as string
     startWorker(url)
     startWorker(url)
-    checkSame(await runScan(url, 4), 4)
+    const partsOut = join(dir, 'queued-parts')
+    const r = await runScan(url, 4, ['--parts-out', partsOut])
+    checkSame(r, 4)
+    // the parts the queue merged, named by their SHA-256, ready for `report --parts`
+    expect(readdirSync(partsOut).sort()).toEqual(JSON.parse(r.out).shards.hashes.map((h: string) => `${h}.tmacc`).sort())
     expect(logs.join('')).toMatch(/route \d\/4: \d+ tokens routed/)
     expect(logs.join('')).toMatch(/reduce \d\/4: \d+ tuples scored, part [0-9a-f]{64}/)
   }, 170_000)

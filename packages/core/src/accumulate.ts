@@ -210,6 +210,34 @@ export class Accumulator {
   }
 
   /**
+   * The statistic as six doubles that add exactly (a shard part's summary, docs/spec.md#shard-bytes): the
+   * exact sum's words (stats/exactsum.ts) for the Gamma statistic, else the integer sum and five zeros.
+   */
+  statisticWords(): Float64Array {
+    if (this.exact !== undefined) return this.exact.toWords()
+    const out = new Float64Array(6)
+    out[0] = this.plainSum
+    return out
+  }
+
+  /**
+   * Adds a disjoint part's summary (counts and statisticWords), as addDisjoint adds an accumulator: a merge
+   * of shard parts needs neither side's tuples. Corpus-wide counts (tokensTotal, noContext) are the caller's.
+   */
+  addSummary(s: { tokensScored: number; skipped: SkipCounts; statistic: Float64Array }): this {
+    this.tokensScored += s.tokensScored
+    this.skipped.duplicate += s.skipped.duplicate
+    this.skipped.excluded += s.skipped.excluded
+    this.skipped.filtered += s.skipped.filtered
+    if (this.exact !== undefined) this.exact.addWords(s.statistic)
+    else {
+      for (let j = 1; j < 6; j++) if (s.statistic[j] !== 0) throw new TokenmarkError('E_ACCUMULATOR_FORMAT', 'an integer statistic has no fractional words')
+      this.plainSum += s.statistic[0]
+    }
+    return this
+  }
+
+  /**
    * Binary form (docs/spec.md#accumulator-bytes): magic "TMAC", version, flags, key id, counts as
    * f64, the statistic as f64, then the de-duplication set's tuples as u32 pairs, little-endian.
    */

@@ -79,23 +79,23 @@ export {
 } from './servelog.js'
 export { ScheduleScorer, holmAdjust, logKeyFilters, type KeyFilters, type ScheduleResult, type CohortTest, type EpochTest, type GroupTest } from './replay.js'
 export { traceText, type TraceResult } from './trace.js'
+export { ShardAccumulator, ShardScanner, shardOf, parseShardSpec, MAX_SHARDS, reduceShard, type RoutedBlock, type ShardSpec, type ShardPart, type ScanIdentity } from './shard.js'
 export {
-  ShardAccumulator,
-  ShardScanner,
-  shardOf,
-  parseShardSpec,
   shardPartToBytes,
   shardPartFromBytes,
+  readShardSummary,
+  readShardHead,
+  mergeShardSummaries,
   shardPartHash,
   merkleRoot,
   mergeShardParts,
   mergedResult,
-  MAX_SHARDS,
-  reduceShard,
-  type RoutedBlock,
-  type ShardSpec,
-  type ShardPart,
+  PART_HEAD,
+  type ShardSummary,
+  type PartHashing,
+  type Sha256,
   type MergedShards,
   type ShardedResult,
-} from './shard.js'
+} from './shard-part.js'
+export { CorpusDigest, scanSettingsDigest, filterSha256, type ScanSettings } from './scan-identity.js'
 export { TupleRouter, replayEvents, type RouteCounts, type RouterOptions } from './shard-route.js'

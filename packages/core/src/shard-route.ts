@@ -25,6 +25,7 @@ import type { PreparedKey } from './scoring.js'
 import { forEachTuple, withContext } from './scoring.js'
 import { Scorer } from './scorer.js'
 import { fmix32 } from './prf.js'
+import { CorpusDigest, filterSha256, scanSettingsDigest } from './scan-identity.js'
 import type { Tokenizer } from './tokenizers/types.js'
 
 /** The shard of tuple (w0, w1) among `count` (exact in doubles for count ≤ 2^21); (0, 0) is (0, 1) as in TupleSet.canon. */
@@ -86,11 +87,15 @@ export interface RouterOptions {
   filter?: EmissionFilter
   /** Route only these shards' events (ShardScanner keeps one); default all. */
   keep?: (shard: number) => boolean
+  /** The corpus position of the first text this router is given (a block's start; default 0): the corpus digest names texts by position. */
+  firstText?: number
 }
 
 /** Routes texts (with prompts) into per-shard event logs. */
 export class TupleRouter {
   readonly counts: RouteCounts = { texts: 0, tokensTotal: 0, noContext: 0 }
+  /** The additive digest of the texts and prompts routed (scan-identity.ts); blocks' digests add up to the corpus's. */
+  readonly corpus = new CorpusDigest()
   private readonly logs: EventLog[]
   private wordsScratch = new Uint32Array(0)
   /** Normalises and tokenizes exactly as the one scorer does (scorer.ts); its accumulator is unused. */
@@ -119,7 +124,8 @@ export class TupleRouter {
     this.excludeIds(this.prepare(prompt))
   }
 
-  private excludeIds(ids: ArrayLike<number>): void {
+  private excludeIds(ids: ArrayLike<number>, global = true): void {
+    if (global) this.corpus.addPrompt(ids)
     forEachTuple(this.pk, ids, (w0, w1) => this.emit(EVENT_EXCLUDE, w0, w1))
   }
 
@@ -128,7 +134,7 @@ export class TupleRouter {
     let context: Uint32Array | undefined
     if (prompt !== undefined) {
       context = this.prepare(prompt)
-      this.excludeIds(context)
+      this.excludeIds(context, false) // named by the text's digest, as its context
     }
     this.addTokens(this.prepare(text), context)
   }
@@ -139,6 +145,7 @@ export class TupleRouter {
     const prf = this.pk.prf
     const n = ids.length
     const filter = this.opts.filter
+    this.corpus.addText((this.opts.firstText ?? 0) + this.counts.texts, ids, context)
     this.counts.texts++
     this.counts.tokensTotal += n
     const first = Math.min(n, Math.max(0, prf.need - offset))
@@ -160,6 +167,11 @@ export class TupleRouter {
       const [hi, lo] = prf.contextId(all, pos)
       this.emit(filter.hasContext(hi, lo) ? EVENT_SCORE : EVENT_FILTERED, w0, w1)
     }
+  }
+
+  /** SHA-256 of the settings this router reads with (scan-identity.ts): a part names them. */
+  settings(): Uint8Array {
+    return scanSettingsDigest({ tokenizer: this.opts.tokenizer.name, normalize: this.opts.normalize, filterSha256: this.opts.filter && filterSha256(this.opts.filter.toBytes()) })
   }
 
   /** Shard s's events since the last take (the log is emptied). */

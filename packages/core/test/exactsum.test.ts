@@ -67,3 +67,22 @@ test('a single addend reads back as itself, and addSum equals adding one by one'
   a.addSum(b)
   expect(Object.is(a.value(), all.value())).toBe(true)
 })
+
+test('toWords is the exact sum (a part summary): adding words equals adding the sums, and malformed words are refused', () => {
+  const a = new ExactSum()
+  const b = new ExactSum()
+  const all = new ExactSum()
+  for (let i = 1; i <= 500; i++) {
+    const x = -Math.log1p(-i / 501)
+    ;(i % 3 ? a : b).add(x)
+    all.add(x)
+  }
+  const merged = new ExactSum()
+  merged.addWords(a.toWords())
+  merged.addWords(b.toWords())
+  expect([...merged.toWords()]).toEqual([...all.toWords()])
+  expect(Object.is(merged.value(), all.value())).toBe(true)
+  for (const bad of [new Float64Array(5), Float64Array.of(1, 2 ** 26, 0, 0, 0, 0), Float64Array.of(-1, 0, 0, 0, 0, 0), Float64Array.of(0, 0.5, 0, 0, 0, 0)]) {
+    expect(() => new ExactSum().addWords(bad)).toThrow(RangeError)
+  }
+})

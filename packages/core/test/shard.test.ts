@@ -12,8 +12,11 @@ import {
   mergedResult,
   parseShardSpec,
   shardOf,
+  shardPartFromBytes,
   shardPartHash,
   shardPartToBytes,
+  readShardSummary,
+  PART_HEAD,
   TokenmarkError,
   TupleRouter,
   reduceShard,
@@ -108,17 +111,19 @@ describe('sharded exact scans', () => {
           const filter = c.filter ? filterFor(key) : undefined
           const per = Math.ceil(c.samples.length / blocks)
           const routed = Array.from({ length: blocks }, (_, b) => {
-            const r = new TupleRouter(pk, count, { tokenizer: getTokenizer(key.config.tokenizer), filter })
+            const r = new TupleRouter(pk, count, { tokenizer: getTokenizer(key.config.tokenizer), filter, firstText: b * per })
             if (b === 0) for (const p of c.prompts) r.excludePrompt(p)
             for (const s of c.samples.slice(b * per, (b + 1) * per)) r.add(s.text, s.prompt)
             return r
           })
           const parts = Array.from({ length: count }, (_, i) =>
-            shardPartToBytes(reduceShard(key, { index: i, count }, routed.map((r) => ({ events: r.take(i), counts: r.counts })), { filter: c.filter })),
+            shardPartToBytes(reduceShard(key, { index: i, count }, routed.map((r) => ({ events: r.take(i), counts: r.counts, corpus: r.corpus.bytes() })), { filter: c.filter, settings: routed[0].settings() })),
           )
           const { shards, ...rest } = mergedResult(mergeShardParts(key, parts))
           expect(rest).toEqual(single(key, c))
           expect(shards.count).toBe(count)
+          // The same scan whichever way it was split: the fused shards name the same corpus and settings.
+          expect(readShardSummary(parts[0]).identity).toEqual(readShardSummary(sharded(key, c, count).parts[0]).identity)
         }
       }),
       { numRuns: 25, seed: 61 },
@@ -161,6 +166,51 @@ describe('sharded exact scans', () => {
     const flipped = parts[0].slice()
     flipped[0] ^= 1
     expect(code(() => mergeShardParts(key, [flipped, parts[1], parts[2]]))).toBe('E_ACCUMULATOR_FORMAT')
+    const tuple = parts[0].slice()
+    tuple[tuple.length - 1] ^= 1 // a byte of the tuples: the head's SHA-256 of them no longer matches
+    expect(code(() => mergeShardParts(key, [tuple, parts[1], parts[2]]))).toBe('E_ACCUMULATOR_FORMAT')
+  })
+
+  test('a part carries its summary: the merge adds summaries, and the summary is what the tuples give', () => {
+    const c: Corpus = { samples: [{ text: 'the whale swam on and on through the quiet grey sea', prompt: 'said the mate' }, { text: 'said the mate to Ahab at night' }], prompts: ['the quiet grey sea'] }
+    for (const key of keys) {
+      const { parts } = sharded(key, c, 2)
+      for (const b of parts) {
+        const s = readShardSummary(b)
+        const full = shardPartFromBytes(b, prepareKey(key))
+        expect(s.tokensScored).toBe(full.accumulator.tokensScored)
+        expect(s.tuples).toBe(full.accumulator.seen?.size)
+        expect(s.skipped).toEqual({ ...full.accumulator.skipped })
+        expect([...s.statistic]).toEqual([...full.accumulator.statisticWords()])
+        expect(s.identity.commitment).toBe(key.commitment)
+        expect(shardPartHash(b)).toBe(shardPartHash(b.subarray(0, PART_HEAD + 1))) // the name is the head's hash
+      }
+    }
+  })
+
+  test('the merge refuses parts of different scans and says which way they differ', () => {
+    const key = keys[1]
+    const c: Corpus = { samples: [{ text: 'the whale swam on and on through the quiet grey sea' }, { text: 'said the mate to Ahab at night' }], prompts: [] }
+    const parts = sharded(key, c, 2).parts.reverse()
+    const message = (f: () => unknown) => {
+      try {
+        f()
+      } catch (e) {
+        return `${(e as TokenmarkError).code}: ${(e as Error).message}`
+      }
+      return 'no error'
+    }
+    const shard1 = (opts: { normalize?: boolean; samples?: Corpus['samples']; count?: number; key?: WatermarkKey }) => {
+      const sc = new ShardScanner(opts.key ?? key, { index: 1, count: opts.count ?? 2 }, { normalize: opts.normalize })
+      for (const s of opts.samples ?? c.samples) sc.add(s.text)
+      return shardPartToBytes(sc.part())
+    }
+    expect(message(() => mergeShardParts(key, [parts[0], shard1({ normalize: false })]))).toMatch(/^E_ACCUMULATOR_MISMATCH: shard 1\/2 is part of another scan: its tokenizer, normalisation or emission filter differ/)
+    expect(message(() => mergeShardParts(key, [parts[0], shard1({ samples: [...c.samples].reverse() })]))).toMatch(/^E_ACCUMULATOR_MISMATCH: shard 1\/2 is part of another scan: it read a different corpus/)
+    expect(message(() => mergeShardParts(key, [parts[0], shard1({ count: 3 })]))).toMatch(/^E_ACCUMULATOR_MISMATCH: parts of 2 and of 3 shards cannot be merged/)
+    const other = keyFromSecret(new Uint8Array(32).fill(12), { scheme: 'gumbel', params: { context: 3 } }) // same secret, other parameters
+    expect(message(() => mergeShardParts(key, [parts[0], shard1({ key: other })]))).toMatch(/^E_ACCUMULATOR_MISMATCH: shard 1\/2 was made with a different key/)
+    expect(message(() => mergeShardParts(key, parts))).toBe('no error')
   })
 
   test('Merkle root follows RFC 6962: one leaf is SHA-256(0x00 ‖ h); order matters', () => {

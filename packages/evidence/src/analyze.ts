@@ -8,7 +8,7 @@
  * It is a pure function of (key, texts, prompts, filter, options): verify() reruns it from the texts
  * a bundle holds and compares every number.
  */
-import { DEFAULT_ALPHA, EmissionFilter, loneSurrogateAt, Scorer, tailTest, testAccumulator, type Outcome, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
+import { DEFAULT_ALPHA, type CorpusDigest, EmissionFilter, loneSurrogateAt, normalizeText, Scorer, tailTest, testAccumulator, type Outcome, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
 import type { CumulativePoint, EvidenceBody, ExcerptRecord, InputRecord, NullModelRecord, PromptRecord, Provenance } from './body.js'
 import { EvidenceError } from './errors.js'
 import { codePoints, sha256Hex } from './hash.js'
@@ -43,6 +43,11 @@ export interface AnalysisOptions {
   excerptTokens?: number
   /** Points of the cumulative-evidence curve at most (default 200). */
   cumulativePoints?: number
+  /**
+   * Receives the token ids of the prompts and texts as they are scored (core scan-identity.ts), so a caller
+   * can compare the corpus a sharded scan's parts name with these texts without tokenizing twice.
+   */
+  corpusDigest?: CorpusDigest
 }
 
 /** Every part of a bundle body that comes from the analysis (the rest is case, signer, software). */
@@ -107,6 +112,8 @@ export function analyzeCorpus(key: WatermarkKey, texts: readonly CorpusText[], o
 
   const corpus = new Scorer(key, { tokenizer: opts.tokenizer, dedup, normalize, filter: opts.filter, prompts })
   const tokenizer = corpus.tokenizer
+  // As the scorer read them (Scorer.prepare), without logging their normalisation a second time.
+  for (const p of opts.corpusDigest ? prompts : []) opts.corpusDigest?.addPrompt(tokenizer.encode(normalize ? normalizeText(p).text : p))
   const sampleAt = samplePoints(texts.length, opts.cumulativePoints ?? 200)
   const cumulative: CumulativePoint[] = []
   const items: InputRecord[] = []
@@ -119,6 +126,7 @@ export function analyzeCorpus(key: WatermarkKey, texts: readonly CorpusText[], o
     const view = corpus.fork()
     const norm = view.prepare(t.text)
     const ids = tokenizer.encode(norm)
+    opts.corpusDigest?.addText(i, ids, context)
     const marks = view.addTokens(ids, context, nExcerpts > 0)
     const acc = view.accumulator
     const test = testAccumulator(acc)

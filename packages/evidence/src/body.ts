@@ -7,11 +7,14 @@
 import { NO_DEDUP_WARNING, REASON_NAMES } from '@tokenmark/core'
 import { EvidenceError } from './errors.js'
 import type { ScheduleRecord } from './schedule.js'
+import type { ShardsRecord } from './shards.js'
 
 export const EVIDENCE_FORMAT = 'tokenmark-evidence'
 export const EVIDENCE_VERSION = 2
+/** The version of a bundle made from a sharded scan's parts: version 2 plus `shards` (shards.ts). */
+export const EVIDENCE_VERSION_SHARDED = 3
 /** Versions this build reads. */
-export const EVIDENCE_VERSIONS_READ: readonly number[] = [1, 2]
+export const EVIDENCE_VERSIONS_READ: readonly number[] = [1, 2, 3]
 export const EVIDENCE_MEDIA_TYPE = 'application/vnd.tokenmark.evidence+msgpack'
 export const EVIDENCE_EXTENSION = '.tmev'
 
@@ -81,8 +84,11 @@ export interface ExcerptRecord {
 
 export interface EvidenceBody {
   format: typeof EVIDENCE_FORMAT
-  /** 2 when written by this build; a version-1 body reads as version 1 with the version-2 fields filled in. */
-  version: 1 | 2
+  /**
+   * 2 when written by this build, 3 when made from a sharded scan's parts (version 2 plus `shards`); a
+   * version-1 body reads as version 1 with the version-2 fields filled in.
+   */
+  version: 1 | 2 | 3
   /** ISO 8601 UTC time the analysis was sealed. */
   created: string
   case: { title: string; description: string }
@@ -124,6 +130,8 @@ export interface EvidenceBody {
   excerpts: ExcerptRecord[]
   /** Optional (version 2): the texts scored against a key schedule, with the serving log's accounts and integrity (schedule.ts). */
   schedule?: ScheduleRecord
+  /** Version 3 only: the sharded scan whose merged parts these statistics are (shards.ts). */
+  shards?: ShardsRecord
 }
 
 // ---- strict reader -------------------------------------------------------------------------
@@ -192,8 +200,8 @@ const nullModel: Check<NullModelRecord> = (v, p) => {
 
 const provenance: Check<Provenance> = (v, p) => record<string | number>((x, q) => (typeof x === 'string' ? x : num(x, q)))(v, p)
 
-/** The shape of a version-2 body; version 1 is the same without the fields marked v2 (bodyShape(1)). */
-const bodyShape = (version: 1 | 2) => ({
+/** The shape of a version-2 body; version 1 is the same without the fields marked v2 (bodyShape(1)), version 3 the same plus `shards`. */
+const bodyShape = (version: 1 | 2 | 3) => ({
   format: literal(EVIDENCE_FORMAT),
   version: literal(version),
   created: str,
@@ -224,7 +232,7 @@ const bodyShape = (version: 1 | 2) => ({
         text: optional(str),
         promptSha256: optional(hex64),
         prompt: optional(str),
-        ...(version === 2 ? { provenance: optional(provenance) } : {}),
+        ...(version >= 2 ? { provenance: optional(provenance) } : {}),
         tokens: count,
         tokensScored: count,
         value: num,
@@ -237,21 +245,23 @@ const bodyShape = (version: 1 | 2) => ({
   filter: nullable(obj({ sha256: hex64, bytes: optional(bytes()), contexts: count, falsePositiveRate: num, description: str })),
   statistics: obj({ tokensSeen: count, tokensScored: count, value: num, noContext: count, duplicate: count, excluded: count, filtered: count }),
   result: obj({
-    ...(version === 2 ? { valid: bool } : {}),
+    ...(version >= 2 ? { valid: bool } : {}),
     detected: bool,
     pValue: num,
     log10P: num,
     zScore: num,
     log10E: num,
     tokensNeeded: nullable(count),
-    ...(version === 2 ? { warnings: arr(str) } : {}),
+    ...(version >= 2 ? { warnings: arr(str) } : {}),
   }),
   cumulative: arr(obj({ texts: count, tokensScored: count, log10P: num })),
   excerpts: arr(
     obj({ input: count, startToken: count, tokens: arr(count), pieces: arr(str), values: arr(nullable(num)), reasons: arr(count), log10P: num }),
   ),
-  ...(version === 2 ? { schedule: optional(scheduleShape) } : {}),
+  ...(version >= 2 ? { schedule: optional(scheduleShape) } : {}),
+  ...(version === 3 ? { shards: shardsShape } : {}),
 })
+const shardsShape = obj({ count: count, merkleRoot: hex64, parts: arr(obj({ sha256: hex64, head: bytes(272) })) })
 const group = { tokensScored: count, value: num, log10P: num, adjustedLog10P: num, flagged: bool }
 const scheduleShape = obj({
   scheduleId: str,
@@ -286,6 +296,7 @@ const scheduleShape = obj({
 })
 const readBodyV1 = obj(bodyShape(1))
 const readBodyV2 = obj(bodyShape(2))
+const readBodyV3 = obj(bodyShape(3))
 
 /**
  * Checks a decoded body against its format version (1 or 2) and returns it typed. Throws EvidenceError
@@ -303,7 +314,9 @@ export function readEvidenceBody(value: unknown): EvidenceBody {
     body = readBodyV1(value, 'body') as unknown as EvidenceBody
     const valid = body.method.dedup
     body.result = { ...body.result, valid, detected: body.result.detected && valid, warnings: valid ? [] : [NO_DEDUP_WARNING] }
-  } else body = readBodyV2(value, 'body') as unknown as EvidenceBody
+  } else if (isMap(value) && value.version === 3) body = readBodyV3(value, 'body') as unknown as EvidenceBody
+  else body = readBodyV2(value, 'body') as unknown as EvidenceBody
+  if (body.shards && (body.shards.count < 1 || body.shards.parts.length !== body.shards.count)) fail('body.shards.parts', 'must hold one head per shard')
   if (body.schedule && body.schedule.servedKeys.length !== body.inputs.items.length) fail('body.schedule.servedKeys', 'must have one entry per input')
   body.excerpts.forEach((e, i) => {
     const n = e.tokens.length

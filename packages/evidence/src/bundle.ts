@@ -1,15 +1,16 @@
 /**
  * Evidence bundles (.tmev), docs/evidence-format.md. A bundle is one canonical MessagePack map
- *   { body: bin, format: "tokenmark-evidence", signature: bin(64), version: 2 }  (1 for older bundles, still read)
+ *   { body: bin, format: "tokenmark-evidence", signature: bin(64), version: 2 }  (1 for older bundles, still read; 3 with a sharded scan's parts)
  * where `body` holds the canonical MessagePack encoding of the EvidenceBody and `signature` is
  * Ed25519 over SIGNING_CONTEXT ‖ body. Keeping the signed bytes as a byte string means a verifier
  * checks the signature over exactly the bytes in the file, with no re-encoding; canonical encoding
  * means those bytes are the only spelling of the body's content.
  */
-import { conformanceHash, PRF_VERSION, VERSION as CORE_VERSION, type WatermarkKey } from '@tokenmark/core'
+import { conformanceHash, CorpusDigest, PRF_VERSION, toHex, VERSION as CORE_VERSION, type WatermarkKey } from '@tokenmark/core'
 import type { ScheduleRecord } from './schedule.js'
+import { shardsProblems, shardsRecord } from './shards.js'
 import { analyzeCorpus, type Analysis, type AnalysisOptions, type CorpusText } from './analyze.js'
-import { EVIDENCE_FORMAT, EVIDENCE_VERSION, EVIDENCE_VERSIONS_READ, readEvidenceBody, type EvidenceBody } from './body.js'
+import { EVIDENCE_FORMAT, EVIDENCE_VERSION, EVIDENCE_VERSION_SHARDED, EVIDENCE_VERSIONS_READ, readEvidenceBody, type EvidenceBody } from './body.js'
 import { decodeCanonical, encodeCanonical, type Canonical } from './canonical.js'
 import { EvidenceError } from './errors.js'
 import type { SigningKey } from './signing.js'
@@ -30,6 +31,12 @@ export interface EvidenceOptions extends AnalysisOptions {
   created?: Date
   /** The schedule analysis of the same texts (scheduleRecord), sealed with the rest (docs/evidence-format.md#schedule). */
   schedule?: ScheduleRecord
+  /**
+   * The `.tmacc` parts of a sharded scan of the same texts (checked by the caller, e.g. mergeShardParts):
+   * the bundle (version 3) records their heads, hashes and Merkle root, after checking that they add up to
+   * this analysis and name its key, settings and texts (docs/evidence-format.md#shards).
+   */
+  shards?: readonly Uint8Array[]
 }
 
 let conformance: string | undefined
@@ -58,10 +65,16 @@ function withoutInputs(a: Analysis): Analysis {
 
 /** The body of a bundle: the analysis of `texts` with `key`, plus case, software and signer. */
 export function createEvidence(key: WatermarkKey, texts: readonly CorpusText[], signer: SigningKey, opts: EvidenceOptions = {}): EvidenceBody {
-  const analysis = analyzeCorpus(key, texts, opts)
+  const digest = opts.shards ? new CorpusDigest() : undefined
+  const analysis = analyzeCorpus(key, texts, { ...opts, corpusDigest: digest })
+  const shards = opts.shards ? shardsRecord(key, opts.shards) : undefined
+  if (shards) {
+    const problems = shardsProblems(analysis, shards, key, toHex((digest as CorpusDigest).bytes()))
+    if (problems.length > 0) throw new EvidenceError('E_BAD_INPUT', `the shard parts are not a scan of these texts: ${problems[0]}`)
+  }
   return {
     format: EVIDENCE_FORMAT,
-    version: EVIDENCE_VERSION,
+    version: shards ? EVIDENCE_VERSION_SHARDED : EVIDENCE_VERSION,
     created: (opts.created ?? new Date()).toISOString(),
     case: { title: opts.case?.title ?? '', description: opts.case?.description ?? '' },
     notes: opts.notes ?? '',
@@ -69,6 +82,7 @@ export function createEvidence(key: WatermarkKey, texts: readonly CorpusText[], 
     signer: { id: signer.signerId, publicKey: signer.publicKey },
     ...(opts.includeInputs === false ? withoutInputs(analysis) : analysis),
     ...(opts.schedule ? { schedule: opts.schedule } : {}),
+    ...(shards ? { shards } : {}),
   }
 }
 
@@ -86,7 +100,7 @@ export function sealBundle(body: EvidenceBody, signer: SigningKey): Uint8Array {
   const checked = readEvidenceBody(body)
   const bodyBytes = encodeCanonical(checked as unknown as Canonical)
   const signature = signer.sign(signedMessage(bodyBytes))
-  return encodeCanonical({ body: bodyBytes, format: EVIDENCE_FORMAT, signature, version: EVIDENCE_VERSION })
+  return encodeCanonical({ body: bodyBytes, format: EVIDENCE_FORMAT, signature, version: checked.version === EVIDENCE_VERSION_SHARDED ? EVIDENCE_VERSION_SHARDED : EVIDENCE_VERSION })
 }
 
 /** Analyses a corpus and returns the signed bundle bytes. */

@@ -12,17 +12,18 @@
  * A bundle is valid when no check fails. Skipped checks (no watermark key, a bundle made without
  * inputs) are listed, so "valid" never claims more than was checked.
  */
-import { canonicalJson, conformanceHash, EmissionFilter, getTokenizer, type KeySchedule, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
+import { canonicalJson, conformanceHash, CorpusDigest, EmissionFilter, getTokenizer, toHex, type KeySchedule, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
 import { analyzeSchedule, resultRecord, type ScheduleRecord } from './schedule.js'
 import { analyzeCorpus, type Analysis, type CorpusText } from './analyze.js'
 import type { EvidenceBody } from './body.js'
 import { openBundle, signedMessage } from './bundle.js'
 import { EvidenceError } from './errors.js'
 import { codePoints, sha256Hex } from './hash.js'
+import { shardsProblems } from './shards.js'
 import { signerIdOf, verifySignature } from './signing.js'
 
 export type CheckStatus = 'pass' | 'fail' | 'skip'
-export type CheckId = 'format' | 'signer' | 'signature' | 'inputs' | 'commitment' | 'recompute' | 'schedule'
+export type CheckId = 'format' | 'signer' | 'signature' | 'inputs' | 'commitment' | 'recompute' | 'schedule' | 'shards'
 
 export interface VerifyCheck {
   id: CheckId
@@ -105,14 +106,35 @@ export function verify(bundle: Uint8Array, opts: VerifyOptions): VerifyResult {
     checks.push({ id: 'commitment', status: 'skip', message: 'no watermark key given: the key commitment was not checked' })
     checks.push({ id: 'recompute', status: 'skip', message: 'no watermark key given: statistics were not recomputed' })
     scheduleCheck()
+    if (body.shards) checks.push(checkShards(body))
     return done(body)
   }
   const key = opts.watermarkKey
   const keyProblem = checkKey(body, key)
   checks.push(keyProblem ? { id: 'commitment', status: 'fail', message: keyProblem } : { id: 'commitment', status: 'pass', message: `watermark key ${key.keyId} opens the recorded commitment and has the recorded configuration` })
-  checks.push(keyProblem ? { id: 'recompute', status: 'skip', message: 'the watermark key does not match the bundle: statistics were not recomputed' } : recompute(body, key, opts))
+  const digest = body.shards ? new CorpusDigest() : undefined
+  const { ran, ...again } = keyProblem ? { ran: false, id: 'recompute' as const, status: 'skip' as const, message: 'the watermark key does not match the bundle: statistics were not recomputed' } : recompute(body, key, opts, digest)
+  checks.push(again)
   scheduleCheck()
+  if (body.shards) checks.push(checkShards(body, keyProblem ? undefined : key, ran === true && digest ? toHex(digest.bytes()) : undefined))
   return done(body)
+}
+
+/**
+ * A version-3 bundle's sharded scan (shards.ts): the heads hash to the recorded SHA-256, their Merkle root is
+ * the recorded one, and they are one scan of the bundle's key and settings whose counts add up to its
+ * statistics; with the watermark key the statistic too, and with the texts their corpus digest.
+ */
+function checkShards(body: EvidenceBody, key?: WatermarkKey, corpus?: string): VerifyCheck {
+  const rec = body.shards as NonNullable<EvidenceBody['shards']>
+  const problems = shardsProblems(body, rec, key, corpus)
+  if (problems.length > 0) return { id: 'shards', status: 'fail', message: `the sharded scan the bundle names does not match it: ${problems.slice(0, 3).join('; ')}` }
+  const unchecked = [key ? '' : 'the statistic (needs the watermark key)', corpus ? '' : 'the corpus digest (needs the key and the texts)'].filter((x) => x !== '')
+  return {
+    id: 'shards',
+    status: 'pass',
+    message: `${rec.count} shard parts with Merkle root ${rec.merkleRoot}: their heads hash to the recorded SHA-256 and add up to the bundle's statistics${unchecked.length ? `; not compared: ${unchecked.join(', ')}` : ', its statistic and its texts\' corpus digest'}`,
+  }
 }
 
 /** The schedule analysis rerun with the schedule secret (schedule.ts); accounts and log are the signer's statements. */
@@ -191,7 +213,7 @@ function checkKey(body: EvidenceBody, key: WatermarkKey): string | undefined {
   return undefined
 }
 
-function recompute(body: EvidenceBody, key: WatermarkKey, opts: VerifyOptions): VerifyCheck {
+function recompute(body: EvidenceBody, key: WatermarkKey, opts: VerifyOptions, corpusDigest?: CorpusDigest): VerifyCheck & { ran?: boolean } {
   if (!body.inputs.included || body.inputs.items.some((it) => it.text === undefined) || body.prompts.items.some((p) => p.text === undefined)) {
     return { id: 'recompute', status: 'skip', message: 'the bundle was made without its texts: statistics cannot be recomputed from it' }
   }
@@ -223,6 +245,7 @@ function recompute(body: EvidenceBody, key: WatermarkKey, opts: VerifyOptions): 
     excerpts: body.method.excerpts,
     excerptTokens: body.method.excerptTokens,
     cumulativePoints: cumulativePointsOf(body),
+    corpusDigest,
   })
   const recorded: Analysis = body
   const differences: { path: string; recorded: string; recomputed: string }[] = []
@@ -232,10 +255,11 @@ function recompute(body: EvidenceBody, key: WatermarkKey, opts: VerifyOptions): 
   const build = conformanceHash()
   const note = build === body.software.conformanceHash ? '' : ` (this build's PRF conformance hash ${build.slice(0, 12)}… differs from the bundle's ${body.software.conformanceHash.slice(0, 12)}…)`
   if (differences.length === 0) {
-    return { id: 'recompute', status: 'pass', message: `recomputed from ${texts.length} texts: every statistic matches (p = 10^${body.result.log10P.toFixed(3)}, ${body.statistics.tokensScored} tokens scored)${note}` }
+    return { ran: true, id: 'recompute', status: 'pass', message: `recomputed from ${texts.length} texts: every statistic matches (p = 10^${body.result.log10P.toFixed(3)}, ${body.statistics.tokensScored} tokens scored)${note}` }
   }
   const shown = differences.slice(0, 3).map((d) => `${d.path}: recorded ${d.recorded}, recomputed ${d.recomputed}`)
   return {
+    ran: true,
     id: 'recompute',
     status: 'fail',
     message: `recomputation differs in ${differences.length >= MAX_DIFFERENCES ? `${MAX_DIFFERENCES}+` : differences.length} field(s): ${shown.join('; ')}${note}`,

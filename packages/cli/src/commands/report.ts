@@ -34,6 +34,7 @@ export function registerReport(program: Command): void {
     .option('--log <file>', 'with --schedule: the serving log (a text\'s "seq" names its record; the accounts behind flagged cohorts; the log\'s head)')
     .option('--log-signature <file>', 'with --log: the provider\'s signed log head, checked and recorded')
     .option('--log-public-key <file>', 'with --log-signature: the public key it must be signed with')
+    .option('--parts <files...>', 'the .tmacc parts of a sharded scan of the same corpus (scan --shard i/S --out, or scan --shards S --parts-out): the bundle records their hashes and Merkle root after checking they add up to this analysis')
     .action(async (corpusPaths: string[], o: ReportCliOptions) => {
       const { run } = await import('../impl/report.js')
       return run(corpusPaths, o)

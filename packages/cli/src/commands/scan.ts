@@ -4,12 +4,13 @@ import { parseNumber } from '../io.js'
 import type { ScanOptions } from '../impl/scan.js'
 
 /** Options as commander parses them from the declaration below: impl/scan.ts's, with --alpha, --format, --split, --shards and --shard-timeout unchecked. */
-type ScanCliOptions = Omit<ScanOptions, 'key' | 'alpha' | 'format' | 'split' | 'shards' | 'shardTimeout'> & {
+type ScanCliOptions = Omit<ScanOptions, 'key' | 'alpha' | 'format' | 'split' | 'shards' | 'workers' | 'shardTimeout'> & {
   key?: string
   alpha: string
   format: string
   split: string
   shards?: string
+  workers?: string
   shardTimeout: string
   schedule?: string
   schedulePublic?: string
@@ -24,7 +25,7 @@ function checkKeying(o: ScanCliOptions): void {
     return
   }
   if (o.schedulePublic === undefined) throw new CliError('--schedule needs --schedule-public (the schedule\'s public description)')
-  for (const [flag, v] of [['--filter', o.filter], ['--tokenizer', o.tokenizer], ['--shard', o.shard], ['--shards', o.shards]] as const) {
+  for (const [flag, v] of [['--filter', o.filter], ['--tokenizer', o.tokenizer], ['--shard', o.shard], ['--shards', o.shards], ['--workers', o.workers]] as const) {
     if (v !== undefined) throw new CliError(`${flag} does not go with --schedule (the schedule names its keys and tokenizer; log filter builds per-key filters)`)
   }
   if (!o.dedup) throw new CliError('--schedule scores with de-duplication per key; drop --no-dedup')
@@ -39,12 +40,20 @@ function check(o: ScanCliOptions): ScanOptions {
   if (!['none', 'paragraphs'].includes(o.split)) throw new CliError('--split must be none or paragraphs')
   const shardTimeout = parseNumber('--shard-timeout', o.shardTimeout)
   if (!(Number.isInteger(shardTimeout) && shardTimeout >= 1 && shardTimeout < 86400)) throw new CliError('--shard-timeout must be whole seconds in [1, 86399]')
-  return { ...o, key: o.key as string, alpha, format: o.format as ScanOptions['format'], split: o.split as ScanOptions['split'], shards: undefined, shardTimeout, ...checkSharding(o) }
+  return { ...o, key: o.key as string, alpha, format: o.format as ScanOptions['format'], split: o.split as ScanOptions['split'], shards: undefined, workers: undefined, shardTimeout, ...checkSharding(o) }
 }
 
-/** --shard i/S --out FILE (one shard by hand) or --shards S --db URL (all shards through the job queue). */
-function checkSharding(o: ScanCliOptions): { shards?: number; db?: string } {
+/** --shard i/S --out FILE (one shard by hand), --shards S --db URL (all shards through the job queue) or --workers N (threads here). */
+function checkSharding(o: ScanCliOptions): { shards?: number; db?: string; workers?: number } {
   if ((o.shard === undefined) !== (o.out === undefined)) throw new CliError('--shard i/S and --out <file.tmacc> go together')
+  if (o.partsOut !== undefined && o.shards === undefined && o.workers === undefined) throw new CliError('--parts-out goes with --shards or --workers')
+  if (o.workers !== undefined) {
+    if (o.shards !== undefined || o.shard !== undefined) throw new CliError('use one of --workers (threads here), --shards (through --db) and --shard (one by hand)')
+    const workers = parseNumber('--workers', o.workers)
+    if (!(Number.isInteger(workers) && workers >= 1 && workers <= 256)) throw new CliError('--workers must be an integer in [1, 256]')
+    if (!o.dedup) throw new CliError('sharded scans partition the de-duplication set; they need de-duplication on (drop --no-dedup)')
+    return { workers }
+  }
   if (o.shards === undefined) return {}
   if (o.shard !== undefined) throw new CliError('use either --shard (one shard by hand) or --shards (all shards through --db)')
   const shards = parseNumber('--shards', o.shards)
@@ -78,6 +87,8 @@ export function registerScan(program: Command): void {
     .option('--out <file>', 'with --shard: write the shard part (.tmacc) here instead of printing a result; `tokenmark merge` adds parts up')
     .option('--shards <S>', 'split the scan into S shard jobs on the PostgreSQL queue at --db, wait for `tokenmark worker`s, merge, print')
     .option('--db <url>', 'with --shards: postgres://… database of the job queue (default: TOKENMARK_DB)')
+    .option('--workers <N>', 'split the scan over N threads of this process (route blocks of texts, then reduce shards: docs/spec.md#shards); prints what --shards prints')
+    .option('--parts-out <dir>', 'with --shards or --workers: also write the merged parts (.tmacc, named by their SHA-256) to this folder, e.g. for report --parts')
     .option('--shard-timeout <s>', 'with --shards: seconds a worker may hold a shard before it is given to another (a worker that died)', '3600')
     .action(async (corpus: string[], o: ScanCliOptions) => {
       const options = check(o)
@@ -85,6 +96,8 @@ export function registerScan(program: Command): void {
         const { run } = await import('../impl/scan-schedule.js')
         return run(corpus, { ...options, schedule: o.schedule, schedulePublic: o.schedulePublic as string, log: o.log })
       }
+      // --workers loads core only after its threads have started (scan-threads.ts).
+      if (options.workers !== undefined) return (await import('../impl/scan-threads.js')).runThreads(corpus, options)
       const { run } = await import('../impl/scan.js')
       return run(corpus, options)
     })

@@ -17,7 +17,7 @@ import type { KeySchedule } from '@tokenmark/core'
 import { describeInput, readCorpus, type Corpus, type SplitMode } from '../corpus.js'
 import { CliError } from '../errors.js'
 import { formatP, oneIn } from '../format.js'
-import { parseFile, parseNumber, readFileText } from '../io.js'
+import { parseFile, parseNumber, readFileBytes, readFileText } from '../io.js'
 import { loadFilter, loadKey } from '../load.js'
 import { nothingScored } from './scan.js'
 
@@ -44,6 +44,7 @@ export interface ReportCliOptions {
   log?: string
   logSignature?: string
   logPublicKey?: string
+  parts?: string[]
 }
 
 function loadSigningKey(path: string): SigningKey {
@@ -115,6 +116,9 @@ export async function run(corpusPaths: string[], o: ReportCliOptions): Promise<v
   const filter = o.filter ? loadFilter(o.filter) : undefined
   const corpus = readCorpus(corpusPaths, { split: o.split as SplitMode, prompts: o.prompts })
   const sched = o.schedule === undefined ? undefined : await scheduleSection(corpus, o, alpha)
+  // Parts are checked whole (their tuples' SHA-256, one scan) as `merge` checks them; the bundle keeps their heads.
+  const parts = o.parts?.map((p) => readFileBytes(p, 'shard part'))
+  if (parts) (await import('./merge.js')).mergeParts(key, parts)
   process.stderr.write(`tokenmark: ${describeInput(corpus.input)}; scoring…\n`)
   const bundle = createBundle(key, corpus.items, signer, {
     case: { title: o.title, description: o.description },
@@ -127,6 +131,7 @@ export async function run(corpusPaths: string[], o: ReportCliOptions): Promise<v
     filter,
     filterDescription: o.filter ? `emission filter ${basename(o.filter)}` : undefined,
     schedule: sched?.record,
+    shards: parts,
   })
   const { result, statistics } = openBundle(bundle).body
   if (statistics.tokensScored === 0) throw nothingScored(statistics.tokensSeen, 'the corpus')
@@ -149,6 +154,7 @@ export async function run(corpusPaths: string[], o: ReportCliOptions): Promise<v
       `${verdict}: p = ${formatP(result.log10P)} (${oneIn(result.log10P)}), ${statistics.tokensScored} tokens scored in ${corpus.items.length} texts\n` +
       result.warnings.map((w) => `  warning: ${w}\n`).join('') +
       (sr ? `  schedule ${sched?.record.scheduleId}: p = ${formatP(sr.log10P)} (${sr.globalRule}); cohorts flagged (Holm, alpha ${sr.alpha}): ${sr.cohorts.filter((c) => c.flagged).map((c) => c.label).join(', ') || 'none'}\n` : '') +
+      (parts ? `  sharded scan: ${parts.length} parts merged, Merkle root ${openBundle(bundle).body.shards?.merkleRoot}\n` : '') +
       `  report ${o.out} (${format})\n  bundle ${bundlePath} (signed by ${signer.signerId})\n`,
   )
 }

@@ -6,7 +6,8 @@
  * plus the parts' Merkle root.
  */
 import { randomUUID } from 'node:crypto'
-import { mergedResult, shardPartHash } from '@tokenmark/core'
+import { mkdirSync } from 'node:fs'
+import { mergedResult, PART_HEAD } from '@tokenmark/core'
 import type pg from 'pg'
 import { CliError } from '../errors.js'
 import { readFileBytes } from '../io.js'
@@ -15,7 +16,8 @@ import { loadFilter, loadKey, resolveTokenizer } from '../load.js'
 import type { ScanOptions } from './scan.js'
 import { openScanDb, queueName, type ShardJob } from '../jobs/schema.js'
 import { dbReason, startBoss } from '../jobs/queue.js'
-import { mergeParts, printMerged } from './merge.js'
+import { mergeHeads, mergeParts, printMerged } from './merge.js'
+import { writePartFile } from './shard-part.js'
 
 const TEXT_BATCH = 500
 const POLL_MS = 250
@@ -53,13 +55,23 @@ export async function runQueued(corpus: Corpus, o: ScanOptions): Promise<void> {
     if (o.progress) process.stderr.write(`scan ${scanId}: ${texts} texts, ${count} route then ${count} reduce jobs on queue ${queue}; waiting for \`tokenmark worker\` processes\n`)
     await waitFor(pool, boss, queue, 'SELECT count(*) AS n FROM tokenmark_scan.blocks WHERE scan_id = $1', scanId, await enqueue('route'), 'blocks routed', o.progress)
     await waitFor(pool, boss, queue, 'SELECT count(*) AS n FROM tokenmark_scan.parts WHERE scan_id = $1', scanId, await enqueue('reduce'), 'shards reduced', o.progress)
-    const { rows } = await pool.query<{ shard_index: number; sha256: string; bytes: Buffer }>('SELECT shard_index, sha256, bytes FROM tokenmark_scan.parts WHERE scan_id = $1 ORDER BY shard_index', [scanId])
-    const parts = rows.map((r) => {
-      const bytes = new Uint8Array(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength)
-      if (shardPartHash(bytes) !== r.sha256) throw new CliError(`shard ${r.shard_index}/${count}: stored part does not match its SHA-256`)
-      return bytes
-    })
-    const r = mergedResult(mergeParts(key, parts), { alpha: o.alpha })
+    // The merge needs only each part's 272-byte head; whole parts leave the database only for --parts-out.
+    const whole = o.partsOut !== undefined
+    const { rows } = await pool.query<{ shard_index: number; sha256: string; bytes: Buffer }>(
+      `SELECT shard_index, sha256, ${whole ? 'bytes' : `substring(bytes from 1 for ${PART_HEAD}) AS bytes`} FROM tokenmark_scan.parts WHERE scan_id = $1 ORDER BY shard_index`,
+      [scanId],
+    )
+    const parts = rows.map((r) => ({ bytes: new Uint8Array(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength), sha256: r.sha256 }))
+    const r = mergedResult(whole ? mergeParts(key, parts.map((p) => p.bytes)) : mergeHeads(key, parts.map((p) => ({ head: p.bytes, sha256: p.sha256 }))), { alpha: o.alpha })
+    if (whole) {
+      if (r.shards.hashes.some((h, i) => h !== rows[i].sha256)) throw new CliError('a stored part does not match its SHA-256')
+      try {
+        mkdirSync(o.partsOut as string, { recursive: true })
+      } catch (e) {
+        throw new CliError(`cannot make the folder ${o.partsOut}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
+      }
+      parts.forEach((p) => writePartFile(o.partsOut as string, p.sha256, p.bytes))
+    }
     if (r.texts !== texts) throw new CliError(`workers read ${r.texts} texts, the scan has ${texts}`)
     await pool.query('UPDATE tokenmark_scan.scans SET merkle_root = $2, result = $3 WHERE id = $1', [scanId, r.shards.merkleRoot, JSON.stringify(r)])
     printMerged(r, o.json === true, corpus.input)

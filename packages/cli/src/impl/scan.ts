@@ -24,6 +24,10 @@ export interface ScanOptions {
   /** All shards through the job queue on `db` (PostgreSQL), run by `tokenmark worker` processes. */
   shards?: number
   db?: string
+  /** All shards on this many threads of this process (scan-threads.ts). */
+  workers?: number
+  /** With `shards` or `workers`: a folder the merged parts are written to. */
+  partsOut?: string
   shardTimeout: number
 }
 

@@ -3,12 +3,10 @@ import { statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { shardPartHash, shardPartToBytes, type ShardScanner } from '@tokenmark/core'
 import { CliError } from '../errors.js'
+import { partHashing } from '../hash.js'
 
-/** Writes the part; `out` may be a folder, then the file is named by its SHA-256 (`<hash>.tmacc`). */
-export function writePart(scanner: ShardScanner, out: string, json: boolean): void {
-  const part = scanner.part()
-  const bytes = shardPartToBytes(part)
-  const hash = shardPartHash(bytes)
+/** Writes a part to `out`; when `out` is a folder, the file is named by the part's SHA-256 (`<hash>.tmacc`). Returns the path. */
+export function writePartFile(out: string, hash: string, bytes: Uint8Array): string {
   let isDir = false
   try {
     isDir = statSync(out).isDirectory()
@@ -21,6 +19,15 @@ export function writePart(scanner: ShardScanner, out: string, json: boolean): vo
   } catch (e) {
     throw new CliError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
   }
+  return path
+}
+
+/** Writes the part; `out` may be a folder, then the file is named by its SHA-256 (`<hash>.tmacc`). */
+export function writePart(scanner: ShardScanner, out: string, json: boolean): void {
+  const part = scanner.part()
+  const bytes = shardPartToBytes(part, partHashing)
+  const hash = shardPartHash(bytes, partHashing)
+  const path = writePartFile(out, hash, bytes)
   const a = part.accumulator
   const { index, count } = part.shard
   const line = { shard: `${index}/${count}`, path, sha256: hash, texts: part.texts, tokensSeen: a.tokensTotal, tokensScored: a.tokensScored, tuplesHeld: a.seen?.size ?? 0 }

@@ -5,9 +5,10 @@
  * So tokenization is split by texts and de-duplication by tuples, each done once in total. Storing is
  * idempotent (one row per block, one part per shard), so a job retried after a worker died is harmless.
  */
-import { EmissionFilter, getTokenizer, prepareKey, reduceShard, shardPartHash, shardPartToBytes, TupleRouter, type RoutedBlock, type WatermarkKey } from '@tokenmark/core'
+import { EmissionFilter, filterSha256, getTokenizer, prepareKey, reduceShard, scanSettingsDigest, shardPartHash, shardPartToBytes, TupleRouter, type RoutedBlock, type WatermarkKey } from '@tokenmark/core'
 import type pg from 'pg'
 import { CliError } from '../errors.js'
+import { partHashing } from '../hash.js'
 import { loadKey } from '../load.js'
 import type { WorkerOptions } from '../commands/worker.js'
 import { openScanDb, queueName, type ScanRow, type ShardJob } from '../jobs/schema.js'
@@ -43,9 +44,9 @@ export async function run(o: WorkerOptions): Promise<void> {
   await pool.end().catch(() => {})
 }
 
-function scanOptions(scan: ScanRow) {
+function scanOptions(key: WatermarkKey, scan: ScanRow) {
   return {
-    tokenizer: scan.tokenizer === null ? undefined : getTokenizer(scan.tokenizer),
+    tokenizer: getTokenizer(scan.tokenizer ?? key.config.tokenizer),
     normalize: scan.normalize,
     filter: scan.filter === null ? undefined : EmissionFilter.fromBytes(new Uint8Array(scan.filter)),
   }
@@ -66,12 +67,12 @@ async function routeBlock(pool: pg.Pool, key: WatermarkKey, job: ShardJob): Prom
   const done = await pool.query('SELECT 1 FROM tokenmark_scan.blocks WHERE scan_id = $1 AND block = $2', [job.scanId, job.index])
   if (done.rows.length > 0) return 'already routed'
   const scan = await loadScan(pool, key, job)
-  const o = scanOptions(scan)
-  const router = new TupleRouter(prepareKey(key), scan.shard_count, { tokenizer: o.tokenizer ?? getTokenizer(key.config.tokenizer), normalize: o.normalize, filter: o.filter })
-  if (job.index === 0) for (const p of scan.prompts) router.excludePrompt(p)
+  const o = scanOptions(key, scan)
   const total = Number(scan.texts)
   const per = Math.ceil(total / job.count)
   const from = job.index * per
+  const router = new TupleRouter(prepareKey(key), scan.shard_count, { ...o, firstText: from })
+  if (job.index === 0) for (const p of scan.prompts) router.excludePrompt(p)
   const to = Math.min(total, from + per)
   for (let after = from - 1; after < to - 1; ) {
     const batch = await pool.query<{ seq: string; text: string; prompt: string | null }>('SELECT seq, text, prompt FROM tokenmark_scan.texts WHERE scan_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq LIMIT $4', [job.scanId, after, to, READ_BATCH])
@@ -82,12 +83,13 @@ async function routeBlock(pool: pg.Pool, key: WatermarkKey, job: ShardJob): Prom
   const c = await pool.connect()
   try {
     await c.query('BEGIN')
-    const ins = await c.query('INSERT INTO tokenmark_scan.blocks (scan_id, block, texts, tokens_total, no_context) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
+    const ins = await c.query('INSERT INTO tokenmark_scan.blocks (scan_id, block, texts, tokens_total, no_context, corpus) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING', [
       job.scanId,
       job.index,
       router.counts.texts,
       router.counts.tokensTotal,
       router.counts.noContext,
+      Buffer.from(router.corpus.bytes()),
     ])
     if (ins.rowCount === 1) {
       for (let s = 0; s < scan.shard_count; s++) {
@@ -113,20 +115,23 @@ async function reduceShardJob(pool: pg.Pool, key: WatermarkKey, job: ShardJob): 
   const blocks: RoutedBlock[] = []
   // One block's events at a time would bound memory further; a block is 1/S of one shard's events.
   for (let b = 0; b < scan.blocks; b++) {
-    const { rows } = await pool.query<{ texts: string; tokens_total: string; no_context: string; events: Buffer }>(
-      'SELECT b.texts, b.tokens_total, b.no_context, r.events FROM tokenmark_scan.blocks b JOIN tokenmark_scan.routed r USING (scan_id, block) WHERE b.scan_id = $1 AND b.block = $2 AND r.shard_index = $3',
+    const { rows } = await pool.query<{ texts: string; tokens_total: string; no_context: string; corpus: Buffer | null; events: Buffer }>(
+      'SELECT b.texts, b.tokens_total, b.no_context, b.corpus, r.events FROM tokenmark_scan.blocks b JOIN tokenmark_scan.routed r USING (scan_id, block) WHERE b.scan_id = $1 AND b.block = $2 AND r.shard_index = $3',
       [job.scanId, b, job.index],
     )
     if (rows.length === 0) throw new Error(`block ${b} is not routed yet`)
     const r = rows[0]
+    if (r.corpus === null) throw new Error(`block ${b} was routed by an older tokenmark worker (no corpus digest); run the scan again`)
     const events = new Uint32Array(r.events.byteLength / 4) // little-endian u32 (docs/spec.md#shards), copied to align
     new Uint8Array(events.buffer).set(r.events)
-    blocks.push({ events, counts: { texts: Number(r.texts), tokensTotal: Number(r.tokens_total), noContext: Number(r.no_context) } })
+    blocks.push({ events, counts: { texts: Number(r.texts), tokensTotal: Number(r.tokens_total), noContext: Number(r.no_context) }, corpus: new Uint8Array(r.corpus) })
   }
-  const part = reduceShard(key, { index: job.index, count: job.count }, blocks, { filter: scan.filter !== null })
+  const o = scanOptions(key, scan)
+  const settings = scanSettingsDigest({ tokenizer: o.tokenizer.name, normalize: o.normalize, filterSha256: o.filter && filterSha256(o.filter.toBytes()) })
+  const part = reduceShard(key, { index: job.index, count: job.count }, blocks, { filter: scan.filter !== null, settings })
   if (part.texts !== Number(scan.texts)) throw new Error(`blocks hold ${part.texts} texts of ${scan.texts}`)
-  const bytes = shardPartToBytes(part)
-  const sha256 = shardPartHash(bytes)
+  const bytes = shardPartToBytes(part, partHashing)
+  const sha256 = shardPartHash(bytes, partHashing)
   await pool.query('INSERT INTO tokenmark_scan.parts (scan_id, shard_index, sha256, bytes, tokens_seen) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scan_id, shard_index) DO NOTHING', [
     job.scanId,
     job.index,

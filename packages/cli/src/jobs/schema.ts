@@ -53,6 +53,8 @@ const MIGRATIONS: string[] = [
      finished_at timestamptz NOT NULL DEFAULT now(),
      PRIMARY KEY (scan_id, shard_index)
    );`,
+  // 2: each routed block's additive corpus digest (core scan-identity.ts), so a part names the corpus it read.
+  `ALTER TABLE tokenmark_scan.blocks ADD COLUMN corpus bytea;`,
 ]
 
 const LOCK_ID = 0x746b6d31 // "tkm1": serialises migrations across processes

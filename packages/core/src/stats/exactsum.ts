@@ -41,6 +41,28 @@ export class ExactSum {
     this.carry()
   }
 
+  /**
+   * The exact sum as six doubles: the integer part, then limbs j = 0..4 (units of 2^(26j − 130)),
+   * normalised. Two sums are equal exactly when these are; adding them (addWords) adds the sums.
+   */
+  toWords(): Float64Array {
+    this.carry()
+    const out = new Float64Array(LIMBS + 1)
+    out[0] = this.whole
+    out.set(this.limbs, 1)
+    return out
+  }
+
+  /** Adds a sum written by toWords (exact); rejects words that toWords cannot have written. */
+  addWords(w: Float64Array): void {
+    if (w.length !== LIMBS + 1 || !Number.isSafeInteger(w[0]) || w[0] < 0) throw new RangeError('exact-sum words are malformed')
+    for (let j = 0; j < LIMBS; j++) if (!(Number.isInteger(w[j + 1]) && w[j + 1] >= 0 && w[j + 1] < BASE)) throw new RangeError('exact-sum words are malformed')
+    this.carry()
+    for (let j = 0; j < LIMBS; j++) this.limbs[j] += w[j + 1]
+    this.whole += w[0]
+    this.carry()
+  }
+
   reset(): void {
     this.limbs.fill(0)
     this.whole = 0

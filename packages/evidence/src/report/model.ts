@@ -224,6 +224,11 @@ export function reportModel(
     ['tokenizer', `${body.tokenizer.name} ${body.tokenizer.version}`],
     ['texts in the bundle', body.inputs.included ? 'included (the analysis can be rerun from the bundle)' : 'NOT included: only their SHA-256 hashes are recorded'],
   ]
+  if (body.shards) {
+    const sh = body.shards
+    custodyRows.push(['sharded scan', `these statistics are the merge of ${sh.count} shard part${sh.count === 1 ? '' : 's'} (.tmacc); Merkle root of their SHA-256 (RFC 6962): ${sh.merkleRoot}`])
+    custodyRows.push(['shard parts merged', sh.parts.map((p, i) => `${i}/${sh.count} ${p.sha256}`).join('; ')])
+  }
   const inputs = body.inputs.items.slice(0, MAX_CUSTODY_INPUTS).map((it, i) => ({
     n: i + 1,
     id: it.id,
