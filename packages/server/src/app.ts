@@ -86,6 +86,13 @@ export interface ServerLimits {
   caseCacheBytes: number
   /** Bytes of evidence bundles kept in memory (default 64 MiB). */
   bundleCacheBytes: number
+  /**
+   * A bundle or report of at least this many bytes is written by the worker to a spool file and streamed
+   * from it, never held whole on the event loop (default 8 MiB).
+   */
+  bundleStreamBytes: number
+  /** Bytes of spooled bundles kept on disk for later requests (default 1 GiB); beyond it the least recently used are deleted. */
+  bundleSpoolBytes: number
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -105,6 +112,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   caseBytes: DEFAULT_CASE_LIMITS.maxBytes,
   caseCacheBytes: 256 * 1024 * 1024,
   bundleCacheBytes: 64 * 1024 * 1024,
+  bundleStreamBytes: 8 * 1024 * 1024,
+  bundleSpoolBytes: 1024 * 1024 * 1024,
 }
 
 export interface RateLimitOptions {
@@ -267,7 +276,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
   app.decorate('store', store)
   app.decorate('keyStore', keyStore)
   app.decorate('cases', cases)
-  const evidence = new CaseEvidence(cases, keyStore, { pool: detector, dbPath: fileDb ? store.path : undefined, cacheBytes: limits.bundleCacheBytes })
+  const evidence = new CaseEvidence(cases, keyStore, { pool: detector, dbPath: fileDb ? store.path : undefined, cacheBytes: limits.bundleCacheBytes, streamBytes: limits.bundleStreamBytes, spoolBytes: limits.bundleSpoolBytes })
   evidence.onMismatch = (detail) => app.log.error(detail, 'evidence bundle disagrees with its case result; refused')
   app.decorate('evidence', evidence)
   app.decorate('access', access)
@@ -327,6 +336,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
   })
   app.addHook('onClose', async () => {
     await detector.close()
+    evidence.close()
     store.close()
   })
 

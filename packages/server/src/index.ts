@@ -5,8 +5,8 @@ export { SqliteStore, SCHEMA_VERSION, type Store, type StoreOptions, type CaseRo
 export { PgStore, PgStoreError, isPostgresUrl } from './store-pg.js'
 export { openStore } from './open-store.js'
 export { KeyStore, type StoredKeyInfo } from './keystore.js'
-export { CaseEvidence, type CaseBundle, type CaseEvidenceOptions } from './evidence.js'
-export { DetectPool, type PoolOptions, type PoolStats, type KeyRef, type DetectRunOptions } from './detect-pool.js'
+export { CaseEvidence, type CaseBundle, type CaseEvidenceOptions, type CaseReport } from './evidence.js'
+export { DetectPool, detectWork, type PoolOptions, type PoolStats, type KeyRef, type DetectRunOptions } from './detect-pool.js'
 export { scoreBatchOffLoop, type ScoreOptions, type ScoredBatch } from './case-scoring.js'
 export { Auth, SCOPES, TENANT_ADMIN_SCOPES, type Scope, type AuthContext, type TokenInfo, type CreatedToken } from './auth.js'
 export {
