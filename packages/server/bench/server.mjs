@@ -8,7 +8,7 @@
 //   node packages/server/bench/server.mjs                 (after `tsc -b`)
 //   node bench/run.mjs ../packages/server/bench/server    (through the root runner)
 // Env: BENCH_SECONDS (default 10 per measurement), BENCH_ROUNDS (3 alternating rounds of service and
-// baseline; the median round is quoted), BENCH_PARTS (single,batch,soak,fuzz: which parts run),
+// baseline; the median round is quoted), BENCH_PARTS (inline,single,batch,soak,fuzz: which parts run),
 // SOAK_SECONDS (60), FUZZ_RUNS (10000; 0 skips). The table's title gives the load average before and after
 // (figures taken on a loaded machine say so) and the last line the command that re-runs it.
 import { spawn, spawnSync } from 'node:child_process'
@@ -119,7 +119,7 @@ export async function run() {
   const soakSeconds = Number(process.env.SOAK_SECONDS ?? 60)
   const fuzzRuns = Number(process.env.FUZZ_RUNS ?? 10_000)
   const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3))
-  const parts = new Set((process.env.BENCH_PARTS ?? 'single,batch,soak,fuzz').split(','))
+  const parts = new Set((process.env.BENCH_PARTS ?? 'inline,single,batch,soak,fuzz').split(','))
   const loadBefore = loadavg().map((x) => x.toFixed(1)).join(' ')
   const dir = mkdtempSync(join(tmpdir(), 'tokenmark-bench-'))
   const key = keyFromSecret(Uint8Array.from({ length: 32 }, (_, i) => i + 11), { scheme: 'kgw' })
@@ -204,6 +204,65 @@ export async function run() {
         row('detect p50 latency (ms, median)', fmt(median(d.map((r) => r.latency.p50))), '', undefined),
       )
       Object.assign(result, { detect: det.requests.average, echo: ech.requests.average, ratio, cpuRatio, p99 })
+    }
+
+    if (parts.has('inline')) {
+      // The inline bound: detect() time per unit of work estimate (UTF-8 bytes × keys, doubled for window
+      // and for marks; detectWork) on 8 KiB of prose and of the worst inputs (each one pre-token or one
+      // cluster; fixed-seed LCG), one key and four, with and without a window: the time the event loop can
+      // spend on a request at the default bound (inlineDetectWork, 8 Ki) is its worst figure × 8 Ki.
+      // CPU time (this process, all threads), not wall time, which other load on a shared machine inflates;
+      // the median of 5 rounds of at least 20 ms each, after two warm-up calls.
+      const cpuTime = (fn) => {
+        fn()
+        fn()
+        const per = []
+        for (let r = 0; r < 5; r++) {
+          const c0 = process.cpuUsage()
+          let calls = 0
+          let used = 0
+          do {
+            fn()
+            calls++
+            const c = process.cpuUsage(c0)
+            used = c.user + c.system
+          } while (used < 20_000)
+          per.push(used / 1e6 / calls)
+        }
+        return per.sort((a, b) => a - b)[2]
+      }
+      const utf8 = new TextEncoder()
+      let seed = 12
+      const rnd = (k) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0), seed % k)
+      const fill = (f) => {
+        let t = ''
+        while (utf8.encode(t).length < 8192) t += f()
+        return t
+      }
+      const inputs = {
+        'English prose': texts.join(' ').slice(0, 8192),
+        'CJK run': fill(() => String.fromCodePoint(0x4e00 + rnd(20_000))),
+        'letter + combining marks': 'a' + fill(() => String.fromCodePoint(0x300 + rnd(0x70))),
+        'uppercase run': fill(() => String.fromCharCode(65 + rnd(26))),
+        'one symbol repeated': fill(() => '='),
+        'random ASCII symbols': fill(() => '!#$%&*+-.:;<=>?@^_~'[rnd(19)]),
+        'spaces': fill(() => ' ') + 'a',
+      }
+      const four = [key, ...[2, 3, 4].map((k) => keyFromSecret(Uint8Array.from({ length: 32 }, (_, i) => i * k + 1), { scheme: 'kgw' }))]
+      let worst = { ns: 0, what: '' }
+      const cells = []
+      for (const [name, text] of Object.entries(inputs)) {
+        const bytes = utf8.encode(text).length
+        for (const [label, keys, window] of [['1 key', [key], false], ['1 key + window', [key], true], ['4 keys', four, false]]) {
+          const t = cpuTime(() => detect({ text, keys, window }))
+          const ns = (t * 1e9) / (bytes * keys.length * (window ? 2 : 1))
+          if (ns > worst.ns) worst = { ns, what: `${name}, ${label}` }
+          cells.push(`${label} ${fmt(ns, 2)}`)
+        }
+        rows.push(row(`detect() per unit of work, 8 KiB ${name} (ns)`, cells.splice(0).join('; '), '', undefined))
+      }
+      const atBound = (worst.ns * 8192) / 1e6
+      rows.push(row(`event loop time of the worst request within the inline bound (8 Ki × worst: ${worst.what}; ms)`, fmt(atBound, 2), '≪ 100', atBound < 20))
     }
 
     if (parts.has('batch')) {
