@@ -9,7 +9,8 @@
 //   node bench/run.mjs ../packages/server/bench/server    (through the root runner)
 // Env: BENCH_SECONDS (default 10 per measurement), BENCH_ROUNDS (3 alternating rounds of service and
 // baseline; the median round is quoted), BENCH_PARTS (inline,single,batch,soak,fuzz: which parts run),
-// SOAK_SECONDS (60), FUZZ_RUNS (10000; 0 skips). The table's title gives the load average before and after
+// SOAK_SECONDS (60), FUZZ_RUNS (10000; 0 skips), BENCH_INLINE_WORK (the server's inline detection bound;
+// 0 = every detection on the work pool, for comparison). The table's title gives the load average before and after
 // (figures taken on a loaded machine say so) and the last line the command that re-runs it.
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -133,6 +134,8 @@ export async function run() {
     TOKENMARK_RATE_LIMIT: '1000000000',
     TOKENMARK_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     TOKENMARK_DETECT_WORKERS: String(WORKERS),
+    // BENCH_INLINE_WORK=0 measures the service with every detection on the pool (the build before inline detection).
+    ...(process.env.BENCH_INLINE_WORK !== undefined ? { TOKENMARK_INLINE_DETECT_WORK: process.env.BENCH_INLINE_WORK } : {}),
   })
   const echo = await start(resolve(here, 'echo.mjs'), [], {})
   const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }
@@ -367,7 +370,7 @@ export async function run() {
     const load = `load average ${loadBefore} before, ${loadavg().map((x) => x.toFixed(1)).join(' ')} after`
     printTable(`server: /v1/detect vs echo, 32 connections, ${rounds} alternating rounds of ${seconds} s (log level ${process.env.BENCH_LOG_LEVEL ?? 'warn'}; ${load})`, rows)
     // What re-runs this table, e.g. on a quiet machine (a load average well above 0 means the figures were taken under load).
-    console.log(`\nre-run: BENCH_SECONDS=${seconds} BENCH_ROUNDS=${rounds} BENCH_PARTS=${[...parts].join(',')} SOAK_SECONDS=${soakSeconds} FUZZ_RUNS=${fuzzRuns} npm run bench -- server`)
+    console.log(`\nre-run: ${process.env.BENCH_INLINE_WORK !== undefined ? `BENCH_INLINE_WORK=${process.env.BENCH_INLINE_WORK} ` : ''}BENCH_SECONDS=${seconds} BENCH_ROUNDS=${rounds} BENCH_PARTS=${[...parts].join(',')} SOAK_SECONDS=${soakSeconds} FUZZ_RUNS=${fuzzRuns} npm run bench -- server`)
     return result
   } finally {
     server.proc.kill('SIGTERM')
