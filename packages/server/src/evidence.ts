@@ -176,6 +176,8 @@ export class CaseEvidence {
         const where = out.file !== undefined ? { file: out.file } : { bytes: out.bytes! }
         const bundle: Cached = { ...where, size: out.size, sha256: out.sha256, fileName: `${caseId}.tmev`, signerId: signer.signerId, tenantId, samples: info.samples }
         if (!fresh) this.#remember(caseId, bundle)
+        // A bundle too large to keep, built for a report: nobody will stream its file.
+        if (report && bundle.transient) this.#drop(bundle)
         return { bundle: fresh ?? bundle, report: out.report, reportFile: out.reportFile }
       }
       if (attempt >= 1) {

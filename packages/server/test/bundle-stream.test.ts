@@ -97,3 +97,28 @@ test('a large case’s bundle and report are streamed from a spool file, byte fo
     await whole.app.close()
   }
 })
+
+test('a spooled bundle over the spool budget is streamed once and not kept', async () => {
+  const s = await start((await freshPgUrl()) ?? ':memory:', { bundleStreamBytes: 1024, bundleSpoolBytes: 1024 })
+  try {
+    const key = testKey(22)
+    const json = { ...s.h, 'content-type': 'application/json' }
+    await fetch(`${s.url}/v1/keys`, { method: 'POST', headers: json, body: JSON.stringify({ keyFile: key.toKeyFile() }) })
+    const c = (await (await fetch(`${s.url}/v1/cases`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'over budget', keyId: key.keyId }) })).json()) as { id: string }
+    const samples = Array.from({ length: 20 }, (_, i) => ({ text: plainText(120, i) }))
+    expect((await fetch(`${s.url}/v1/cases/${c.id}/samples`, { method: 'POST', headers: json, body: JSON.stringify({ samples }) })).status).toBe(200)
+    const publicKey = parsePublicKey(await (await fetch(`${s.url}/v1/signing-key`, { headers: s.h })).text())
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${s.url}/v1/cases/${c.id}/bundle`, { headers: s.h })
+      const bytes = new Uint8Array(await res.arrayBuffer())
+      expect(bytes.byteLength).toBeGreaterThan(1024)
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(res.headers.get('x-tokenmark-bundle-sha256'))
+      expect(verify(bytes, { publicKey }).valid).toBe(true)
+      expect(s.app.evidence.cached()).toMatchObject({ bundles: 0, files: 0 })
+    }
+    expect((await fetch(`${s.url}/v1/cases/${c.id}/report`, { headers: { ...s.h, accept: 'application/json' } })).status).toBe(200)
+    expect(s.app.evidence.cached().files).toBe(0)
+  } finally {
+    await s.app.close()
+  }
+})
