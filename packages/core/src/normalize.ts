@@ -8,7 +8,12 @@
  *    overrides, isolates) and stray variation selectors and tag characters. Kept where they are ordinary:
  *    ZWJ/ZWNJ between letters of scripts that use them (Arabic, Indic, ...) and inside emoji sequences;
  *    variation selectors after a non-ASCII character or in a keycap; tags in an emoji flag sequence.
- * 2. `nfc` — Unicode NFC (after step 1, since an invisible character can block a composition).
+ * 2. `nfc` — Unicode NFC (after step 1, since an invisible character can block a composition). A cluster
+ *    (a character and the combining marks after it) of more than 31 code points — more non-starters than
+ *    UAX #15's stream-safe bound of 30 (https://unicode.org/reports/tr15/#Stream_Safe_Text_Format), which
+ *    no real text reaches — is left as it is: canonical reordering in ICU, behind String.prototype.normalize,
+ *    is an insertion sort, quadratic in the run (64,000 random marks: 3 s; a 2 MB body: minutes). The rest of
+ *    the text is normalised as usual, so the step stays linear for any input (issue 12).
  * 3. `homoglyph` — map look-alike characters to ASCII with the Unicode confusables data of the
  *    `unhomoglyph` package (confusables.txt 13.0), restricted so that legitimate text is left alone:
  *    - ASCII is never changed (the raw table maps "I"→"l", "m"→"rn", "0"→"O");
@@ -233,13 +238,20 @@ function baseBefore(text: string, i: number): string | undefined {
 
 /** A code point and what can compose onto it: combining marks and Hangul vowel/trailing jamo. */
 const CLUSTER = /[\s\S][\p{M}\u1160-\u11ff\ud7b0-\ud7ff]*/gu
+/** Code points of the longest cluster NFC is applied to: a character and UAX #15's 30 non-starters. */
+const MAX_CLUSTER = 31
+/** A run past that bound somewhere in the text (a cheap, linear test before any normalisation). */
+const LONG_RUN = /[\p{M}\u1160-\u11ff\ud7b0-\ud7ff]{31}/u
 
 function nfcStage(text: string, withMap: boolean): Stage {
-  const normalized = text.normalize('NFC')
+  // With an over-long cluster the whole text is never handed to normalize() (quadratic in that run).
+  const long = LONG_RUN.test(text)
+  const normalized = long ? undefined : text.normalize('NFC')
   if (normalized === text) return { text, src: undefined, count: 0 }
   const out = new Output(text, withMap)
   let count = 0
   for (const m of text.matchAll(CLUSTER)) {
+    if (long && m[0].length > MAX_CLUSTER && codePointCount(m[0]) > MAX_CLUSTER) continue
     const n = m[0].normalize('NFC')
     if (n !== m[0]) {
       out.replace(m.index, m.index + m[0].length, n)
@@ -247,7 +259,7 @@ function nfcStage(text: string, withMap: boolean): Stage {
     }
   }
   const stage = out.finish(count)
-  if (stage.text === normalized) return stage
+  if (normalized === undefined || stage.text === normalized) return stage
   // A composition across our cluster boundaries (not known to occur): rewrite the differing middle whole.
   let p = 0
   while (p < text.length && p < normalized.length && text[p] === normalized[p]) p++
@@ -430,6 +442,15 @@ function homoglyphStage(text: string, withMap: boolean): Stage {
 
 function isAsciiLetter(c: number): boolean {
   return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+}
+
+function codePointCount(s: string): number {
+  let n = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0xd800 || c > 0xdbff || i + 1 === s.length) n++
+  }
+  return n
 }
 
 function codePointAt(text: string, i: number): string | undefined {

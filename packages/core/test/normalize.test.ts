@@ -188,3 +188,44 @@ describe('options, idempotence and the offset map', () => {
     )
   })
 })
+
+describe('over-long runs of combining marks (issue 12: NFC is quadratic in such a run)', () => {
+  // Random marks from U+0300–U+036F (mixed combining classes, so canonical reordering has work to do),
+  // fixed-seed LCG; U+034F (CGJ, an invisible) left out so the run stays one cluster.
+  const marks = (n: number, seed: number) => {
+    let s = seed
+    let out = ''
+    while (out.length < n) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0
+      const c = 0x300 + (s % 0x70)
+      if (c !== 0x34f) out += String.fromCharCode(c)
+    }
+    return out
+  }
+
+  test('a cluster of a character and up to 30 marks is normalised; a longer one is left as it is, idempotently', () => {
+    const short = 'e' + marks(30, 1)
+    expect(normalizeText(`x ${short} y`).text).toBe(`x ${short.normalize('NFC')} y`)
+    const long = 'e' + marks(31, 1)
+    const text = `Cafe\u0301 ${long} Cafe\u0301`
+    const once = normalizeText(text)
+    // The long cluster is untouched; the ordinary clusters around it are still composed.
+    expect(once.text).toBe(`Café ${long} Café`)
+    expect(once.changes.nfc).toBe(2)
+    expect(normalizeText(once.text).text).toBe(once.text)
+  })
+
+  test('a run joined by removing an invisible character is judged after the removal', () => {
+    const a = marks(20, 2)
+    const b = marks(20, 3)
+    const r = normalizeText(`o${a}\u200b${b}`)
+    expect(r.text).toBe(`o${a}${b}`)
+    expect(normalizeText(r.text).text).toBe(r.text)
+  })
+
+  test('120,000 marks (240 KB) normalise with the long run left as it is', () => {
+    // Before the bound this one call spent minutes in canonical reordering; now it is one linear pass.
+    const text = 'a' + marks(120_000, 4)
+    expect(normalizeText(text).text).toBe(text)
+  })
+})

@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Writable } from 'node:stream'
 import helmet from '@fastify/helmet'
-import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { TokenmarkError, VERSION } from '@tokenmark/core'
@@ -15,6 +14,7 @@ import { ajvBounds, jsonDepthExceeds } from './json-bounds.js'
 import { clientErrorBody, STATUS_TEXT, storeErrorReply } from './errors.js'
 import { Auth, type AuthContext, type Scope } from './auth.js'
 import { DetectPool } from './detect-pool.js'
+import { RateLimiter, windowText } from './rate-limit.js'
 import { CaseService, DEFAULT_CASE_LIMITS } from './cases.js'
 import { loadMasterSecret } from './crypto.js'
 import { CaseEvidence } from './evidence.js'
@@ -66,6 +66,12 @@ export interface ServerLimits {
   idleTimeoutMs: number
   /** Open connections at once; more are refused at accept (default 1024). */
   maxConnections: number
+  /**
+   * A /v1/detect request whose work — UTF-8 bytes × keys, doubled for `window` and for `marks` — is at most
+   * this is detected on the event loop rather than handed to a worker (default 8 Ki: a 2 KB text against up
+   * to 4 keys; at most a few milliseconds for any input, see README "Work pool"). 0 sends every detection to the pool.
+   */
+  inlineDetectWork: number
   /** Time budget of a request's work (detection, scoring, evidence) before it is abandoned with 503 E_TIMEOUT (default 30 s). */
   workTimeoutMs: number
   /** Nesting depth of a JSON body (arrays and objects), checked before it is parsed (default 32). */
@@ -80,6 +86,13 @@ export interface ServerLimits {
   caseCacheBytes: number
   /** Bytes of evidence bundles kept in memory (default 64 MiB). */
   bundleCacheBytes: number
+  /**
+   * A bundle or report of at least this many bytes is written by the worker to a spool file and streamed
+   * from it, never held whole on the event loop (default 8 MiB).
+   */
+  bundleStreamBytes: number
+  /** Bytes of spooled bundles kept on disk for later requests (default 1 GiB); beyond it the least recently used are deleted. */
+  bundleSpoolBytes: number
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -91,6 +104,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   headersTimeoutMs: 10_000,
   idleTimeoutMs: 60_000,
   maxConnections: 1024,
+  inlineDetectWork: 8 * 1024,
   workTimeoutMs: 30_000,
   jsonDepth: 32,
   tokenRecheckMs: 5_000,
@@ -98,6 +112,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   caseBytes: DEFAULT_CASE_LIMITS.maxBytes,
   caseCacheBytes: 256 * 1024 * 1024,
   bundleCacheBytes: 64 * 1024 * 1024,
+  bundleStreamBytes: 8 * 1024 * 1024,
+  bundleSpoolBytes: 1024 * 1024 * 1024,
 }
 
 export interface RateLimitOptions {
@@ -253,23 +269,27 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
   })
 
   const access = new Auth(store, { recheckMs: limits.tokenRecheckMs })
-  const detector = new DetectPool(opts.detectWorkers ?? 0)
+  const detector = new DetectPool(opts.detectWorkers ?? 0, { inlineWork: limits.inlineDetectWork })
   detector.onDegraded = (err) => app.log.error({ err }, 'detection workers keep failing; detecting on the event loop from now on')
   const cases = new CaseService(store, keyStore, { checkpointMinBytes: limits.checkpointMinBytes, pool: detector, maxSamples: limits.caseSamples, maxBytes: limits.caseBytes, cacheBytes: limits.caseCacheBytes })
   app.decorate('detector', detector)
   app.decorate('store', store)
   app.decorate('keyStore', keyStore)
   app.decorate('cases', cases)
-  const evidence = new CaseEvidence(cases, keyStore, { pool: detector, dbPath: fileDb ? store.path : undefined, cacheBytes: limits.bundleCacheBytes })
+  const evidence = new CaseEvidence(cases, keyStore, { pool: detector, dbPath: fileDb ? store.path : undefined, cacheBytes: limits.bundleCacheBytes, streamBytes: limits.bundleStreamBytes, spoolBytes: limits.bundleSpoolBytes })
   evidence.onMismatch = (detail) => app.log.error(detail, 'evidence bundle disagrees with its case result; refused')
   app.decorate('evidence', evidence)
   app.decorate('access', access)
   app.decorate('limits', limits)
   app.decorateRequest('auth', null)
+  const rl = opts.rateLimit === false ? undefined : { max: 600, windowMs: 60_000, ...opts.rateLimit }
+  const limiter = rl ? new RateLimiter(rl.max, rl.windowMs) : undefined
+  const limitedFor = rl ? `rate limit of ${rl.max} requests per ${windowText(rl.windowMs)} exceeded for this token; retry after ` : ''
   // Per-request hooks are callback-style, not async: an async hook costs a promise and a microtask turn
-  // on every request, measurable on /v1/detect's hot path.
+  // on every request, measurable on /v1/detect's hot path. Authentication, then the token's rate limit
+  // (rate-limit.ts), both before the body is read.
   app.decorate('requireScope', (...scopes: Scope[]) => {
-    return (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    return (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
       let ctx: AuthContext
       try {
         ctx = access.authenticate(req.headers.authorization)
@@ -277,6 +297,13 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
         return done(e as Error)
       }
       req.auth = ctx
+      if (limiter) {
+        const wait = limiter.hit(ctx.tokenId)
+        if (wait > 0) {
+          reply.header('retry-after', String(wait))
+          return done(new ServerError('E_RATE_LIMITED', `${limitedFor}${wait} s`))
+        }
+      }
       for (const s of scopes) {
         if (!ctx.scopes.has(s)) return done(new ServerError('E_FORBIDDEN', `this token lacks the "${s}" scope`))
       }
@@ -309,6 +336,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
   })
   app.addHook('onClose', async () => {
     await detector.close()
+    evidence.close()
     store.close()
   })
 
@@ -339,21 +367,6 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
     return reply.status(404).send(body)
   })
 
-  if (opts.rateLimit !== false) {
-    const rl = { max: 600, windowMs: 60_000, ...opts.rateLimit }
-    await app.register(rateLimit, {
-      global: true,
-      max: rl.max,
-      timeWindow: rl.windowMs,
-      // Appended to each route's own onRequest hooks, so it runs right after authentication: the
-      // limit is per API token, unauthenticated requests never reach it (they end with a cheap 401),
-      // and a request is counted before its body is read, so bodies that fail parsing or validation
-      // count too and a throttled token is refused without its body being parsed (issue 12).
-      hook: 'onRequest',
-      keyGenerator: (req) => (req.auth ? `token:${req.auth.tokenId}` : `ip:${req.ip}`),
-      errorResponseBuilder: (_req, ctx) => new ServerError('E_RATE_LIMITED', `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this token; retry after ${ctx.after}`),
-    })
-  }
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

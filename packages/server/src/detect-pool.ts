@@ -4,9 +4,16 @@
  * than one core. Size 0 runs tasks inline (the default for buildServer, and the only mode when running
  * from TypeScript source).
  *
- * Fairness: a request is split into tasks (one text, one chunk of samples, one bundle) queued per tenant;
- * an idle worker takes the next task of the next tenant in round-robin order, so one tenant's 64-text ×
- * 300-key request delays another tenant's detection by at most one task, not by the whole request.
+ * Fairness: a request is split into tasks (a chunk of texts, a chunk of samples, one bundle) queued per
+ * tenant; an idle worker takes the next task of the next tenant in round-robin order, so one tenant's
+ * 64-text × 300-key request delays another tenant's detection by at most one task, not by the whole request.
+ *
+ * Small detections run inline: since tokenizing is linear for any input (core's bounded BPE,
+ * docs/spec.md#tokenizer-bound), a request whose work estimate (detectWork) is at most `inlineWork` costs
+ * less on the event loop than handing it to a worker and back (two structured-clone messages, two thread
+ * wake-ups), and at the default bound it holds the event loop for a few milliseconds at worst, well under
+ * the ~100 ms /healthz budget (README "Work pool" gives the measured per-byte costs). Larger requests are
+ * cut into tasks of at most `chunkWork` each, one worker message per task, not one per text.
  *
  * Time budget: every job (the tasks of one request) has a deadline. When it passes, the request fails
  * with 503 E_TIMEOUT, its queued tasks are dropped and a worker still running one of them is terminated
@@ -15,6 +22,7 @@
 import { Worker } from 'node:worker_threads'
 import { TokenmarkError, type TokenmarkErrorCode } from '@tokenmark/core'
 import { ServerError } from './errors.js'
+import { detectReplyJson, detectResultsJson } from './detect-reply.js'
 import { runTask, type DetectRunOptions, type KeyRef, type Task, type WireTask, type WorkerReply } from './pool-tasks.js'
 
 export type { DetectRunOptions, KeyRef } from './pool-tasks.js'
@@ -22,6 +30,23 @@ export type { DetectRunOptions, KeyRef } from './pool-tasks.js'
 export interface PoolOptions {
   /** Tasks waiting at once, all tenants together; beyond it requests are refused with 503 (default 100,000). */
   maxQueued?: number
+  /**
+   * Detection requests whose work (detectWork) is at most this run on the event loop instead of a worker
+   * (default 0: never; the server passes its `inlineDetectWork` limit).
+   */
+  inlineWork?: number
+  /** Detection work per worker task: a batch is cut into chunks of texts of at most this much (default 64 Ki; one text at least). */
+  chunkWork?: number
+}
+
+/**
+ * The work estimate of detecting `texts` against `keys` keys, in byte-keys: UTF-8 bytes × keys, doubled
+ * for a window search and for per-token marks (each roughly doubles the time, measured on prose).
+ * Tokenizing and scoring are linear in the bytes for any input, so this bounds the time up to the worst
+ * input's per-byte constant (README "Work pool").
+ */
+export function detectWork(bytes: number, keys: number, options: DetectRunOptions): number {
+  return bytes * keys * (options.window ? 2 : 1) * (options.marks ? 2 : 1)
 }
 
 /** One request's tasks: fails as a whole (first error, or its deadline). */
@@ -57,6 +82,8 @@ export interface PoolStats {
   abandoned: number
   /** Tasks waiting now. */
   queued: number
+  /** Detection requests run on the event loop because their work was within the inline bound (counted in `tasks.detect` too). */
+  inline: number
 }
 
 export class DetectPool {
@@ -74,11 +101,15 @@ export class DetectPool {
   /** Times of recent worker deaths; too many in a minute and the pool falls back to inline work. */
   #deaths: number[] = []
   #inline = false
-  readonly #stats: PoolStats = { tasks: { detect: 0, score: 0, bundle: 0 }, abandoned: 0, queued: 0 }
+  readonly #stats: PoolStats = { tasks: { detect: 0, score: 0, bundle: 0 }, abandoned: 0, queued: 0, inline: 0 }
+  readonly #inlineWork: number
+  readonly #chunkWork: number
 
   constructor(size: number, opts: PoolOptions = {}) {
     this.size = Math.max(0, Math.floor(size))
     this.#maxQueued = opts.maxQueued ?? 100_000
+    this.#inlineWork = opts.inlineWork ?? 0
+    this.#chunkWork = opts.chunkWork ?? 64 * 1024
     for (let i = 0; i < this.size; i++) this.#slots.push(this.#spawn())
   }
 
@@ -133,7 +164,11 @@ export class DetectPool {
   runAll(tenantId: string, tasks: Task[], deadline: number): Promise<unknown[]> {
     if (this.size === 0 || this.#closed || this.#inline) {
       // Inline: on the event loop, in order (no fairness possible without threads).
-      return Promise.resolve(tasks.map((t) => this.#runInline(t)))
+      try {
+        return Promise.resolve(tasks.map((t) => this.#runInline(t)))
+      } catch (e) {
+        return Promise.reject(e as Error)
+      }
     }
     if (this.#queued + tasks.length > this.#maxQueued) {
       return Promise.reject(new ServerError('E_UNAVAILABLE', 'the server is busy with other requests; retry shortly'))
@@ -190,16 +225,37 @@ export class DetectPool {
 
   /**
    * Detects every text against `keys` and resolves to the reply body: the JSON of the one result, or of
-   * `{ results }` when `batch`. Each text is its own task; the batch body is the results' JSON joined,
-   * which is what serialising `{ results }` with the reply schema writes (detect-reply.ts).
+   * `{ results }` when `batch`. Within the inline bound the detection runs here, on the event loop;
+   * otherwise the texts go to the workers in chunks of at most `chunkWork` (detect-reply.ts joins them).
    */
-  async run(keys: KeyRef[], texts: string[], options: DetectRunOptions, batch: boolean, tenantId = '', deadline = Date.now() + 30_000): Promise<string> {
-    const parts = (await this.runAll(
-      tenantId,
-      texts.map((text) => ({ kind: 'detect' as const, keys, text, options })),
-      deadline,
-    )) as string[]
-    return batch ? `{"results":[${parts.join(',')}]}` : parts[0]
+  run(keys: KeyRef[], texts: string[], options: DetectRunOptions, batch: boolean, tenantId = '', deadline = Date.now() + 30_000): Promise<string> {
+    const n = keys.length
+    const bytes = texts.map((t) => Buffer.byteLength(t, 'utf8'))
+    let total = 0
+    for (const b of bytes) total += detectWork(b, n, options)
+    if (total <= this.#inlineWork) {
+      this.#stats.tasks.detect++
+      this.#stats.inline++
+      try {
+        return Promise.resolve(detectReplyJson([detectResultsJson(keys.map((k) => k.key), texts, options)], batch))
+      } catch (e) {
+        return Promise.reject(e as Error)
+      }
+    }
+    const tasks: Task[] = []
+    let start = 0
+    let work = 0
+    for (let i = 0; i < texts.length; i++) {
+      const w = detectWork(bytes[i], n, options)
+      if (i > start && work + w > this.#chunkWork) {
+        tasks.push({ kind: 'detect', keys, texts: texts.slice(start, i), options })
+        start = i
+        work = 0
+      }
+      work += w
+    }
+    tasks.push({ kind: 'detect', keys, texts: texts.slice(start), options })
+    return this.runAll(tenantId, tasks, deadline).then((parts) => detectReplyJson(parts as string[], batch))
   }
 
   #runInline(task: Task): unknown {

@@ -5,7 +5,9 @@
  * connection), up to the sample count the case had when the request read it: samples are append-only
  * by seq, so that snapshot is exact whatever is added meanwhile, and no text crosses the thread boundary.
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { parseSchedule, type WatermarkKey } from '@tokenmark/core'
 import { createBundle, openBundle, parseSigningKeyFile, renderReport, verify, type CorpusText, type EvidenceOptions, type Provenance, type ReportFormat } from '@tokenmark/evidence'
@@ -40,15 +42,26 @@ export interface EvidenceTask {
   schedule?: { secretFile: string; description: string }
   /** A bundle already built (cached): only the report is rendered. */
   bytes?: Uint8Array
+  /** …or the spool file holding it. */
+  bundleFile?: string
   report?: { format: ReportFormat; publicKey: Uint8Array; bundleName: string }
+  /**
+   * A bundle built now, or a report, of at least `minBytes` is written to a new file in `dir` and only
+   * its name crosses back: the event loop streams it from there and never holds it whole.
+   */
+  spool?: { dir: string; minBytes: number }
 }
 
 export interface EvidenceResult {
-  bytes: Uint8Array
+  /** The bundle (absent when it was spooled to `file`, or was given as `bundleFile`). */
+  bytes?: Uint8Array
+  file?: string
+  size: number
   sha256: string
   /** Where the bundle's numbers differ from `expected`; absent when they agree exactly. */
   diff?: Record<string, unknown>
   report?: string
+  reportFile?: string
 }
 
 /** The texts of a case's first `samples` samples, in order, from a read-only connection. */
@@ -80,8 +93,9 @@ export function caseText(id: string, text: string, prompt: string | null, receiv
 }
 
 export function buildEvidence(key: WatermarkKey, t: EvidenceTask): EvidenceResult {
-  let bytes = t.bytes
+  let bytes = t.bytes ?? (t.bundleFile !== undefined ? readFileSync(t.bundleFile) : undefined)
   let diff: Record<string, unknown> | undefined
+  const built = bytes === undefined
   if (bytes === undefined) {
     const texts = 'db' in t.source ? readCaseTexts(t.source.db, t.caseId, t.expected.samples) : t.source.texts
     const signer = parseSigningKeyFile(t.signer)
@@ -94,7 +108,23 @@ export function buildEvidence(key: WatermarkKey, t: EvidenceTask): EvidenceResul
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex')
   const report = t.report && diff === undefined ? renderReport(bytes, t.report) : undefined
-  return { bytes, sha256, ...(diff ? { diff } : {}), ...(report !== undefined ? { report } : {}) }
+  const out: EvidenceResult = { size: bytes.byteLength, sha256, ...(diff ? { diff } : {}) }
+  if (built) {
+    if (t.spool && diff === undefined && bytes.byteLength >= t.spool.minBytes) out.file = spoolWrite(t.spool.dir, '.tmev', bytes)
+    else out.bytes = bytes
+  }
+  if (report !== undefined) {
+    if (t.spool && Buffer.byteLength(report) >= t.spool.minBytes) out.reportFile = spoolWrite(t.spool.dir, '.report', report)
+    else out.report = report
+  }
+  return out
+}
+
+/** Writes `data` to a new file of the spool directory (mode 0600: bundles hold the case's texts). */
+function spoolWrite(dir: string, ext: string, data: Uint8Array | string): string {
+  const file = join(dir, randomBytes(12).toString('hex') + ext)
+  writeFileSync(file, data, { mode: 0o600, flag: 'wx' })
+  return file
 }
 
 /** Where a bundle's statistics differ from the case result, or undefined when they agree exactly. */

@@ -13,7 +13,17 @@
  * fetched after it are the same bytes (the report's chain of custody names the bundle's SHA-256). The
  * cache is bounded by bytes, not by cases (issue 12). Building and rendering run on the work pool
  * (evidence-build.ts), within the request's time budget.
+ *
+ * Large bundles and reports (at least `streamBytes`) never cross to the event loop whole: the worker writes
+ * them to a file in the server's spool directory and the route streams that file to the client, so the
+ * event loop holds a stream's buffer of them (64 KiB), not tens of megabytes per request. A spooled bundle
+ * stays cached as its file (within `spoolBytes` on disk, least recently used deleted first); a spooled
+ * report is deleted as soon as it is opened (the open descriptor keeps it readable until sent). The
+ * bundle itself is still built whole in the worker (Ed25519 signs the whole body, docs/evidence-format.md).
  */
+import { closeSync, createReadStream, fstatSync, mkdtempSync, openSync, rmSync, unlinkSync, type ReadStream } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { resultRecord, type CorpusText, type ReportFormat, type ScheduleRecord } from '@tokenmark/evidence'
 import type { WatermarkKey } from '@tokenmark/core'
 import { DEFAULT_CASE_ALPHA, type CaseInfo, type CaseService } from './cases.js'
@@ -36,7 +46,14 @@ interface CaseTask {
 const INLINE = new DetectPool(0)
 
 export interface CaseBundle {
-  bytes: Uint8Array
+  /** The bundle, when kept in memory; else `file` holds it (read it with CaseEvidence.open). */
+  bytes?: Uint8Array
+  /** The spool file of a large bundle. */
+  file?: string
+  /** Its length in bytes. */
+  size: number
+  /** The file is not cached (larger than the spool's budget): delete it once opened (CaseEvidence.open). */
+  transient?: boolean
   sha256: string
   /** Suggested file name (`<case id>.tmev`), also the name the report's reproduce commands use. */
   fileName: string
@@ -57,6 +74,17 @@ export interface CaseEvidenceOptions {
   cacheBytes?: number
   /** The database file the pool's workers read samples from (absent for an in-memory database). */
   dbPath?: string
+  /** Bundles and reports of at least this many bytes are spooled to a file and streamed (default 8 MiB). */
+  streamBytes?: number
+  /** Bytes of spooled bundles kept on disk for later requests (default 1 GiB). */
+  spoolBytes?: number
+}
+
+/** A report: its text, or the spool file holding a large one. */
+export interface CaseReport {
+  text?: string
+  file?: string
+  bundle: CaseBundle
 }
 
 export class CaseEvidence {
@@ -66,6 +94,9 @@ export class CaseEvidence {
   readonly #pool: DetectPool | undefined
   readonly #cacheBytes: number
   readonly #dbPath: string | undefined
+  readonly #streamBytes: number
+  readonly #spoolBytes: number
+  #spoolDir: string | undefined
   /** Called with a description when a bundle's numbers disagree with its case (logged by the app). */
   onMismatch: (detail: Record<string, unknown>) => void = () => {}
 
@@ -75,6 +106,41 @@ export class CaseEvidence {
     this.#pool = opts.pool
     this.#cacheBytes = opts.cacheBytes ?? 64 * 1024 * 1024
     this.#dbPath = opts.dbPath
+    this.#streamBytes = opts.streamBytes ?? 8 * 1024 * 1024
+    this.#spoolBytes = opts.spoolBytes ?? 1024 * 1024 * 1024
+  }
+
+  /**
+   * The bytes of a bundle or a spooled file, to send: a Buffer, or a stream of the file (opened here, so a
+   * later eviction or deletion of the file cannot cut it short). `remove` deletes the file once opened.
+   */
+  open(b: { bytes?: Uint8Array; file?: string; transient?: boolean }, remove = b.transient === true): Buffer | ReadStream {
+    if (b.bytes) return Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength)
+    const fd = openSync(b.file!, 'r')
+    if (remove) unlinkSync(b.file!)
+    return createReadStream('', { fd, highWaterMark: 64 * 1024 })
+  }
+
+  /** Size in bytes of a spooled file (reports). */
+  static fileSize(file: string): number {
+    const fd = openSync(file, 'r')
+    try {
+      return fstatSync(fd).size
+    } finally {
+      closeSync(fd)
+    }
+  }
+
+  /** Deletes the spool directory and everything in it (on server close). */
+  close(): void {
+    this.#cache.clear()
+    if (this.#spoolDir !== undefined) rmSync(this.#spoolDir, { recursive: true, force: true })
+    this.#spoolDir = undefined
+  }
+
+  #spool(): string {
+    this.#spoolDir ??= mkdtempSync(join(tmpdir(), 'tokenmark-spool-'))
+    return this.#spoolDir
   }
 
   /** The signed bundle of a case as it stands; 404 for another tenant's case, 409 for an empty one. */
@@ -83,12 +149,12 @@ export class CaseEvidence {
   }
 
   /** The attribution report of a case, rendered from its bundle (verified against the tenant's public key). */
-  async report(tenantId: string, caseId: string, format: ReportFormat, deadline = Date.now() + 30_000): Promise<{ text: string; bundle: CaseBundle }> {
-    const { bundle, report } = await this.#build(tenantId, caseId, deadline, format)
-    return { text: report!, bundle }
+  async report(tenantId: string, caseId: string, format: ReportFormat, deadline = Date.now() + 30_000): Promise<CaseReport> {
+    const { bundle, report, reportFile } = await this.#build(tenantId, caseId, deadline, format)
+    return { ...(reportFile !== undefined ? { file: reportFile } : { text: report! }), bundle }
   }
 
-  async #build(tenantId: string, caseId: string, deadline: number, format?: ReportFormat): Promise<{ bundle: CaseBundle; report?: string }> {
+  async #build(tenantId: string, caseId: string, deadline: number, format?: ReportFormat): Promise<{ bundle: CaseBundle; report?: string; reportFile?: string }> {
     const signer = this.#keys.signingKey(tenantId)
     const report = format ? { format, publicKey: signer.publicKey, bundleName: `${caseId}.tmev` } : undefined
     const first = this.#cases.get(tenantId, caseId)
@@ -125,14 +191,18 @@ export class CaseEvidence {
         expected,
         ...(what.scheduleFiles ? { schedule: what.scheduleFiles } : {}),
         source: this.#dbPath !== undefined && this.#pool && this.#pool.size > 0 ? { db: this.#dbPath } : { texts: this.#texts(tenantId, caseId, info.samples) },
-        ...(fresh ? { bytes: fresh.bytes } : {}),
+        ...(fresh ? (fresh.bytes ? { bytes: fresh.bytes } : { bundleFile: fresh.file }) : {}),
         ...(report ? { report } : {}),
+        spool: { dir: this.#spool(), minBytes: this.#streamBytes },
       }
       const [out] = (await (this.#pool ?? INLINE).runAll(tenantId, [{ kind: 'bundle', keys: [{ ref: `${tenantId}\0${key.keyId}`, key }], ...task }], deadline)) as EvidenceResult[]
       if (out.diff === undefined) {
-        const bundle: Cached = { bytes: out.bytes, sha256: out.sha256, fileName: `${caseId}.tmev`, signerId: signer.signerId, tenantId, samples: info.samples, logHead }
+        const where = out.file !== undefined ? { file: out.file } : { bytes: out.bytes! }
+        const bundle: Cached = { ...where, size: out.size, sha256: out.sha256, fileName: `${caseId}.tmev`, signerId: signer.signerId, tenantId, samples: info.samples, logHead }
         if (!fresh) this.#remember(caseId, bundle)
-        return { bundle: fresh ?? bundle, report: out.report }
+        // A bundle too large to keep, built for a report: nobody will stream its file.
+        if (report && bundle.transient) this.#drop(bundle)
+        return { bundle: fresh ?? bundle, report: out.report, reportFile: out.reportFile }
       }
       if (attempt >= 1) {
         this.onMismatch({ caseId, ...out.diff })
@@ -196,24 +266,53 @@ export class CaseEvidence {
     return texts
   }
 
-  /** Bundles kept in memory and their bytes. */
-  cached(): { bundles: number; bytes: number } {
+  /** Bundles kept in memory and their bytes; spooled bundles kept on disk and theirs. */
+  cached(): { bundles: number; bytes: number; files: number; fileBytes: number } {
     let bytes = 0
-    for (const c of this.#cache.values()) bytes += c.bytes.byteLength
-    return { bundles: this.#cache.size, bytes }
+    let files = 0
+    let fileBytes = 0
+    for (const c of this.#cache.values()) {
+      if (c.bytes) bytes += c.size
+      else {
+        files++
+        fileBytes += c.size
+      }
+    }
+    return { bundles: this.#cache.size - files, bytes, files, fileBytes }
   }
 
-  /** Keeps a bundle while the cache's bytes allow, least recently used out first. */
+  /**
+   * Keeps a bundle while the cache's bytes allow (memory for in-memory bundles, disk for spooled ones),
+   * least recently used out first; a spooled bundle leaving the cache has its file deleted.
+   */
   #remember(caseId: string, b: Cached): void {
-    this.#cache.delete(caseId)
-    if (b.bytes.byteLength > this.#cacheBytes) return
-    this.#cache.set(caseId, b)
-    let total = 0
-    for (const c of this.#cache.values()) total += c.bytes.byteLength
-    for (const [id, c] of this.#cache) {
-      if (total <= this.#cacheBytes) break
-      this.#cache.delete(id)
-      total -= c.bytes.byteLength
+    this.#forget(caseId)
+    const limit = (c: Cached) => (c.bytes ? this.#cacheBytes : this.#spoolBytes)
+    if (b.size > limit(b)) {
+      // Not kept: an in-memory one is simply not cached; a file is deleted by the route once opened.
+      if (b.file !== undefined) b.transient = true
+      return
     }
+    this.#cache.set(caseId, b)
+    const totals = { mem: 0, disk: 0 }
+    for (const c of this.#cache.values()) totals[c.bytes ? 'mem' : 'disk'] += c.size
+    for (const [id, c] of this.#cache) {
+      if (totals.mem <= this.#cacheBytes && totals.disk <= this.#spoolBytes) break
+      const kind = c.bytes ? 'mem' : 'disk'
+      if (totals[kind] <= limit(c)) continue
+      this.#forget(id)
+      totals[kind] -= c.size
+    }
+  }
+
+  #forget(caseId: string): void {
+    const c = this.#cache.get(caseId)
+    if (!c) return
+    this.#cache.delete(caseId)
+    this.#drop(c)
+  }
+
+  #drop(c: Cached): void {
+    if (c.file !== undefined) rmSync(c.file, { force: true })
   }
 }

@@ -1,10 +1,10 @@
 /**
  * What the work pool's workers do (detect-pool.ts), one function for a worker thread and for the inline
- * fallback alike: detection of one text, scoring of a chunk of case samples, or a case's evidence bundle.
+ * fallback alike: detection of a chunk of texts, scoring of a chunk of case samples, or a case's evidence bundle.
  */
 import type { WatermarkKey } from '@tokenmark/core'
 import { scoreCaseChunk, type ScoreOptions } from './case-scoring.js'
-import { detectReplyBody } from './detect-reply.js'
+import { detectResultsJson } from './detect-reply.js'
 import { buildEvidence, type EvidenceTask } from './evidence-build.js'
 
 export interface DetectRunOptions {
@@ -22,7 +22,7 @@ export interface KeyRef {
 }
 
 export type Task =
-  | { kind: 'detect'; keys: KeyRef[]; text: string; options: DetectRunOptions }
+  | { kind: 'detect'; keys: KeyRef[]; texts: string[]; options: DetectRunOptions }
   | { kind: 'score'; keys: KeyRef[]; options: ScoreOptions; samples: { text: string; prompt?: string }[] }
   | ({ kind: 'bundle'; keys: KeyRef[] } & EvidenceTask)
 
@@ -36,8 +36,8 @@ export function runTask(task: Omit<Task, 'keys'>, ring: WatermarkKey[]): unknown
   switch (task.kind) {
     case 'detect': {
       const t = task as Extract<Task, { kind: 'detect' }>
-      // The JSON of one result: a batch reply is these joined (detect-pool.ts, detectBody).
-      return detectReplyBody(ring, [t.text], t.options, false)
+      // The JSON of the chunk's results joined by commas: a reply is these joined (detect-pool.ts, run).
+      return detectResultsJson(ring, t.texts, t.options)
     }
     case 'score': {
       const t = task as Extract<Task, { kind: 'score' }>

@@ -68,6 +68,8 @@ describe('the work pool keeps the event loop and other tenants free', () => {
       const light = await fetch(`${s.url}/v1/detect`, { method: 'POST', headers: b.h, body: JSON.stringify({ text: watermarkedText(testKey(7), 150, 3) }) })
       order.push('light')
       expect(light.status).toBe(200)
+      // The light request was within the inline bound: answered on the event loop, not queued behind the heavy one.
+      expect(s.app.detector.stats().inline).toBe(1)
       expect(((await light.json()) as { detected: boolean }).detected).toBe(true)
       const h = await heavy
       expect(order).toEqual(['light', 'heavy'])

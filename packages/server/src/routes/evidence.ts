@@ -4,6 +4,7 @@
  */
 import { EVIDENCE_MEDIA_TYPE, publicKeyFile, REPORT_MEDIA_TYPES, type ReportFormat } from '@tokenmark/evidence'
 import type { FastifyInstance } from 'fastify'
+import { CaseEvidence } from '../evidence.js'
 import { AUTH_ERRORS, errors, idParams } from '../schemas.js'
 import { negotiate } from './accept.js'
 
@@ -66,8 +67,11 @@ export default async function evidenceRoutes(app: FastifyInstance): Promise<void
     },
     async (req, reply) => {
       const type = negotiate(req.headers.accept, REPORT_OFFER)
-      const { text, bundle } = await app.evidence.report(req.auth!.tenantId, req.params.id, REPORT_TYPES[type], Date.now() + app.limits.workTimeoutMs)
-      return reply.header('vary', 'Accept').header(BUNDLE_SHA_HEADER, bundle.sha256).type(REPORT_MEDIA_TYPES[REPORT_TYPES[type]]).send(text)
+      const { text, file, bundle } = await app.evidence.report(req.auth!.tenantId, req.params.id, REPORT_TYPES[type], Date.now() + app.limits.workTimeoutMs)
+      reply.header('vary', 'Accept').header(BUNDLE_SHA_HEADER, bundle.sha256).type(REPORT_MEDIA_TYPES[REPORT_TYPES[type]])
+      // A large report was written to a spool file by the worker: streamed from there (and deleted).
+      if (file !== undefined) return reply.header('content-length', String(CaseEvidence.fileSize(file))).send(app.evidence.open({ file }, true))
+      return reply.send(text)
     },
   )
 
@@ -98,8 +102,9 @@ export default async function evidenceRoutes(app: FastifyInstance): Promise<void
       return reply
         .header(BUNDLE_SHA_HEADER, bundle.sha256)
         .header('content-disposition', `attachment; filename="${bundle.fileName}"`)
+        .header('content-length', String(bundle.size))
         .type(EVIDENCE_MEDIA_TYPE)
-        .send(Buffer.from(bundle.bytes.buffer, bundle.bytes.byteOffset, bundle.bytes.byteLength))
+        .send(app.evidence.open(bundle))
     },
   )
 
