@@ -64,7 +64,7 @@ const int = (name, lo, hi) => {
   return v
 }
 const settings = {
-  datasetTokens: int('dataset-tokens', 1000, 10_000_000),
+  datasetTokens: int('dataset-tokens', 100, 10_000_000),
   passes: int('passes', 1, 20),
   lr: num('lr', 1e-7, 1),
   trainBatch: int('train-batch', 1, 256),
