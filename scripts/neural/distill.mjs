@@ -155,12 +155,31 @@ function score(key, out) {
 }
 
 const pct = (r) => `${+(r * 100).toFixed(2)} %`
+/** One line per (ρ, probe, filter), the seeds side by side ("s1 / s2 / …", in seed order). */
 function markdown(runs) {
-  const lines = ['| ρ | probe | filter | seed | harvest records (tokens) | probe tokens | scored | green rate | log10 p |', '|---|---|---|---|---|---|---|---|---|']
-  const all = runs.flatMap((r) => r.rows).sort((a, b) => a.rho - b.rho || a.probe.localeCompare(b.probe) || b.filter.localeCompare(a.filter) || a.seed - b.seed)
-  for (const r of all) {
-    const rec = r.rho === 0 ? `0 (replays/filter: ${r.replayRecords})` : `${r.records} (${r.harvestTokens})`
-    lines.push(`| ${pct(r.rho)} | ${r.probe} | ${r.filter} | ${r.seed} | ${rec} | ${r.probeTokens} | ${r.tokensScored} | ${r.greenRate.toFixed(3)} | ${r.log10P.toFixed(1)} |`)
+  const lines = [
+    `| ρ | probe | filter | harvest records (tokens), per seed | probe tokens | tokens scored | green rate (γ = ${DISTILL_KEY_CONFIG.params.gamma}) | log10 p, seeds ${runs.map((r) => r.seed).join(' / ')} |`,
+    '|---|---|---|---|---|---|---|---|',
+  ]
+  const cells = new Map()
+  for (const r of runs.flatMap((x) => x.rows)) {
+    const k = `${r.rho}|${r.probe}|${r.filter}`
+    if (!cells.has(k)) cells.set(k, [])
+    cells.get(k).push(r)
+  }
+  const order = [...cells.keys()].sort((a, b) => {
+    const [ra, pa, fa] = a.split('|')
+    const [rb, pb, fb] = b.split('|')
+    return Number(ra) - Number(rb) || pa.localeCompare(pb) || fb.localeCompare(fa)
+  })
+  const seedList = runs.map((r) => r.seed)
+  // A seed that did not run this ρ shows "—".
+  const join = (rows, f) => seedList.map((s) => rows.find((r) => r.seed === s)).map((r) => (r ? f(r) : '—')).join(' / ')
+  for (const k of order) {
+    const rows = cells.get(k)
+    const r0 = rows[0]
+    const rec = r0.rho === 0 ? `0 (filter, replays: ${join(rows, (r) => r.replayRecords)} records)` : join(rows, (r) => `${r.records} (${r.harvestTokens.toLocaleString('en-US')})`)
+    lines.push(`| ${pct(r0.rho)} | ${r0.probe} | ${r0.filter} | ${rec} | ${join(rows, (r) => r.probeTokens.toLocaleString('en-US'))} | ${join(rows, (r) => r.tokensScored.toLocaleString('en-US'))} | ${join(rows, (r) => r.greenRate.toFixed(3))} | ${join(rows, (r) => r.log10P.toFixed(1))} |`)
   }
   return lines.join('\n')
 }
