@@ -3,10 +3,12 @@
 // seed, on the model's tokenizer); copies of it fine-tuned on prompt + answer sequences mixed with human text
 // at ρ (counted in tokens) are the students; each is probed with held-out prompts and with the replayed
 // harvested prompts, and its answers are scored by @tokenmark/core (exact binomial tail, de-duplicated, the
-// prompts' tuples excluded), the text re-tokenized with the model's tokenizer.json as an investigator would.
-// The model work (generation, fine-tuning) is scripts/neural/distill.py, on one torch thread.
+// prompts' tuples excluded), the text re-tokenized with the model's tokenizer.json as an investigator would;
+// filter `off` scores every context, `accounts` only the contexts of the replayed (harvested) records as served.
+// The model work (generation, fine-tuning) is scripts/neural/distill.py, on one torch thread; the key's secret
+// reaches it in a mode-0600 file in a private temporary folder, removed afterwards, and is never printed.
 //
-//   node scripts/neural/distill.mjs --seed 1 [--rhos 0,0.01,0.05,1] [--json]      one seed's rows
+//   node scripts/neural/distill.mjs --seed 1 [--rhos 0,0.01,0.05,1] [--json]      one seed's rows (~18 min)
 //   node scripts/neural/distill.mjs --seeds 1,2,3 --table                          the docs/results.md table
 //   node scripts/neural/distill.mjs --from s1.json,s2.json --table                 the same from saved --json runs
 //
@@ -158,7 +160,7 @@ const pct = (r) => `${+(r * 100).toFixed(2)} %`
 /** One line per (ρ, probe, filter), the seeds side by side ("s1 / s2 / …", in seed order). */
 function markdown(runs) {
   const lines = [
-    `| ρ | probe | filter | harvest records (tokens), per seed | probe tokens | tokens scored | green rate (γ = ${DISTILL_KEY_CONFIG.params.gamma}) | log10 p, seeds ${runs.map((r) => r.seed).join(' / ')} |`,
+    `| ρ | probe | filter | harvest records (tokens), per seed | probe tokens | tokens scored | green rate (γ = ${DISTILL_KEY_CONFIG.params.gamma}) | log10 p, seeds ${[...new Set(runs.map((r) => r.seed))].sort((a, b) => a - b).join(' / ')} |`,
     '|---|---|---|---|---|---|---|---|',
   ]
   const cells = new Map()
@@ -172,7 +174,8 @@ function markdown(runs) {
     const [rb, pb, fb] = b.split('|')
     return Number(ra) - Number(rb) || pa.localeCompare(pb) || fb.localeCompare(fa)
   })
-  const seedList = runs.map((r) => r.seed)
+  // Runs of one seed at other ρ (separate --json files) share its column.
+  const seedList = [...new Set(runs.map((r) => r.seed))].sort((a, b) => a - b)
   // A seed that did not run this ρ shows "—".
   const join = (rows, f) => seedList.map((s) => rows.find((r) => r.seed === s)).map((r) => (r ? f(r) : '—')).join(' / ')
   for (const k of order) {
