@@ -1,7 +1,8 @@
 // Node side of the Python reference's cross-checks: runs @tokenmark/core (built dist) and prints JSON.
 //   node core_bridge.mjs crosscheck          PRF lane-0 words, Gumbel draws and a gumbel generation from core
-//   node core_bridge.mjs corpus              o200k_base ids of Moby-Dick training chapters and prompts (lab corpus)
+//   node core_bridge.mjs prompts             the lab's first 12 prompts as ids of the shipped model's tokenizer.json
 //   node core_bridge.mjs detect < job.json   {keyFile, responses: [ids]} → decode, detect the text, print results
+//                                            (a key for tokenizer "tinylm" is read with the shipped tokenizer.json)
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
@@ -70,22 +71,22 @@ function crosscheck() {
   return { configs }
 }
 
-function corpus() {
-  // Imported lazily: the lab's corpus package is only needed for the torch end-to-end test.
-  return import(join(root, 'packages/lab/dist/index.js')).then((lab) => {
-    const tk = getTokenizer('o200k_base')
-    const train = lab.corpusPart('train').slice(0, 12).join('\n\n')
-    const prompts = lab.prompts().slice(0, 12).map((p) => [...tk.encode(p)])
-    return { vocabSize: tk.vocabSize, train: [...tk.encode(train)], prompts }
-  })
+/** The lab (built dist), imported lazily: only the torch end-to-end test needs its prompts and tokenizer. */
+const lab = () => import(join(root, 'packages/lab/dist/index.js'))
+
+async function prompts() {
+  const { prompts, neuralTokenizer } = await lab()
+  const tk = neuralTokenizer()
+  return { vocabSize: tk.vocabSize, prompts: prompts().slice(0, 12).map((p) => [...tk.encode(p)]) }
 }
 
-function detectJob(job) {
+async function detectJob(job) {
   const key = parseKeyFile(job.keyFile)
-  const tk = getTokenizer(key.config.tokenizer)
+  // The shipped model's tokenizer is a file, not a built-in: the lab reads it through core's Hugging Face adapter.
+  const tk = key.config.tokenizer === 'tinylm' ? (await lab()).neuralTokenizer() : getTokenizer(key.config.tokenizer)
   return job.responses.map((ids) => {
     const text = tk.decode(Uint32Array.from(ids))
-    const r = detect({ text, keys: key })
+    const r = detect({ text, keys: key, tokenizer: tk })
     return { pValue: r.pValue, log10P: r.log10P, tokensScored: r.tokensScored, tokensTotal: r.tokensTotal }
   })
 }
@@ -93,10 +94,10 @@ function detectJob(job) {
 const cmd = process.argv[2]
 let out
 if (cmd === 'crosscheck') out = crosscheck()
-else if (cmd === 'corpus') out = await corpus()
-else if (cmd === 'detect') out = detectJob(JSON.parse(readFileSync(0, 'utf8')))
+else if (cmd === 'prompts') out = await prompts()
+else if (cmd === 'detect') out = await detectJob(JSON.parse(readFileSync(0, 'utf8')))
 else {
-  process.stderr.write('usage: core_bridge.mjs crosscheck | corpus | detect\n')
+  process.stderr.write('usage: core_bridge.mjs crosscheck | prompts | detect\n')
   process.exit(2)
 }
 process.stdout.write(JSON.stringify(out))

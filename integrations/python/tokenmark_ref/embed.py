@@ -116,8 +116,10 @@ class Embedder:
             for layer in range(self._layers):
                 bit = ((g >> np.uint32(layer)) & np.uint32(1)).astype(np.float64)
                 q = q * (1.0 + bit - float(np.dot(q, bit)))
+            # 1 − mean ≥ 0 exactly, but when (nearly) all mass sits on g = 1 candidates rounding can leave the
+            # mean an ulp above 1 and the others at −1e−17: zero mass (core's sampler skips them the same way).
             with np.errstate(divide="ignore"):
-                return ids, np.log(q)
+                return ids, np.log(np.maximum(q, 0.0))
         raise ValueError(f"unknown scheme {scheme}")
 
     def _gumbel_argmin(self, context, ids, w) -> int:
