@@ -52,7 +52,8 @@ async function healthDuring(url: string, until: Promise<unknown>, everyMs = 15):
 
 describe('the work pool keeps the event loop and other tenants free', () => {
   test('one tenant’s batch against a 300-key ring does not hold another tenant’s detection behind it', async () => {
-    const s = await start({ detectWorkers: 1 })
+    // The light request (~1 KB) is within this inline bound (above the default, which sends it to the pool too).
+    const s = await start({ detectWorkers: 1, limits: { inlineDetectWork: 8 * 1024 } })
     try {
       const ring = Array.from({ length: 300 }, (_, i) => 1000 + i)
       const a = await s.tenant('heavy', ring)
