@@ -7,18 +7,13 @@
 // Prints {"listening": url} like dist/bin.js. Env: BENCH_TOKEN (the accepted token), BENCH_LOG_LEVEL (warn).
 import { createHash, randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
-import helmet from '@fastify/helmet'
+import { helmetHeaders } from '../dist/app.js'
 
 const level = process.env.BENCH_LOG_LEVEL ?? 'warn'
 const tokens = new Map([[createHash('sha256').update(process.env.BENCH_TOKEN ?? '').digest('hex'), { tenant: 'bench' }]])
 
-// helmet's headers captured once and set in a sync hook, as the service does (its async hook costs more)
-const probe = Fastify({ logger: false })
-await probe.register(helmet, { global: true })
-probe.get('/', async () => ({}))
-const res = await probe.inject({ method: 'GET', url: '/' })
-await probe.close()
-const security = Object.fromEntries(Object.entries(res.headers).filter(([k, v]) => typeof v === 'string' && !['content-type', 'content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding'].includes(k)))
+// helmet's headers captured once and set in a sync hook, by the service's own function (dist/app.js)
+const security = await helmetHeaders()
 
 const app = Fastify({
   logger: { level },

@@ -402,8 +402,8 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<Fastif
 
 const NOT_SECURITY_HEADERS = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding'])
 
-/** The response headers @fastify/helmet sets with its defaults, captured once. */
-async function helmetHeaders(): Promise<Record<string, string>> {
+/** The response headers @fastify/helmet sets with its defaults, captured once (the server bench's protocol echo sets the same). */
+export async function helmetHeaders(): Promise<Record<string, string>> {
   const probe = Fastify({ logger: false })
   await probe.register(helmet, { global: true })
   probe.get('/', async () => ({}))
