@@ -33,19 +33,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "integrations", "python"))
-from model import GPT  # noqa: E402
+from model import GPT, load_shipped  # noqa: E402
 from tokenmark_ref import Sampling, parse_key_file  # noqa: E402
 from tokenmark_ref.embed import Embedder  # noqa: E402
 
 
 def load_model(model_dir):
-    with open(os.path.join(model_dir, "config.json")) as f:
-        c = json.load(f)
-    cfg = {k: c[k] for k in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head")}
-    model = GPT(cfg)
-    sd = torch.load(os.path.join(model_dir, "weights.pt"))
-    model.load_state_dict({k: v.to(torch.float32) for k, v in sd.items()})
-    return model, c["eos_token_id"], cfg["n_positions"]
+    model, c = load_shipped(model_dir)
+    return model, c["eos_token_id"], c["n_positions"]
 
 
 @torch.no_grad()

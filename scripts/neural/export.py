@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import GPT  # noqa: E402
+from model import load_shipped  # noqa: E402
 
 
 def main():
@@ -27,13 +27,8 @@ def main():
     ap.add_argument('--dir', required=True)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    with open(os.path.join(args.dir, 'config.json')) as f:
-        c = json.load(f)
-    cfg = {k: c[k] for k in ('vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head')}
-    model = GPT(cfg)
-    sd = torch.load(os.path.join(args.dir, 'weights.pt'))
-    model.load_state_dict({k: v.to(torch.float32) for k, v in sd.items()})
-    model.eval()
+    model, c = load_shipped(args.dir)
+    cfg = model.cfg
 
     hd = cfg['n_embd'] // cfg['n_head']
     past_len, seq = 3, 2

@@ -6,7 +6,9 @@ forward(input_ids, attention_mask, position_ids, *past) -> (logits, *present) wi
 as transformers.js expects for model_type "gpt2": per layer a key and a value of shape
 [batch, n_head, seq, head_dim].
 """
+import json
 import math
+import os
 
 import torch
 from torch import nn
@@ -118,3 +120,15 @@ class GPT(nn.Module):
         x = self.transformer.ln_f(x)
         logits = torch.matmul(x, self.transformer.wte.weight.t())
         return (logits, *present)
+
+
+def load_shipped(model_dir):
+    """The model a directory holds (config.json + weights.pt, float16 as train.py saves it), in float32 and
+    eval mode; returns (model, config.json as a dict)."""
+    with open(os.path.join(model_dir, 'config.json')) as f:
+        c = json.load(f)
+    model = GPT({k: c[k] for k in ('vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head')})
+    sd = torch.load(os.path.join(model_dir, 'weights.pt'))
+    model.load_state_dict({k: v.to(torch.float32) for k, v in sd.items()})
+    model.eval()
+    return model, c

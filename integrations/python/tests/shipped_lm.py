@@ -6,7 +6,6 @@ Like the lab's NeuralModel (packages/lab/src/neural/model.ts), a context is read
 sees `<|endoftext|>` then the context's tokens; contexts must fit its n_positions window (prompt + answer
 within 255 tokens), which the tests keep to rather than re-running a sliding window.
 """
-import json
 import os
 import sys
 
@@ -15,7 +14,7 @@ import torch
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 MODEL_DIR = os.path.join(ROOT, "models", "tinylm")
 sys.path.insert(0, os.path.join(ROOT, "scripts", "neural"))
-from model import GPT  # noqa: E402  (scripts/neural/model.py: the definition the weights were trained with)
+from model import load_shipped  # noqa: E402  (scripts/neural/model.py: the definition the weights were trained with)
 
 
 class ShippedLM:
@@ -23,16 +22,10 @@ class ShippedLM:
     generations (a batch of requests) each extend their own cache by one token per step."""
 
     def __init__(self, model_dir: str = MODEL_DIR, keep: int = 4):
-        with open(os.path.join(model_dir, "config.json")) as f:
-            c = json.load(f)
-        cfg = {k: c[k] for k in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head")}
-        self.vocab_size = cfg["vocab_size"]
-        self.n_positions = cfg["n_positions"]
+        self.model, c = load_shipped(model_dir)
+        self.vocab_size = c["vocab_size"]
+        self.n_positions = c["n_positions"]
         self.eot = c["eos_token_id"]
-        self.model = GPT(cfg)
-        sd = torch.load(os.path.join(model_dir, "weights.pt"))
-        self.model.load_state_dict({k: v.to(torch.float32) for k, v in sd.items()})
-        self.model.eval()
         self.keep = keep
         self._states: list[tuple[list[int], tuple, torch.Tensor]] = []  # (window ids, past, last logits)
         self.tokens_run = 0  # tokens through the network: what the tests bound instead of time
