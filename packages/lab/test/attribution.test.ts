@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { Attribution, type AttributionOptions } from '@tokenmark/lab'
+import { Attribution, stateOfTheUnion, type AttributionOptions } from '@tokenmark/lab'
 
 /** A small world: 12 customers, 2 harvesting clusters of 2 accounts, B = 4 cohorts over 2 epochs. */
 const small: AttributionOptions = {
@@ -41,5 +41,16 @@ describe('attribution simulation', () => {
     expect(n.ks.pValue).toBeGreaterThan(0.001)
     expect(n.runsFlagged).toBeLessThanOrEqual(12) // Holm at 5 %: at most 5 of 100 expected
     expect(n.cohortTests).toBeGreaterThan(100)
+  }, 120_000)
+
+  test('a student larger than the book\'s student part learns from State of the Union addresses after it, in date order', () => {
+    const addresses = stateOfTheUnion()
+    expect(addresses.length).toBeGreaterThan(200)
+    expect(addresses[0]).toMatch(/Fellow-Citizens of the Senate and House of Representatives/)
+    // the student part holds ~100,000 o200k tokens; 130,000 training tokens at ρ = 0 need ~30,000 more
+    const sim = new Attribution({ ...small, trainTokens: 130_000 })
+    const { humanTokens, teacherTokens } = sim.student(0)
+    expect(teacherTokens).toBe(0)
+    expect(humanTokens).toBe(130_000)
   }, 120_000)
 })

@@ -11,6 +11,8 @@ interface AttributionCliOptions {
   replay: string
   probeTokens?: string
   passes?: string
+  trainTokens?: string
+  probeTemperature?: string
   null?: string
   table?: boolean
   json?: boolean
@@ -25,6 +27,8 @@ export interface LabAttributionOptions {
   replay: 'suspects' | 'all'
   probeTokens?: number
   passes?: number
+  trainTokens?: number
+  probeTemperature?: number
   nullSchedules?: number
   table: boolean
   json: boolean
@@ -34,6 +38,12 @@ function whole(flag: string, v: string, lo: number, hi: number): number {
   const n = parseNumber(flag, v)
   if (!Number.isInteger(n) || n < lo || n > hi) throw new CliError(`${flag} must be a whole number in [${lo}, ${hi}]`)
   return n
+}
+
+function temperature(v: string): number {
+  const t = parseNumber('--probe-temperature', v)
+  if (!(t >= 0 && t <= 10)) throw new CliError('--probe-temperature must be in [0, 10] (0 is greedy)')
+  return t
 }
 
 function check(o: AttributionCliOptions): LabAttributionOptions {
@@ -51,6 +61,8 @@ function check(o: AttributionCliOptions): LabAttributionOptions {
     replay: o.replay,
     probeTokens: o.probeTokens === undefined ? undefined : whole('--probe-tokens', o.probeTokens, 1, 1e9),
     passes: o.passes === undefined ? undefined : whole('--passes', o.passes, 1, 100),
+    trainTokens: o.trainTokens === undefined ? undefined : whole('--train-tokens', o.trainTokens, 1, 1e9),
+    probeTemperature: o.probeTemperature === undefined ? undefined : temperature(o.probeTemperature),
     nullSchedules: o.null === undefined ? undefined : whole('--null', o.null, 1, 1e6),
     table: o.table === true,
     json: o.json === true,
@@ -69,6 +81,8 @@ export function registerLabAttribution(lab: Command, program: Command): void {
     .option('--seed <s>', 'seed of every random choice of the simulation (and of its schedule)', '1')
     .option('--probe-tokens <n>', 'answer tokens the investigator collects (default 200,000)')
     .option('--passes <n>', 'passes the distiller makes over its harvest (default 3; rho counts every pass)')
+    .option('--train-tokens <n>', 'student training tokens, harvest and human text together (default 900,000)')
+    .option('--probe-temperature <t>', 'temperature at which the investigator samples the student (default 0.5)')
     .option('--table', 'every rho (0, 0.5 %, 1 %, 5 %) x B (1, 16, 256) x probe, seeds 1-3: the Markdown table of docs/results.md')
     .option('--null <n>', 'rho = 0 validity: score one null student against n independent schedules (KS of the global p-values, runs with a cohort flagged)')
     .option('--json', 'print JSON')

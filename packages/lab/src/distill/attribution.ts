@@ -36,6 +36,7 @@ import { LabError, checkInt, checkRange } from '../errors.js'
 import { generateIds } from '../generate.js'
 import { NGramModel } from '../ngram.js'
 import { encodeCorpus } from '../reference.js'
+import { stateOfTheUnion } from '../corpus.js'
 import { subSeed } from '../rng.js'
 import { ksUniform } from '../eval/ks.js'
 import { DISTILL_KEY_CONFIG, partModel, splitPrompts } from './simulate.js'
@@ -56,7 +57,12 @@ export interface AttributionOptions {
   /** Harvesting clusters (default 3) and accounts per cluster (default 4). */
   clusters?: number
   clusterAccounts?: number
-  /** Student training tokens, harvest and human together (default 90,000). */
+  /**
+   * Student training tokens, harvest and human text together (default 900,000: Moby-Dick's `student`
+   * chapters, then State of the Union addresses). What a keyed replay can find is the harvest's distinct
+   * tuples the student learned, so ρ alone does not set the evidence: ρ = 1 % of 90,000 tokens is two
+   * harvested responses, of 900,000 tokens fourteen (docs/results.md §4).
+   */
   trainTokens?: number
   /**
    * Passes the distiller makes over its harvest (default 1). Fine-tuning runs several epochs over its
@@ -86,11 +92,19 @@ export interface AttributionOptions {
    */
   logFilter?: boolean
   /**
-   * Temperature of the student's answers (default 1). An investigator chooses how to sample the suspect;
-   * any choice keeps the test valid (the answers never depend on the key under H0).
+   * Temperature of the student's answers (default 0.5). An investigator chooses how to sample the suspect;
+   * any choice keeps the test valid (the answers never depend on the key under H0). A cooler sample follows
+   * what the student memorised (ρ = 1 %, seed 1: log10 p −3.2 at 1, −9.0 at 0.5, −9.1 at 0.2 with fewer
+   * distinct tuples; greedy answers repeat themselves).
    */
   probeTemperature?: number
   order?: number
+  /**
+   * n-gram order of the student (default: `order`). A fine-tuned LLM reproduces much of a sequence it saw a
+   * few times; an order-4 Kneser–Ney student does not (a 4-gram seen once keeps ≈ 0.3 of the mass), a longer
+   * context memorises more.
+   */
+  studentOrder?: number
   teacherPrompts?: number
   topK?: number
   seed?: number
@@ -108,7 +122,7 @@ export function resolveAttributionOptions(o: AttributionOptions = {}): Resolved 
     customerRequests: o.customerRequests ?? 2,
     clusters: o.clusters ?? 3,
     clusterAccounts: o.clusterAccounts ?? 4,
-    trainTokens: o.trainTokens ?? 90_000,
+    trainTokens: o.trainTokens ?? 900_000,
     harvestPasses: o.harvestPasses ?? 3,
     probeTokens: o.probeTokens ?? 200_000,
     replay: o.replay ?? 'suspects',
@@ -116,8 +130,9 @@ export function resolveAttributionOptions(o: AttributionOptions = {}): Resolved 
     answerTokens: o.answerTokens ?? 200,
     alpha: o.alpha ?? 0.01,
     logFilter: o.logFilter ?? true,
-    probeTemperature: o.probeTemperature ?? 1,
+    probeTemperature: o.probeTemperature ?? 0.5,
     order: o.order ?? 4,
+    studentOrder: o.studentOrder ?? o.order ?? 4,
     teacherPrompts: o.teacherPrompts ?? 200,
     topK: o.topK ?? 50,
     seed: o.seed ?? 1,
@@ -139,6 +154,7 @@ export function resolveAttributionOptions(o: AttributionOptions = {}): Resolved 
   checkRange('alpha', r.alpha, 1e-300, 0.5)
   checkRange('probeTemperature', r.probeTemperature, 0, 10)
   checkInt('order', r.order, 1, 6)
+  checkInt('studentOrder', r.studentOrder, 1, 6)
   checkInt('topK', r.topK, 1, 1e6)
   checkInt('seed', r.seed, 0, 0xffffffff)
   return r
@@ -213,6 +229,8 @@ export class Attribution {
   readonly prompts: { teacher: string[]; probe: string[] }
   private readonly teacher: NGramModel
   private readonly human: Uint32Array[]
+  private humanMore: string[] | undefined
+  private readonly humanChapters: number
   private readonly customerTraffic: Served[]
   private readonly harvest: Served[] = []
   private readonly promptIds: Uint32Array[]
@@ -223,6 +241,7 @@ export class Attribution {
     this.prompts = splitPrompts(o.teacherPrompts)
     this.teacher = partModel(o.tokenizer, 'teacher', o.order)
     this.human = encodeCorpus(o.tokenizer, 'student')
+    this.humanChapters = this.human.length
     this.promptIds = this.prompts.teacher.map((p) => o.tokenizer.encode(p))
     const rng = seededRng(subSeed(o.seed, 'attribution/traffic'))
     const reqs: Request[] = []
@@ -268,6 +287,20 @@ export class Attribution {
     return out
   }
 
+  /** Human sequences holding at least `tokens` tokens (or all there are): the `student` chapters, then addresses. */
+  private humanFor(tokens: number): Uint32Array[] {
+    let have = this.human.reduce((a, h) => a + h.length, 0)
+    while (have < tokens) {
+      this.humanMore ??= stateOfTheUnion()
+      const next = this.humanMore[this.human.length - this.humanChapters]
+      if (next === undefined) break
+      const ids = this.options.tokenizer.encode(next)
+      this.human.push(ids)
+      have += ids.length
+    }
+    return this.human
+  }
+
   /** The student for ρ: prompt + response sequences of the harvest (the last one cut), then human text. */
   student(rho: number): { model: NGramModel; trained: Served[]; teacherTokens: number; humanTokens: number } {
     checkRange('rho', rho, 0, 1)
@@ -291,14 +324,14 @@ export class Attribution {
       teacherTokens += got
     }
     let humanTokens = 0
-    for (const s of this.human) {
+    for (const s of this.humanFor(o.trainTokens - teacherTokens)) {
       if (humanTokens >= o.trainTokens - teacherTokens) break
       const piece = s.subarray(0, Math.min(s.length, o.trainTokens - teacherTokens - humanTokens))
       sequences.push(piece)
       humanTokens += piece.length
     }
     if (humanTokens < o.trainTokens - teacherTokens) throw new LabError('E_BAD_PARAM', `not enough human text for ${o.trainTokens} training tokens`)
-    return { model: NGramModel.train(sequences, { order: o.order, vocabSize: o.tokenizer.vocabSize }), trained, teacherTokens, humanTokens }
+    return { model: NGramModel.train(sequences, { order: o.studentOrder, vocabSize: o.tokenizer.vocabSize }), trained, teacherTokens, humanTokens }
   }
 
   /** The serving log of the ρ world, in time order (customers plus the harvest; at ρ = 0 the ρ = 1 % harvest). */
