@@ -16,15 +16,17 @@
  * Then attribution at realistic contamination (issue 13; docs/results.md §4):
  *  10. a provider serving through a key schedule (16 cohorts) and a hash-chained serving log, to hundreds of
  *      accounts, among them a few harvesting clusters; its log head signed with the provider's signing key;
- *  11. a student trained on the harvest at ρ ≤ 5 % of its training tokens (prompt + response sequences);
- *  12. keyed replay: `tokenmark probe --replay LOG --select account=…` asks the student and the control the
- *      suspected accounts' logged prompts, and `tokenmark scan --schedule --log` scores each answer under the
- *      key that served its prompt (global test, per-cohort Holm tests);
- *  13. `tokenmark report --schedule --log` seals the attribution section into a signed bundle.
- * The order-4 n-gram student barely learns from a few thousand harvested tokens, so at ρ ≤ 5 % the test
- * is not expected to reach significance: the demo prints what it reaches and says so (see docs/results.md §4).
+ *  11. a student trained on the harvest at ρ ≤ 5 % of its training tokens (prompt + response sequences, three
+ *      passes as fine-tuning epochs, mixed with 300,000 human tokens: Moby-Dick's student chapters, then State
+ *      of the Union addresses) and a control trained on the same human text alone;
+ *  12. keyed replay: `tokenmark probe --replay LOG --select account=… --temperature 0.5` asks the student and the
+ *      control the suspected accounts' logged prompts, and `tokenmark scan --schedule --log --log-filter` scores
+ *      each answer under the key that served its prompt, only at contexts that key served in those records
+ *      (global test, per-cohort Holm tests);
+ *  13. `tokenmark report --schedule --log --log-filter` seals the attribution section into a signed bundle.
+ * The demo prints what the test reaches, whatever it is (docs/results.md §4 has the lab's table).
  *
- * node scripts/demo-distillation.mjs [--out DIR] [--harvest N] [--rho R] [--probe N] [--attribution-rho R] [--quiet]
+ * node scripts/demo-distillation.mjs [--out DIR] [--harvest N] [--rho R] [--probe N] [--attribution-rho R] [--attribution-human T] [--quiet]
  * Needs a build first (`npm run build`). Everything it writes is in DIR, named at the end.
  */
 import { spawn } from 'node:child_process'
@@ -35,7 +37,7 @@ import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { KeySchedule, generateKey, getTokenizer, parseLog, parseSchedule } from '../packages/core/dist/index.js'
 import { generateSigningKey, openBundle, signLogHead } from '../packages/evidence/dist/index.js'
-import { NGramModel, encodeCorpus, prompts, saveModelFile, trainReferenceModel } from '../packages/lab/dist/index.js'
+import { NGramModel, encodeCorpus, prompts, saveModelFile, stateOfTheUnion, trainReferenceModel } from '../packages/lab/dist/index.js'
 import { buildProviderApi } from '../examples/provider-api/dist/index.js'
 import { buildSuspectApi } from '../examples/suspect-api/dist/index.js'
 
@@ -49,6 +51,8 @@ const { values: a } = parseArgs({
     probe: { type: 'string', default: '100' },
     accounts: { type: 'string', default: '25' },
     'attribution-rho': { type: 'string', default: '0.05' },
+    'attribution-human': { type: 'string', default: '300000' },
+    'attribution-passes': { type: 'string', default: '3' },
     customers: { type: 'string', default: '300' },
     // A fixed schedule secret (derived from this number) instead of a fresh one: the journey test's run is then
     // deterministic end to end (every other random draw of the demo is seeded already).
@@ -253,7 +257,7 @@ async function main() {
     return v.code === 0
   })
 
-  const attribution = await attributionStory({ tokenizer, allPrompts, control: models.control, humanTokens: models.stats.humanTokens })
+  const attribution = await attributionStory({ tokenizer, allPrompts })
 
   const summary = {
     attribution,
@@ -272,8 +276,19 @@ async function main() {
 }
 
 /** Steps 10–13: a scheduled provider with a serving log, a student at ρ ≤ 5 %, keyed replay, the attribution report. */
-async function attributionStory({ tokenizer, allPrompts, control, humanTokens }) {
+async function attributionStory({ tokenizer, allPrompts }) {
   const RHO_A = Number(a['attribution-rho'])
+  const PASSES = Number(a['attribution-passes'])
+  // Human text of the attribution student and its control: Moby-Dick's student chapters, then State of the
+  // Union addresses, cut at --attribution-human tokens (the lab's attribution world does the same).
+  const human = encodeCorpus(tokenizer, 'student')
+  let humanTokens = human.reduce((t, x) => t + x.length, 0)
+  for (const text of stateOfTheUnion()) {
+    if (humanTokens >= Number(a['attribution-human'])) break
+    const ids = tokenizer.encode(text)
+    human.push(ids)
+    humanTokens += ids.length
+  }
   const CUSTOMERS = Number(a.customers)
   const dir = join(OUT, 'attribution')
   mkdirSync(dir, { recursive: true })
@@ -299,8 +314,8 @@ async function attributionStory({ tokenizer, allPrompts, control, humanTokens })
     closers.push(() => app.close())
     const url = await app.listen({ host: '127.0.0.1', port: 0 })
     // Every customer asks once; the harvesting accounts ask enough distinct prompts for a harvest of ρ ≤ 5 %
-    // of the student's training tokens (about 140 tokens per prompt + response).
-    const harvestCount = Math.max(harvesters.length, Math.round((RHO_A * humanTokens) / (1 - RHO_A) / 140))
+    // of the student's training tokens over its passes (about 140 tokens per prompt + response).
+    const harvestCount = Math.max(harvesters.length, Math.round((RHO_A * humanTokens) / (1 - RHO_A) / PASSES / 140))
     const requests = [
       ...customers.map((acct, i) => ({ acct, prompt: allPrompts[i % 200] })),
       ...Array.from({ length: harvestCount }, (_, i) => ({ acct: harvesters[i % harvesters.length], prompt: allPrompts[(7 * i + 3) % 200], harvest: true })),
@@ -308,8 +323,10 @@ async function attributionStory({ tokenizer, allPrompts, control, humanTokens })
     const harvest = []
     let next = 0
     let done = 0
+    // One request at a time: the provider draws its randomness in arrival order, so the run stays the same
+    // for the same --schedule-seed (the journey test relies on that).
     await Promise.all(
-      Array.from({ length: 4 }, async () => {
+      Array.from({ length: 1 }, async () => {
         while (next < requests.length) {
           const rq = requests[next++]
           const r = await fetch(`${url}/v1/chat/completions`, {
@@ -332,13 +349,14 @@ async function attributionStory({ tokenizer, allPrompts, control, humanTokens })
     return { schedule, harvest, records, harvestingCohorts }
   })
 
-  const student = await step(`training a student on the harvest at ρ ≤ ${(100 * RHO_A).toFixed(0)} % of its training tokens`, async () => {
-    const human = encodeCorpus(tokenizer, 'student')
+  const student = await step(`training a student on the harvest at ρ ≤ ${(100 * RHO_A).toFixed(0)} % of its training tokens, and its control`, async () => {
     const distilled = traffic.harvest.map((s) => Uint32Array.from([...tokenizer.encode(s.prompt), ...tokenizer.encode(s.text)]))
-    const model = NGramModel.train([...human, ...distilled], { vocabSize: tokenizer.vocabSize })
-    const harvestedTokens = distilled.reduce((t, x) => t + x.length, 0)
+    // --attribution-passes passes over the harvest, as a fine-tuning run's epochs; ρ counts every pass's tokens
+    const model = NGramModel.train([...human, ...Array.from({ length: PASSES }, () => distilled).flat()], { vocabSize: tokenizer.vocabSize })
+    const control = NGramModel.train(human, { vocabSize: tokenizer.vocabSize })
+    const harvestedTokens = PASSES * distilled.reduce((t, x) => t + x.length, 0)
     const rho = harvestedTokens / (harvestedTokens + humanTokens)
-    log(`      ${traffic.harvest.length} harvested responses, ${harvestedTokens} tokens: ρ = ${(100 * rho).toFixed(1)} % of ${harvestedTokens + humanTokens} training tokens\n`)
+    log(`      ${traffic.harvest.length} harvested responses seen ${PASSES} times, ${harvestedTokens} tokens: ρ = ${(100 * rho).toFixed(1)} % of ${harvestedTokens + humanTokens} training tokens (${humanTokens} human)\n`)
     const urls = {}
     for (const [name, m, seed] of [['student', model, 21], ['control', control, 22]]) {
       const app = await buildSuspectApi({ model: m, tokenizer, seed, modelName: `${name}-2` })
@@ -355,8 +373,8 @@ async function attributionStory({ tokenizer, allPrompts, control, humanTokens })
     const out = {}
     for (const name of ['student', 'control']) {
       await cli(['probe', '--endpoint', student.urls[name], '--format', 'openai', '--model', `${name}-2`, '--replay', join(dir, 'serving.log'), '--select', `account=${suspected.join(',')}`,
-        '--out', join(dir, `${name}-replay.jsonl`), '--max-tokens', '128', '--concurrency', '4', '--api-key-env', 'SUSPECT_KEY'], { env: { SUSPECT_KEY: 'sk-investigator' } })
-      const r = JSON.parse((await cli(['scan', join(dir, `${name}-replay.jsonl`), '--schedule', join(dir, 'provider.schedule'), '--schedule-public', join(dir, 'provider.schedule.json'), '--log', join(dir, 'serving.log'), '--alpha', '0.01', '--json'])).out)
+        '--out', join(dir, `${name}-replay.jsonl`), '--max-tokens', '128', '--temperature', '0.5', '--concurrency', '1', '--api-key-env', 'SUSPECT_KEY'], { env: { SUSPECT_KEY: 'sk-investigator' } })
+      const r = JSON.parse((await cli(['scan', join(dir, `${name}-replay.jsonl`), '--schedule', join(dir, 'provider.schedule'), '--schedule-public', join(dir, 'provider.schedule.json'), '--log', join(dir, 'serving.log'), '--log-filter', '--alpha', '0.01', '--json'])).out)
       out[name] = { log10P: r.log10P, pValue: r.pValue, tokensScored: r.tokensScored, detected: r.detected, cohortsFlagged: r.cohortsFlagged, samples: r.input.texts }
       log(`      ${name.padEnd(8)} p = ${r.pValue.toExponential(2)} (log10 p = ${r.log10P.toFixed(2)}, ${r.tokensScored} tokens scored); cohorts flagged (Holm, α = 0.01): ${r.cohortsFlagged.join(', ') || 'none'}\n`)
     }
@@ -366,16 +384,16 @@ async function attributionStory({ tokenizer, allPrompts, control, humanTokens })
     const reached =
       s.detected && named.length > 0
         ? `the student is detected and harvesting cohort${named.length === 1 ? '' : 's'} ${named.join(', ')} named${falseCohorts.length ? `; cohorts ${falseCohorts.join(', ')} flagged falsely` : ', none falsely'}`
-        : `at ρ = ${(100 * student.rho).toFixed(1)} % this n-gram student does NOT reach significance (global log10 p = ${s.log10P.toFixed(2)}${named.length ? `; cohorts ${named.join(', ')} flagged` : ', no harvesting cohort named'}): it barely learns from ${student.harvestedTokens} harvested tokens (docs/results.md §4); a neural student is what the ρ ≤ 5 % goal needs`
+        : `at ρ = ${(100 * student.rho).toFixed(1)} % this n-gram student does NOT reach significance at α = 0.01 (global log10 p = ${s.log10P.toFixed(2)}${named.length ? `; cohorts ${named.join(', ')} flagged` : ', no harvesting cohort named'}) from ${student.harvestedTokens} harvested tokens (docs/results.md §4)`
     log(`      ${reached}\n`)
     return { ...out, falseCohorts, reached }
   })
 
-  const report = await step('sealing the attribution section: tokenmark report --schedule --log (signed bundle)', async () => {
+  const report = await step('sealing the attribution section: tokenmark report --schedule --log --log-filter (signed bundle)', async () => {
     await cli(['keygen', '--signing', '--out', join(dir, 'investigator.key')])
     // The body's main test needs one watermark key: the provider's static key file from step 1 (not the schedule's).
     const r = await cli(['report', join(dir, 'student-replay.jsonl'), '--key', join(OUT, 'provider.tmkey'), '--signing-key', join(dir, 'investigator.key'), '--out', join(dir, 'report-attribution.html'), '--alpha', '0.01',
-      '--schedule', join(dir, 'provider.schedule'), '--schedule-public', join(dir, 'provider.schedule.json'), '--log', join(dir, 'serving.log'), '--log-signature', join(dir, 'log-head.json'), '--log-public-key', join(dir, 'provider-signing.key.pub')])
+      '--schedule', join(dir, 'provider.schedule'), '--schedule-public', join(dir, 'provider.schedule.json'), '--log', join(dir, 'serving.log'), '--log-filter', '--log-signature', join(dir, 'log-head.json'), '--log-public-key', join(dir, 'provider-signing.key.pub')])
     log(`      ${r.out.split('\n').find((l) => l.includes('schedule')) ?? ''}\n`)
     return { report: join(dir, 'report-attribution.html'), bundle: join(dir, 'report-attribution.tmev') }
   })

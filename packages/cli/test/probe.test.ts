@@ -63,11 +63,11 @@ async function listen(app: FastifyInstance): Promise<string> {
 /** A fastify server speaking just enough OpenAI and Anthropic for the probe, with a failure plan. */
 function fakeApi(plan: (n: number, prompt: string) => { status?: number; headers?: Record<string, string>; delayMs?: number }) {
   const app = Fastify()
-  const hits: Array<{ prompt: string; anthropic: boolean; at: number; status: number }> = []
-  const handle = (anthropic: boolean) => async (req: { body: { messages: Array<{ content: string }> } }, reply: { status: (n: number) => unknown; headers: (h: object) => unknown; send: (b: unknown) => unknown }) => {
+  const hits: Array<{ prompt: string; anthropic: boolean; at: number; status: number; temperature?: number }> = []
+  const handle = (anthropic: boolean) => async (req: { body: { messages: Array<{ content: string }>; temperature?: number } }, reply: { status: (n: number) => unknown; headers: (h: object) => unknown; send: (b: unknown) => unknown }) => {
     const prompt = req.body.messages[0].content
     const p = plan(hits.filter((h) => h.prompt === prompt && h.anthropic === anthropic).length, prompt)
-    hits.push({ prompt, anthropic, at: Date.now(), status: p.status ?? 200 })
+    hits.push({ prompt, anthropic, at: Date.now(), status: p.status ?? 200, temperature: req.body.temperature })
     if (p.delayMs) await new Promise((r) => setTimeout(r, p.delayMs))
     if (p.status && p.status !== 200) {
       reply.status(p.status)
@@ -179,6 +179,21 @@ describe('tokenmark probe', () => {
       expect(r.err).toMatch(/HTTP 503; retrying/)
       expect(r.out).toContain('3 retries')
     }
+  })
+
+  test('--temperature goes with every request in both formats; without it none is sent', async () => {
+    const { app, hits } = fakeApi(() => ({}))
+    const url = await listen(app)
+    for (const format of ['openai', 'anthropic'] as const) {
+      const r = await tm(['probe', '--endpoint', url, '--format', format, '--model', 'm', '--prompts', promptsFile('p3.jsonl', 3), '--out', join(dir, `temp-${format}.jsonl`), '--temperature', '0.5'])
+      expect(r.code, r.err).toBe(0)
+    }
+    expect(hits.map((h) => h.temperature)).toEqual([0.5, 0.5, 0.5, 0.5, 0.5, 0.5])
+    expect((await tm(['probe', '--endpoint', url, '--format', 'openai', '--model', 'm', '--prompts', promptsFile('p3.jsonl', 3), '--out', join(dir, 'temp-none.jsonl')])).code).toBe(0)
+    expect(hits.slice(6).map((h) => h.temperature)).toEqual([undefined, undefined, undefined])
+    const bad = await tm(['probe', '--endpoint', url, '--format', 'openai', '--model', 'm', '--prompts', promptsFile('p3.jsonl', 3), '--out', join(dir, 'temp-bad.jsonl'), '--temperature', '3'])
+    expect(bad.code).toBe(2)
+    expect(bad.err).toBe('tokenmark: --temperature must be in [0, 2]\n')
   })
 
   test('gives up with one line on a non-retryable error, keeping what it has', async () => {

@@ -11,8 +11,8 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ServingLog, getTokenizer, parseSchedule, seededRng, watermarkSampler, type KeySchedule, type LogHead } from '@tokenmark/core'
-import { SigningKey, signLogHead } from '@tokenmark/evidence'
+import { ServingLog, getTokenizer, logKeyFilters, parseLog, parseSchedule, seededRng, watermarkSampler, type KeySchedule, type LogHead } from '@tokenmark/core'
+import { SigningKey, analyzeSchedule, signLogHead } from '@tokenmark/evidence'
 import { bootstrap, buildServer } from '@tokenmark/server'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -189,6 +189,45 @@ describe('keyed replay: probe --replay, scan --schedule', () => {
     // A bundle without a schedule section still verifies as before.
     expect((await tm(['report', 'all.jsonl', '--key', 'k.tmkey', '--signing-key', 'signer.key', '--out', 'plain.md'])).code).toBe(0)
     expect((await tm(['verify', 'plain.tmev', '--public-key', 'signer.pub', '--key', 'k.tmkey'])).code).toBe(0)
+  })
+
+  test('--log-filter: each key scores only contexts it served in the replayed records; scan equals the library, report seals the filters, verify reruns them', async () => {
+    // A log that kept the harvested responses' texts: the suspect reproduces those (it memorised its harvest);
+    // the other records keep a text the suspect never says.
+    const log = new ServingLog({ scheduleId: schedule.scheduleId, created: '2026-01-01T00:00:00Z' })
+    let text = log.headerLine()
+    for (const [prompt, p] of [...byPrompt].sort((a, b) => a[1].seq - b[1].seq)) {
+      const rec = parseLog(readFileSync(join(dir, 'serve.log'), 'utf8')).records[p.seq]
+      text += log.append({ time: new Date(rec.time), account: rec.account, epoch: rec.epoch, cohort: rec.cohort, keyId: rec.keyId, prompt, response: p.harvested ? answer(1000 + p.seq, p.key) : `The sea, answer ${p.seq}.` }).line
+    }
+    writeFileSync(join(dir, 'serve-text.log'), text)
+    const args = ['scan', 'all.jsonl', '--schedule', 's.schedule', '--schedule-public', 's.schedule.json', '--log', 'serve-text.log', '--alpha', '0.01', '--json']
+    const plain = JSON.parse((await tm(args)).out)
+    const r = await tm([...args, '--log-filter'])
+    expect(r.code, r.err).toBe(0)
+    const filtered = JSON.parse(r.out)
+    expect(filtered.detected).toBe(true)
+    expect(filtered.tokensScored).toBeGreaterThan(0)
+    expect(filtered.tokensScored).toBeLessThan(plain.tokensScored / 2) // the unharvested answers' contexts were never served
+    for (const c of filtered.cohortsFlagged) expect(harvestedCohorts.has(c)).toBe(true)
+    // the same analysis through the library, filters built from the replayed records' texts
+    const all = lines('all.jsonl')
+    const records = parseLog(text).records
+    const filters = logKeyFilters(schedule, [...new Set(all.map((s) => s.seq))].sort((a, b) => a - b).map((q) => records[q]), tk)
+    const lib = analyzeSchedule(schedule, all.map((s) => ({ text: s.text, prompt: s.prompt, keyId: s.keyId })), { alpha: 0.01, filters })
+    expect({ log10P: filtered.log10P, tokensScored: filtered.tokensScored, cohortsFlagged: filtered.cohortsFlagged }).toEqual({ log10P: lib.log10P, tokensScored: lib.tokensScored, cohortsFlagged: lib.cohortsFlagged })
+    const rep = await tm(['report', 'all.jsonl', '--key', 'k.tmkey', '--signing-key', 'signer.key', '--out', 'f.md', '--alpha', '0.01', '--schedule', 's.schedule', '--schedule-public', 's.schedule.json', '--log', 'serve-text.log', '--log-filter'])
+    expect(rep.code, rep.err).toBe(0)
+    expect(readFileSync(join(dir, 'f.md'), 'utf8')).toMatch(/Emission filters: each key scored only tokens whose context it served in 48 serving-log records/)
+    const v = await tm(['verify', 'f.tmev', '--public-key', 'signer.pub', '--schedule', 's.schedule', '--schedule-public', 's.schedule.json', '--json'])
+    expect(v.code, v.out).toBe(0)
+    const check = JSON.parse(v.out).checks.find((c: { id: string }) => c.id === 'schedule')
+    expect(check).toMatchObject({ status: 'pass' })
+    expect(check.message).toContain(`global p = 10^${filtered.log10P.toFixed(3)}`)
+    // without --log there is nothing to build filters from
+    const bad = await tm(['scan', 'all.jsonl', '--schedule', 's.schedule', '--schedule-public', 's.schedule.json', '--log-filter'])
+    expect(bad.code).toBe(2)
+    expect(bad.err).toMatch(/^tokenmark: --log-filter builds its filters from the serving log: give --log\n$/)
   })
 
   test('bad input: one line on stderr, exit 2', async () => {

@@ -285,6 +285,7 @@ const scheduleShape = obj({
     epochsFlagged: arr(count),
   }),
   accounts: arr(obj({ cohort: count, label: str, accounts: arr(str) })),
+  filters: optional(obj({ records: count, keys: arr(obj({ keyId: str, filter: str })) })),
   log: nullable(
     obj({
       records: count,

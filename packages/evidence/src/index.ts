@@ -26,4 +26,4 @@ export { renderReport, buildReport, renderHtml, renderMarkdown, reportModel, REP
 export { sha256Hex } from './hash.js'
 export { tokenView, renderTokenViewFragment, renderTokenViewPage, TOKEN_VIEW_COLOURS, type TokenView, type TokenViewKind, type TokenViewSegment } from './report/token-view.js'
 export { checkLogHead, signLogHead, verifyLogHead, type LogHeadCheck, type SignedLogHead } from './log-head.js'
-export { analyzeSchedule, resultRecord, scheduleRecord, type ScheduleLogInput, type ScheduleRecord, type ScheduleResultRecord, type ScheduleGroupRecord, type ScheduleText, type ScheduleAnalysisOptions } from './schedule.js'
+export { analyzeSchedule, recordFilters, resultRecord, scheduleRecord, type ScheduleLogInput, type ScheduleRecord, type ScheduleResultRecord, type ScheduleGroupRecord, type ScheduleText, type ScheduleAnalysisOptions } from './schedule.js'

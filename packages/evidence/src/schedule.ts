@@ -5,7 +5,7 @@
  * flagged cohort served, and the log's integrity (head hash, signed head). `verify` reruns `analyzeSchedule`
  * with the schedule secret and compares `result`; the accounts and the log are the signer's statements.
  */
-import { accountsOf, getTokenizer, normalizeText, ScheduleScorer, type CohortKey, type KeySchedule, type LogRecord, type ScheduleResult, type Tokenizer } from '@tokenmark/core'
+import { accountsOf, EmissionFilter, fromBase64Url, getTokenizer, normalizeText, ScheduleScorer, toBase64Url, type CohortKey, type ContextFilter, type KeyFilters, type KeySchedule, type LogRecord, type ScheduleResult, type Tokenizer } from '@tokenmark/core'
 import { EvidenceError } from './errors.js'
 
 export interface ScheduleGroupRecord {
@@ -43,6 +43,12 @@ export interface ScheduleRecord {
   result: ScheduleResultRecord
   /** Per flagged cohort, the accounts the serving log shows it served (sorted). */
   accounts: { cohort: number; label: string; accounts: string[] }[]
+  /**
+   * Per-key emission filters the analysis scored through (absent: none): built from the serving
+   * log's texts (`records` of them) so that each key scores only contexts it served (core's logKeyFilters).
+   * Sealed as bytes (keyed context ids: they reveal no text), so `verify` reruns the same analysis.
+   */
+  filters?: { records: number; keys: { keyId: string; filter: string }[] }
   /** The serving log the keys and accounts were read from, when one was given. */
   log: null | {
     records: number
@@ -67,7 +73,12 @@ export interface ScheduleAnalysisOptions {
   /** Prompts excluded everywhere (under every key that scores). */
   prompts?: readonly string[]
   tokenizer?: Tokenizer
+  /** Per-key emission filters (key id → filter): a key scores only contexts its filter holds, a key without one nothing. */
+  filters?: KeyFilters
 }
+
+/** Scores nothing: the filter of a key that served none of the filter's records. */
+const NOTHING: ContextFilter = { hasContext: () => false }
 
 export function resultRecord(r: ScheduleResult, epochFamily: number): ScheduleResultRecord {
   const group = <T extends { tokensScored: number; value: number; log10P: number; adjustedLog10P: number; flagged: boolean }>(g: T) => ({
@@ -117,14 +128,15 @@ export function analyzeSchedule(schedule: KeySchedule, texts: readonly ScheduleT
       const ck = schedule.locate(t.keyId as string)
       if (!ck) throw new EvidenceError('E_BAD_INPUT', `key ${(t.keyId as string).slice(0, 40)} is not a key of schedule ${schedule.scheduleId}`)
       used.set(ck.key.keyId, ck)
-      scorer.add(ck, enc(t.text), t.prompt !== undefined ? enc(t.prompt) : undefined)
+      const filter = opts.filters ? (opts.filters.get(ck.key.keyId) ?? NOTHING) : undefined
+      scorer.add(ck, enc(t.text), t.prompt !== undefined ? enc(t.prompt) : undefined, filter)
     }
     // Prompts excluded everywhere go under every key that scored (exclusion is order-independent: accumulate.ts).
     for (const ck of used.values()) for (const p of globalPrompts) scorer.add(ck, new Uint32Array(0), p)
   } else {
     const answers = texts.map((t) => ({ ids: enc(t.text), promptIds: t.prompt !== undefined ? enc(t.prompt) : undefined }))
     for (const p of globalPrompts) answers.push({ ids: new Uint32Array(0), promptIds: p })
-    scorer.scoreRing(answers)
+    scorer.scoreRing(answers, opts.filters)
   }
   return scorer.result({ alpha: opts.alpha })
 }
@@ -138,14 +150,35 @@ export interface ScheduleLogInput {
 }
 
 /** The bundle's schedule record: `analyzeSchedule`'s result, the accounts behind each flagged cohort, the log's integrity. */
-export function scheduleRecord(schedule: KeySchedule, texts: readonly ScheduleText[], opts: ScheduleAnalysisOptions, log?: ScheduleLogInput): ScheduleRecord {
-  const r = analyzeSchedule(schedule, texts, opts)
+export function scheduleRecord(
+  schedule: KeySchedule,
+  texts: readonly ScheduleText[],
+  opts: Omit<ScheduleAnalysisOptions, 'filters'> & { filters?: { records: number; byKey: ReadonlyMap<string, EmissionFilter> } },
+  log?: ScheduleLogInput,
+): ScheduleRecord {
+  const r = analyzeSchedule(schedule, texts, { ...opts, filters: opts.filters?.byKey })
   return {
     scheduleId: schedule.scheduleId,
     commitment: schedule.commitment,
     servedKeys: texts.map((t) => t.keyId ?? null),
     result: resultRecord(r, schedule.params.epochs),
+    // only when used: a bundle without filters stays byte-for-byte what earlier builds wrote and read
+    ...(opts.filters
+      ? { filters: { records: opts.filters.records, keys: [...opts.filters.byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([keyId, f]) => ({ keyId, filter: toBase64Url(f.toBytes()) })) } }
+      : {}),
     accounts: log ? r.cohortsFlagged.map((c) => ({ cohort: c, label: schedule.cohortLabel(c), accounts: accountsOf(log.records, c) })) : [],
     log: log ? { records: log.records.length, head: log.head, withText: log.withText, signature: log.signature ?? null } : null,
   }
+}
+
+/** The sealed filters of a schedule record as the analysis takes them (undefined: none); a bad one throws. */
+export function recordFilters(rec: Pick<ScheduleRecord, 'filters'>): KeyFilters | undefined {
+  if (!rec.filters) return undefined
+  const out = new Map<string, EmissionFilter>()
+  for (const k of rec.filters.keys) {
+    const bytes = fromBase64Url(k.filter)
+    if (!bytes) throw new EvidenceError('E_BAD_INPUT', `the emission filter of key ${k.keyId.slice(0, 40)} is not base64url`)
+    out.set(k.keyId, EmissionFilter.fromBytes(bytes))
+  }
+  return out
 }

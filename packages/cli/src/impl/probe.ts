@@ -20,6 +20,7 @@ export interface ProbeCliOptions {
   concurrency: string
   maxSamples?: string
   maxTokens: string
+  temperature?: string
   stream?: boolean
   retries: string
   timeout: string
@@ -61,6 +62,8 @@ export async function run(o: ProbeCliOptions): Promise<void> {
   const format = o.format as ProbeFormat
   const concurrency = intOption('--concurrency', o.concurrency, 1, 64)
   const maxTokens = intOption('--max-tokens', o.maxTokens, 1, 100_000)
+  const temperature = o.temperature === undefined ? undefined : parseNumber('--temperature', o.temperature)
+  if (temperature !== undefined && !(temperature >= 0 && temperature <= 2)) throw new CliError('--temperature must be in [0, 2]')
   const retries = intOption('--retries', o.retries, 0, 100)
   const timeout = parseNumber('--timeout', o.timeout) * 1000
   if (!(timeout > 0)) throw new CliError('--timeout must be > 0')
@@ -78,7 +81,7 @@ export async function run(o: ProbeCliOptions): Promise<void> {
     replay = replayPrompts(o.replay, parseSelection(o.select ?? []))
   }
   const prompts = replay?.prompts ?? readPrompts(o.prompts as string)
-  const ask = await makeClient({ format, endpoint: o.endpoint, apiKey, model: o.model, maxTokens, stream: o.stream === true, timeout })
+  const ask = await makeClient({ format, endpoint: o.endpoint, apiKey, model: o.model, maxTokens, temperature, stream: o.stream === true, timeout })
 
   const out = o.out ? openOutput(o.out) : undefined
   // One file, one source: resuming into samples from another endpoint or model would mix two suspects.

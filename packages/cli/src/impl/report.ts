@@ -42,6 +42,7 @@ export interface ReportCliOptions {
   schedule?: string
   schedulePublic?: string
   log?: string
+  logFilter?: boolean
   logSignature?: string
   logPublicKey?: string
   parts?: string[]
@@ -80,7 +81,8 @@ async function scheduleSection(corpus: Corpus, o: ReportCliOptions, alpha: numbe
   if (o.schedulePublic === undefined) throw new CliError('--schedule needs --schedule-public (the schedule\'s public description)')
   if (o.logSignature !== undefined && o.log === undefined) throw new CliError('--log-signature goes with --log')
   if (!o.dedup) throw new CliError('--schedule scores with de-duplication per key; drop --no-dedup')
-  const { loadScheduleAndLog, scheduleTexts } = await import('./scan-schedule.js')
+  if (o.logFilter === true && o.log === undefined) throw new CliError('--log-filter builds its filters from the serving log: give --log')
+  const { loadScheduleAndLog, replayFilters, scheduleTexts } = await import('./scan-schedule.js')
   const { checkSignedHead } = await import('./log.js')
   const { schedule, log, verification } = loadScheduleAndLog({ schedule: o.schedule as string, schedulePublic: o.schedulePublic, log: o.log })
   const texts = scheduleTexts(corpus, schedule, log?.records)
@@ -94,7 +96,8 @@ async function scheduleSection(corpus: Corpus, o: ReportCliOptions, alpha: numbe
         }
       : undefined
   try {
-    return { schedule, record: scheduleRecord(schedule, texts, { alpha, dedup: o.dedup, normalize: o.normalize, prompts: corpus.prompts }, logInput) }
+    const filters = o.logFilter === true && log ? replayFilters(corpus, schedule, log.records) : undefined
+    return { schedule, record: scheduleRecord(schedule, texts, { alpha, dedup: o.dedup, normalize: o.normalize, prompts: corpus.prompts, filters }, logInput) }
   } catch (e) {
     if (e instanceof EvidenceError) throw new CliError(e.message)
     throw e

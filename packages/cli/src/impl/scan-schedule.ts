@@ -5,7 +5,7 @@
  * with Holm's correction over the whole family. Answers without a serving key (held-out probing) are scored
  * under every key of the ring, the global test then Bonferroni-corrected over the cohorts.
  */
-import { verifyLog, type CohortKey, type KeySchedule, type LogRecord, type LogVerification, type ParsedLog, type ScheduleResult } from '@tokenmark/core'
+import { getTokenizer, logKeyFilters, verifyLog, type CohortKey, type EmissionFilter, type KeySchedule, type LogRecord, type LogVerification, type ParsedLog, type ScheduleResult } from '@tokenmark/core'
 import { analyzeSchedule, EvidenceError, type ScheduleText } from '@tokenmark/evidence'
 import { describeInput, readCorpus, type Corpus, type InputDescription } from '../corpus.js'
 import { CliError } from '../errors.js'
@@ -17,6 +17,7 @@ export interface ScheduleScanOptions extends Omit<ScanOptions, 'key'> {
   schedule: string
   schedulePublic: string
   log?: string
+  logFilter?: boolean
 }
 
 /** The serving key of each item (undefined: none named), checked against the log when both name it. */
@@ -64,16 +65,30 @@ export function scheduleTexts(corpus: Corpus, schedule: KeySchedule, records: re
   return corpus.items.map((it, i) => ({ text: it.text, ...(it.prompt !== undefined ? { prompt: it.prompt } : {}), ...(keys[i] ? { keyId: keys[i]?.key.keyId } : {}) }))
 }
 
+/**
+ * Per-key emission filters from the serving log's texts (core's logKeyFilters): from the records the corpus
+ * replays (its lines' `seq`) when every line names one — the records under investigation, as the lab's
+ * attribution simulation scores them — else from every record that keeps its texts.
+ */
+export function replayFilters(corpus: Corpus, schedule: KeySchedule, records: readonly LogRecord[]): { records: number; byKey: Map<string, EmissionFilter> } {
+  const seqs = corpus.items.map((it) => it.served?.seq)
+  const chosen = seqs.every((q) => q !== undefined) ? [...new Set(seqs as number[])].sort((a, b) => a - b).map((q) => records[q]).filter((r) => r !== undefined) : records
+  const withText = chosen.filter((r) => r.prompt !== undefined && r.response !== undefined)
+  if (withText.length === 0) throw new CliError('--log-filter: none of the log records the texts replay keeps its texts (the provider logs them with its text option)')
+  return { records: withText.length, byKey: logKeyFilters(schedule, withText, getTokenizer(schedule.params.config.tokenizer)) }
+}
+
 /** Scores a corpus against a schedule (evidence's analyzeSchedule, which `report --schedule` seals and `verify` reruns). */
 export function scoreAgainstSchedule(
   corpus: Corpus,
   schedule: KeySchedule,
   records: readonly LogRecord[] | undefined,
-  o: { alpha: number; dedup: boolean; normalize: boolean },
+  o: { alpha: number; dedup: boolean; normalize: boolean; logFilter?: boolean },
 ): ScheduleResult {
   const texts = scheduleTexts(corpus, schedule, records)
+  const filters = o.logFilter === true && records ? replayFilters(corpus, schedule, records).byKey : undefined
   try {
-    return analyzeSchedule(schedule, texts, { alpha: o.alpha, dedup: o.dedup, normalize: o.normalize, prompts: corpus.prompts })
+    return analyzeSchedule(schedule, texts, { alpha: o.alpha, dedup: o.dedup, normalize: o.normalize, prompts: corpus.prompts, filters })
   } catch (e) {
     if (e instanceof EvidenceError) throw new CliError(e.message)
     throw e

@@ -25,6 +25,8 @@ export interface ClientOptions {
   apiKey: string | undefined
   model: string
   maxTokens: number
+  /** Sampling temperature sent with each request (undefined: the endpoint's default). */
+  temperature?: number
   stream: boolean
   /** Per-request timeout in ms. */
   timeout: number
@@ -64,7 +66,7 @@ export async function makeClient(o: ClientOptions): Promise<Ask> {
   if (o.format === 'openai') {
     const client = new OpenAI(noAuth ? { ...common, apiKey: 'unused', defaultHeaders: { Authorization: null } } : { ...common, apiKey: o.apiKey })
     return async (prompt, signal) => {
-      const body = { model: o.model, messages: [{ role: 'user' as const, content: prompt }], max_tokens: o.maxTokens }
+      const body = { model: o.model, messages: [{ role: 'user' as const, content: prompt }], max_tokens: o.maxTokens, ...(o.temperature !== undefined ? { temperature: o.temperature } : {}) }
       if (!o.stream) {
         const r = await client.chat.completions.create(body, { signal })
         return { text: r.choices[0]?.message?.content ?? '', requestId: r._request_id ?? null }
@@ -79,7 +81,7 @@ export async function makeClient(o: ClientOptions): Promise<Ask> {
     noAuth ? { ...common, apiKey: null, authToken: null, defaultHeaders: { 'x-api-key': null, Authorization: null } } : { ...common, apiKey: o.apiKey },
   )
   return async (prompt, signal) => {
-    const body = { model: o.model, messages: [{ role: 'user' as const, content: prompt }], max_tokens: o.maxTokens }
+    const body = { model: o.model, messages: [{ role: 'user' as const, content: prompt }], max_tokens: o.maxTokens, ...(o.temperature !== undefined ? { temperature: o.temperature } : {}) }
     if (!o.stream) {
       const m = await client.messages.create(body, { signal })
       return { text: m.content.map((b) => (b.type === 'text' ? b.text : '')).join(''), requestId: m._request_id ?? null }

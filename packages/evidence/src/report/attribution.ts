@@ -33,6 +33,11 @@ export function attributionModel(body: EvidenceBody): AttributionModel | null {
     r.globalRule === 'pooled'
       ? `Keyed replay: each text answered a prompt the provider served, and was scored under the key that served that prompt (${int(r.keysUsed)} keys scored tokens). The global p-value is one exact test over every scored token, pooled across keys; it needs no correction because no key was searched for.`
       : `Held-out texts (no serving key known): every text was scored under every key of the schedule; the global p-value is the best cohort's, multiplied by the ${int(r.cohortFamily)} cohorts (Bonferroni).`,
+    ...(s.filters
+      ? [
+          `Emission filters: each key scored only tokens whose context it served in ${int(s.filters.records)} serving-log record${s.filters.records === 1 ? '' : 's'} (their texts; ${int(s.filters.keys.length)} keys, filters sealed in the bundle). Whether a context was served does not depend on the scored token's own green bit, so the test stays exact (Sander et al. 2024, §4).`,
+        ]
+      : []),
     `Per-cohort tests pool a cohort's keys over the epochs. A cohort is flagged when its Holm (1979) adjusted p-value over all ${int(r.cohortFamily)} cohorts of the schedule — counted whether or not a text touched them — is at most ${r.alpha}, so the chance that any cohort without signal is flagged is at most ${r.alpha}. Epochs are tested the same way over ${int(r.epochFamily)} epochs.`,
   ]
   const row = (name: string, g: { tokensScored: number; log10P: number; adjustedLog10P: number; flagged: boolean }) => [name, int(g.tokensScored), pow10Text(g.log10P), pow10Text(g.adjustedLog10P), g.flagged ? 'FLAGGED' : 'no']
