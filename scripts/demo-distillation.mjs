@@ -19,8 +19,8 @@
  *  11. a student trained on the harvest at ρ ≤ 5 % of its training tokens (prompt + response sequences, three
  *      passes as fine-tuning epochs, mixed with 300,000 human tokens: Moby-Dick's student chapters, then State
  *      of the Union addresses) and a control trained on the same human text alone;
- *  12. keyed replay: `tokenmark probe --replay LOG --select account=… --temperature 0.5` asks the student and the
- *      control the suspected accounts' logged prompts, and `tokenmark scan --schedule --log --log-filter` scores
+ *  12. keyed replay: `tokenmark probe --replay LOG --select account=… --temperature 0.5 --repeat 8` asks the
+ *      student and the control the suspected accounts' logged prompts (each 8 times), and `tokenmark scan --schedule --log --log-filter` scores
  *      each answer under the key that served its prompt, only at contexts that key served in those records
  *      (global test, per-cohort Holm tests);
  *  13. `tokenmark report --schedule --log --log-filter` seals the attribution section into a signed bundle.
@@ -53,6 +53,8 @@ const { values: a } = parseArgs({
     'attribution-rho': { type: 'string', default: '0.05' },
     'attribution-human': { type: 'string', default: '300000' },
     'attribution-passes': { type: 'string', default: '3' },
+    'replay-repeat': { type: 'string', default: '8' },
+    'attribution-context': { type: 'string', default: '3' },
     customers: { type: 'string', default: '300' },
     // A fixed schedule secret (derived from this number) instead of a fresh one: the journey test's run is then
     // deterministic end to end (every other random draw of the demo is seeded already).
@@ -279,6 +281,10 @@ async function main() {
 async function attributionStory({ tokenizer, allPrompts }) {
   const RHO_A = Number(a['attribution-rho'])
   const PASSES = Number(a['attribution-passes'])
+  // KGW over the 3 previous tokens (the lab's attribution setting): a served context then names the response
+  // it came from, so per-key log filters select the student's reproduced harvest (with 1 token of context
+  // nearly every context is served by every key and the filter selects nothing).
+  const CONTEXT_A = Number(a['attribution-context'])
   // Human text of the attribution student and its control: Moby-Dick's student chapters, then State of the
   // Union addresses, cut at --attribution-human tokens (the lab's attribution world does the same).
   const human = encodeCorpus(tokenizer, 'student')
@@ -299,10 +305,10 @@ async function attributionStory({ tokenizer, allPrompts }) {
   const traffic = await step(`a provider serving ${CUSTOMERS + harvesters.length} accounts through a key schedule of 16 cohorts, with a serving log`, async () => {
     const start = new Date(Date.now() - 1000).toISOString()
     if (a['schedule-seed'] === undefined) {
-      await cli(['log', 'schedule', '--out', join(dir, 'provider'), '--cohorts', '16', '--epochs', '4', '--epoch-seconds', '86400', '--context', '1', '--start', start])
+      await cli(['log', 'schedule', '--out', join(dir, 'provider'), '--cohorts', '16', '--epochs', '4', '--epoch-seconds', '86400', '--context', String(CONTEXT_A), '--start', start])
     } else {
       const secret = createHash('sha256').update(`tokenmark demo schedule ${a['schedule-seed']}`).digest()
-      const s = new KeySchedule(new Uint8Array(secret), { config: { scheme: 'kgw', params: { context: 1 } }, cohorts: 16, epochs: 4, epochSeconds: 86400, start })
+      const s = new KeySchedule(new Uint8Array(secret), { config: { scheme: 'kgw', params: { context: CONTEXT_A } }, cohorts: 16, epochs: 4, epochSeconds: 86400, start })
       writeFileSync(join(dir, 'provider.schedule'), s.toSecretFile(), { mode: 0o600 })
       writeFileSync(join(dir, 'provider.schedule.json'), s.toPublicFile())
     }
@@ -310,7 +316,7 @@ async function attributionStory({ tokenizer, allPrompts }) {
     const apiKeys = Object.fromEntries([...customers, ...harvesters].map((acct) => [`sk-${acct}-${randomBytes(6).toString('hex')}`, acct]))
     const keyOf = Object.fromEntries(Object.entries(apiKeys).map(([k, v]) => [v, k]))
     const logFile = join(dir, 'serving.log')
-    const app = await buildProviderApi({ model: trainReferenceModel(tokenizer, { part: 'teacher' }), tokenizer, key: generateKey({ scheme: 'kgw', params: { context: 1 } }), accounts: apiKeys, schedule, servingLog: logFile, seed: 2 })
+    const app = await buildProviderApi({ model: trainReferenceModel(tokenizer, { part: 'teacher' }), tokenizer, key: generateKey({ scheme: 'kgw', params: { context: CONTEXT_A } }), accounts: apiKeys, schedule, servingLog: logFile, seed: 2 })
     closers.push(() => app.close())
     const url = await app.listen({ host: '127.0.0.1', port: 0 })
     // Every customer asks once; the harvesting accounts ask enough distinct prompts for a harvest of ρ ≤ 5 %
@@ -373,7 +379,7 @@ async function attributionStory({ tokenizer, allPrompts }) {
     const out = {}
     for (const name of ['student', 'control']) {
       await cli(['probe', '--endpoint', student.urls[name], '--format', 'openai', '--model', `${name}-2`, '--replay', join(dir, 'serving.log'), '--select', `account=${suspected.join(',')}`,
-        '--out', join(dir, `${name}-replay.jsonl`), '--max-tokens', '128', '--temperature', '0.5', '--concurrency', '1', '--api-key-env', 'SUSPECT_KEY'], { env: { SUSPECT_KEY: 'sk-investigator' } })
+        '--out', join(dir, `${name}-replay.jsonl`), '--max-tokens', '128', '--temperature', '0.5', '--repeat', String(a['replay-repeat']), '--concurrency', '1', '--api-key-env', 'SUSPECT_KEY'], { env: { SUSPECT_KEY: 'sk-investigator' } })
       const r = JSON.parse((await cli(['scan', join(dir, `${name}-replay.jsonl`), '--schedule', join(dir, 'provider.schedule'), '--schedule-public', join(dir, 'provider.schedule.json'), '--log', join(dir, 'serving.log'), '--log-filter', '--alpha', '0.01', '--json'])).out)
       out[name] = { log10P: r.log10P, pValue: r.pValue, tokensScored: r.tokensScored, detected: r.detected, cohortsFlagged: r.cohortsFlagged, samples: r.input.texts }
       log(`      ${name.padEnd(8)} p = ${r.pValue.toExponential(2)} (log10 p = ${r.log10P.toFixed(2)}, ${r.tokensScored} tokens scored); cohorts flagged (Holm, α = 0.01): ${r.cohortsFlagged.join(', ') || 'none'}\n`)

@@ -120,8 +120,12 @@ describe('distillation journey: provider → harvester → student → probe →
     // Holm at family-wise 0.01: a cohort that served no harvester is not flagged
     expect(at.falseCohorts).toEqual([])
     for (const c of at.student.cohortsFlagged) expect(at.harvestingCohorts).toContain(c)
-    // the demo says what it reached, whichever way it went (docs/results.md §4: the n-gram student is weak here)
-    expect(at.reached).toMatch(at.student.detected && at.student.cohortsFlagged.length > 0 ? /is detected and harvesting cohort/ : /does NOT reach significance/)
+    // keyed replay through per-key log filters finds the student at ρ ≤ 5 % and names harvesting cohorts
+    // (this run is deterministic for --schedule-seed 1: log10 p −13.5, cohorts 11 and 13 of the 9 that served harvesters)
+    expect(at.student.detected).toBe(true)
+    expect(at.student.log10P).toBeLessThan(-6)
+    expect(at.student.cohortsFlagged.length).toBeGreaterThan(0)
+    expect(at.reached).toMatch(/the student is detected and harvesting cohorts? [\d, ]+ named, none falsely/)
     for (const name of ['student', 'control'] as const) expect(at[name].samples).toBe(readFileSync(join(dir, 'attribution', `${name}-replay.jsonl`), 'utf8').trim().split('\n').length)
     const html = readFileSync(at.report, 'utf8')
     expect(html).toContain('<section id="attribution">')

@@ -196,6 +196,21 @@ describe('tokenmark probe', () => {
     expect(bad.err).toBe('tokenmark: --temperature must be in [0, 2]\n')
   })
 
+  test('--repeat N asks every prompt N times, round after round; raising N resumes the same file', async () => {
+    const { app, hits } = fakeApi(() => ({}))
+    const url = await listen(app)
+    const out = join(dir, 'repeat.jsonl')
+    const ask = (n: string) => tm(['probe', '--endpoint', url, '--format', 'openai', '--model', 'm', '--prompts', promptsFile('p2.jsonl', 2), '--out', out, '--repeat', n, '--concurrency', '1'])
+    expect((await ask('3')).code).toBe(0)
+    expect(lines(out).map((x) => x.id)).toEqual(['p0', 'p1', 'p0#2', 'p1#2', 'p0#3', 'p1#3'])
+    expect(hits.map((h) => h.prompt)).toEqual([0, 1, 0, 1, 0, 1].map((i) => prompts()[i]))
+    const more = await ask('4')
+    expect(more.code).toBe(0)
+    expect(more.err).toMatch(/resuming: 6 samples already/)
+    expect(lines(out).map((x) => x.id).slice(6)).toEqual(['p0#4', 'p1#4'])
+    expect((await ask('0')).err).toMatch(/^tokenmark: --repeat/)
+  })
+
   test('gives up with one line on a non-retryable error, keeping what it has', async () => {
     const { app } = fakeApi((_n, prompt) => (prompt === prompts()[2] ? { status: 401 } : {}))
     const url = await listen(app)

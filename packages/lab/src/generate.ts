@@ -3,9 +3,9 @@
  * core plugs in unchanged. With `topK` > 0 and a model that has `topCandidates`, the sampler gets the
  * model's exact top-k as a candidate subset, `(logits, context, ids)`; otherwise the full-vocabulary logits
  * (a softmax over 200k ids per step dominates then: ~500 tokens/s instead of tens of thousands).
- * Without a sampler it samples the model itself with a seeded RNG: at temperature 1 without truncation
- * through `model.sample` (exact, O(candidates) per step), at temperature 0 greedily, otherwise through
- * core's `plainSampler`. Same inputs and seed → same tokens.
+ * Without a sampler it samples the model itself with a seeded RNG: without truncation through
+ * `model.sample` at temperature 1 and `model.sampleTempered` at any other (exact, O(candidates) per step),
+ * at temperature 0 greedily, otherwise through core's `plainSampler`. Same inputs and seed → same tokens.
  */
 import { plainSampler } from '@tokenmark/core'
 import { LabError, checkInt } from './errors.js'
@@ -73,8 +73,10 @@ export function generateIds(
   const sampling = checkSampling(options)
   const rng = createRng(seed)
   const greedy = sampler === undefined && sampling.temperature === 0
-  const fast = sampler === undefined && sampling.temperature === 1 && sampling.topK === 0 && sampling.topP === 1
-  const pick: NextTokenSampler | undefined = sampler ?? (greedy || fast ? undefined : plainSampler(sampling, rng))
+  const untruncated = sampler === undefined && sampling.topK === 0 && sampling.topP === 1
+  const fast = untruncated && sampling.temperature === 1
+  const tempered = untruncated && !fast && !greedy && model.sampleTempered !== undefined ? sampling.temperature : undefined
+  const pick: NextTokenSampler | undefined = sampler ?? (greedy || fast || tempered !== undefined ? undefined : plainSampler(sampling, rng))
   const V = model.vocabSize
   // Candidate subsets: top-k, or top-1 for greedy (argmax, lowest id on ties, as over the full logits).
   const k = greedy ? 1 : sampling.topK
@@ -82,7 +84,7 @@ export function generateIds(
   const buf = new Uint32Array(promptIds.length + maxTokens)
   buf.set(promptIds)
   let len = promptIds.length
-  const logits = fast || top !== undefined ? undefined : new Float32Array(V)
+  const logits = fast || tempered !== undefined || top !== undefined ? undefined : new Float32Array(V)
   let tail = ''
   let stop: StopReason = 'max-tokens'
   const step1 = (context: Uint32Array): number => {
@@ -90,6 +92,7 @@ export function generateIds(
       const c = top(context)
       return pick === undefined ? c.ids[0] : pick(c.logits, context, c.ids)
     }
+    if (tempered !== undefined) return (model.sampleTempered as NonNullable<LanguageModel['sampleTempered']>).call(model, context, tempered, rng)
     if (logits === undefined) return model.sample(context, rng)
     model.logits(context, logits)
     if (pick !== undefined) return pick(logits, context)

@@ -92,6 +92,8 @@ export interface LanguageModel {
   topCandidates?(context: Uint32Array, k: number): Candidates
   /** Draws the next token from the model's own distribution (temperature 1). */
   sample(context: Uint32Array, rng: Pick<Rng, 'nextFloat'>): number
+  /** Optional: draws from P(· | context)^(1/T), renormalised, without a pass over the vocabulary. */
+  sampleTempered?(context: Uint32Array, temperature: number, rng: Pick<Rng, 'nextFloat'>): number
 }
 
 /** A candidate subset of the vocabulary: `logits[i]` is the natural-log probability of `ids[i]`. */
@@ -156,6 +158,9 @@ export class NGramModel implements LanguageModel {
   private stampNow = 0
   /** fin[w]: P(w | context) for the stamped ids of the current `topCandidates` query. */
   private fin: Float64Array | undefined
+  /** Cumulative P_1(w)^(1/T) over the vocabulary, for `sampleTempered` at temperature `tempT`. */
+  private tempCdf: Float64Array | undefined
+  private tempT = Number.NaN
 
   /** Builds a model from its count tables (as `train` or `loadModel` produce them). */
   constructor(tables: NGramTables) {
@@ -421,6 +426,98 @@ export class NGramModel implements LanguageModel {
       else lo = mid + 1
     }
     return k + lo
+  }
+
+  /**
+   * Draws the next token exactly from P(· | context)^(1/T) / Z in O(children + log V) per call. An id never
+   * seen after a matched context of order ≥ 2 has P = Γ · P_1(w) (as in `topCandidates`), so together those
+   * ids weigh Γ^(1/T) · (Σ_all P_1^(1/T) − Σ_seen P_1^(1/T)): the first sum is a per-T prefix table, and one
+   * of them is drawn from P_1^(1/T) by that table, rejecting seen ids (a few tries; a scan after 64).
+   */
+  sampleTempered(context: Uint32Array, temperature: number, rng: Pick<Rng, 'nextFloat'>): number {
+    if (!(temperature > 0 && Number.isFinite(temperature))) throw new LabError('E_BAD_PARAM', `temperature must be > 0, got ${temperature}`)
+    if (temperature === 1) return this.sample(context, rng)
+    const V = this.vocabSize
+    const inv = 1 / temperature
+    const p1 = this.p1
+    if (this.tempT !== temperature || this.tempCdf === undefined) {
+      const cdf = (this.tempCdf ??= new Float64Array(V))
+      let acc = 0
+      for (let w = 0; w < V; w++) cdf[w] = acc += p1[w] ** inv
+      this.tempT = temperature
+    }
+    const cdf = this.tempCdf
+    if (this.stamp === undefined) {
+      this.stamp = new Uint32Array(V)
+      this.fin = new Float64Array(V)
+    }
+    const m = this.locate(context)
+    const gAfter = this.gAfter
+    gAfter[m] = 1
+    for (let j = m; j >= 2; j--) gAfter[j - 1] = gAfter[j] * this.levels[j - 1].gamma[this.ctxIdx[j]]
+    const stamp = this.stamp
+    if (++this.stampNow === 0xffffffff) {
+      stamp.fill(0)
+      this.stampNow = 1
+    }
+    const now = this.stampNow
+    const s = this.scratch
+    const fin = this.fin as Float64Array
+    for (let j = 2; j <= m; j++) {
+      const lv = this.levels[j - 1]
+      const ci = this.ctxIdx[j]
+      const g = lv.gamma[ci]
+      const after = gAfter[j]
+      for (let c = lv.childStart[ci], end = lv.childStart[ci + 1]; c < end; c++) {
+        const w = lv.childWords[c]
+        s[w] = lv.alpha[c] + g * (j === 2 ? p1[w] : s[w])
+        fin[w] = s[w] * after
+        stamp[w] = now
+      }
+    }
+    // Children at order 2 hold every id seen at any matched order ≥ 2.
+    let seenWeight = 0
+    let seenP1 = 0
+    const l2 = m >= 2 ? this.levels[1] : undefined
+    const c0 = l2 ? l2.childStart[this.ctxIdx[2]] : 0
+    const c1 = l2 ? l2.childStart[this.ctxIdx[2] + 1] : 0
+    for (let c = c0; c < c1; c++) {
+      const w = (l2 as Level).childWords[c]
+      seenWeight += fin[w] ** inv
+      seenP1 += p1[w] ** inv
+    }
+    const rest = gAfter[1] ** inv * Math.max(0, cdf[V - 1] - seenP1)
+    let u = rng.nextFloat() * (seenWeight + rest)
+    if (u < seenWeight) {
+      for (let c = c0; c < c1; c++) {
+        const w = (l2 as Level).childWords[c]
+        u -= fin[w] ** inv
+        if (u < 0) return w
+      }
+      return (l2 as Level).childWords[c1 - 1]
+    }
+    const total = cdf[V - 1]
+    for (let tries = 0; tries < 64; tries++) {
+      const x = rng.nextFloat() * total
+      let lo = 0
+      let hi = V - 1
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1
+        if (cdf[mid] > x) hi = mid
+        else lo = mid + 1
+      }
+      if (stamp[lo] !== now) return lo
+    }
+    // The unseen ids hold a sliver of P_1^(1/T): draw among them by a scan instead.
+    let x = rng.nextFloat() * Math.max(0, total - seenP1)
+    let last = 0
+    for (let w = 0; w < V; w++) {
+      if (stamp[w] === now) continue
+      last = w
+      x -= p1[w] ** inv
+      if (x < 0) return w
+    }
+    return last
   }
 
   /** exp(mean negative log-likelihood per token) over one sequence or several (each starts fresh). */

@@ -87,6 +87,46 @@ describe('interpolated modified Kneser–Ney n-gram model', () => {
     }
   })
 
+  it('samples exactly from P^(1/T) at other temperatures: tiny vocabulary at every order, and a 200k vocabulary', () => {
+    const tempered = (l: Float32Array, T: number) => {
+      let z = 0
+      const p = Float64Array.from(l, (x) => Math.exp(x / T))
+      for (const x of p) z += x
+      return p.map((x) => x / z)
+    }
+    const tiny = NGramModel.train([Uint32Array.of(1, 2, 3, 1, 2, 4, 1, 2, 3, 5, 5, 7)], { vocabSize: 12, order: 3 })
+    const { model, heldout } = smallByteModel()
+    const rng = createRng(11)
+    const N = 40_000
+    for (const [m, ctx] of [[tiny, Uint32Array.of(1, 2)], [tiny, Uint32Array.of(9, 9)], [tiny, new Uint32Array(0)], [model, heldout[0].subarray(40, 43)], [model, Uint32Array.of(150, 151, 152)]] as const) {
+      for (const T of [0.5, 0.2, 1.7]) {
+        const p = tempered(m.logits(ctx), T)
+        const counts = new Map<number, number>()
+        for (let i = 0; i < N; i++) {
+          const t = m.sampleTempered(ctx, T, rng)
+          counts.set(t, (counts.get(t) ?? 0) + 1)
+        }
+        // ids expected at least 5 times one by one; the rest (200k rare ids) as one bin
+        let checked = 0
+        let restP = 0
+        let restC = 0
+        for (let w = 0; w < p.length; w++) {
+          const c = counts.get(w) ?? 0
+          if (N * p[w] < 5) {
+            restP += p[w]
+            restC += c
+            continue
+          }
+          checked++
+          expect(Math.abs(c - N * p[w]), `T ${T} id ${w}`).toBeLessThan(5 * Math.sqrt(N * p[w] * (1 - p[w])) + 1)
+        }
+        expect(Math.abs(restC - N * restP), `T ${T} rare ids`).toBeLessThan(5 * Math.sqrt(N * restP) + 1)
+        expect(checked).toBeGreaterThan(1)
+      }
+    }
+    expect(() => tiny.sampleTempered(Uint32Array.of(1), 0, rng)).toThrow(LabError)
+  })
+
   it('keeps unseen ids possible but rare: the unknown type gets one share of the base distribution', () => {
     const { model } = smallByteModel()
     const l = model.logits(Uint32Array.of(150, 151, 152)) // bytes never seen: back-off to order 1

@@ -25,6 +25,7 @@ export function registerProbe(program: Command): void {
     .option('--concurrency <n>', 'requests in flight', '4')
     .option('--max-samples <n>', 'stop when the output holds this many samples (earlier runs included)')
     .option('--max-tokens <n>', 'max_tokens of each request', '128')
+    .option('--repeat <n>', 'ask every prompt n times (fresh answers; ids of later rounds end in #2, #3 …); de-duplication keeps repeats from counting twice', '1')
     .option('--temperature <t>', 'sampling temperature of each request, in [0, 2] (default: the endpoint\'s); a cooler sample follows what a student memorised (docs/results.md §4)')
     .option('--stream', 'request streamed responses (server-sent events) and assemble them')
     .option('--retries <n>', 'retries per request on 429, 5xx and network errors', String(DEFAULT_RETRY.retries))

@@ -21,6 +21,7 @@ export interface ProbeCliOptions {
   maxSamples?: string
   maxTokens: string
   temperature?: string
+  repeat?: string
   stream?: boolean
   retries: string
   timeout: string
@@ -80,7 +81,11 @@ export async function run(o: ProbeCliOptions): Promise<void> {
     const { parseSelection, replayPrompts } = await import('../probe/replay.js')
     replay = replayPrompts(o.replay, parseSelection(o.select ?? []))
   }
-  const prompts = replay?.prompts ?? readPrompts(o.prompts as string)
+  const once = replay?.prompts ?? readPrompts(o.prompts as string)
+  // --repeat N: every prompt N times, round after round (so --max-samples cuts evenly); round 1 keeps the
+  // prompt's id and later rounds add #2, #3 …, so raising N resumes a file made with a smaller one.
+  const repeat = intOption('--repeat', o.repeat ?? '1', 1, 10_000)
+  const prompts = Array.from({ length: repeat }, (_, r) => (r === 0 ? once : once.map((p) => ({ ...p, id: `${p.id}#${r + 1}` })))).flat()
   const ask = await makeClient({ format, endpoint: o.endpoint, apiKey, model: o.model, maxTokens, temperature, stream: o.stream === true, timeout })
 
   const out = o.out ? openOutput(o.out) : undefined
