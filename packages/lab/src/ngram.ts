@@ -293,6 +293,48 @@ export class NGramModel implements LanguageModel {
   }
 
   /**
+   * Locates the context and marks (stamps) every id seen after a matched context of order ≥ 2, with its
+   * exact probability in fin[w]; returns the matched order, Γ (the product of the matched back-off
+   * weights: every unmarked id has P = Γ · P_1(w)) and the stamp of this query.
+   */
+  private matchSeen(context: Uint32Array): { m: number; G: number; now: number } {
+    const V = this.vocabSize
+    if (this.stamp === undefined) {
+      this.stamp = new Uint32Array(V)
+      this.fin = new Float64Array(V)
+    }
+    const m = this.locate(context)
+    const gAfter = this.gAfter
+    gAfter[m] = 1
+    for (let j = m; j >= 2; j--) gAfter[j - 1] = gAfter[j] * this.levels[j - 1].gamma[this.ctxIdx[j]]
+    const stamp = this.stamp
+    if (++this.stampNow === 0xffffffff) {
+      stamp.fill(0)
+      this.stampNow = 1
+    }
+    const now = this.stampNow
+    const s = this.scratch
+    const p1 = this.p1
+    const fin = this.fin as Float64Array
+    for (let j = 2; j <= m; j++) {
+      const lv = this.levels[j - 1]
+      const ci = this.ctxIdx[j]
+      const g = lv.gamma[ci]
+      const after = gAfter[j]
+      const words = lv.childWords
+      const alpha = lv.alpha
+      // As in `logits`: children at order j ⊂ children at j − 1, so s[w] holds P_{j−1}(w) for j > 2.
+      for (let c = lv.childStart[ci], end = lv.childStart[ci + 1]; c < end; c++) {
+        const w = words[c]
+        s[w] = alpha[c] + g * (j === 2 ? p1[w] : s[w])
+        fin[w] = s[w] * after
+        stamp[w] = now
+      }
+    }
+    return { m, G: gAfter[1], now }
+  }
+
+  /**
    * The k most probable next tokens, exactly, without a pass over the vocabulary. An id never seen after
    * any matched context of order ≥ 2 has probability Γ · P_1(w), Γ the product of the matched back-off
    * weights — the same factor for all of them — so the best of those are the first ids in P_1 order that
@@ -306,21 +348,9 @@ export class NGramModel implements LanguageModel {
     if (this.byP1 === undefined) {
       const p1 = this.p1
       this.byP1 = Uint32Array.from(Array.from({ length: V }, (_, w) => w).sort((a, b) => p1[b] - p1[a] || a - b))
-      this.stamp = new Uint32Array(V)
-      this.fin = new Float64Array(V)
     }
-    const m = this.locate(context)
-    const gAfter = this.gAfter
-    gAfter[m] = 1
-    for (let j = m; j >= 2; j--) gAfter[j - 1] = gAfter[j] * this.levels[j - 1].gamma[this.ctxIdx[j]]
-    const G = gAfter[1]
+    const { m, G, now } = this.matchSeen(context)
     const stamp = this.stamp as Uint32Array
-    if (++this.stampNow === 0xffffffff) {
-      stamp.fill(0)
-      this.stampNow = 1
-    }
-    const now = this.stampNow
-    const s = this.scratch
     const p1 = this.p1
     // Top k by (probability desc, id asc) in one pass: a sorted insertion list of length k.
     const topIds = new Uint32Array(k)
@@ -338,21 +368,6 @@ export class NGramModel implements LanguageModel {
       topIds[i] = w
     }
     const fin = this.fin as Float64Array
-    for (let j = 2; j <= m; j++) {
-      const lv = this.levels[j - 1]
-      const ci = this.ctxIdx[j]
-      const g = lv.gamma[ci]
-      const after = gAfter[j]
-      const words = lv.childWords
-      const alpha = lv.alpha
-      // As in `logits`: children at order j ⊂ children at j − 1, so s[w] holds P_{j−1}(w) for j > 2.
-      for (let c = lv.childStart[ci], end = lv.childStart[ci + 1]; c < end; c++) {
-        const w = words[c]
-        s[w] = alpha[c] + g * (j === 2 ? p1[w] : s[w])
-        fin[w] = s[w] * after
-        stamp[w] = now
-      }
-    }
     if (m >= 2) {
       const lv = this.levels[1]
       const words = lv.childWords
@@ -447,34 +462,9 @@ export class NGramModel implements LanguageModel {
       this.tempT = temperature
     }
     const cdf = this.tempCdf
-    if (this.stamp === undefined) {
-      this.stamp = new Uint32Array(V)
-      this.fin = new Float64Array(V)
-    }
-    const m = this.locate(context)
-    const gAfter = this.gAfter
-    gAfter[m] = 1
-    for (let j = m; j >= 2; j--) gAfter[j - 1] = gAfter[j] * this.levels[j - 1].gamma[this.ctxIdx[j]]
-    const stamp = this.stamp
-    if (++this.stampNow === 0xffffffff) {
-      stamp.fill(0)
-      this.stampNow = 1
-    }
-    const now = this.stampNow
-    const s = this.scratch
+    const { m, G, now } = this.matchSeen(context)
+    const stamp = this.stamp as Uint32Array
     const fin = this.fin as Float64Array
-    for (let j = 2; j <= m; j++) {
-      const lv = this.levels[j - 1]
-      const ci = this.ctxIdx[j]
-      const g = lv.gamma[ci]
-      const after = gAfter[j]
-      for (let c = lv.childStart[ci], end = lv.childStart[ci + 1]; c < end; c++) {
-        const w = lv.childWords[c]
-        s[w] = lv.alpha[c] + g * (j === 2 ? p1[w] : s[w])
-        fin[w] = s[w] * after
-        stamp[w] = now
-      }
-    }
     // Children at order 2 hold every id seen at any matched order ≥ 2.
     let seenWeight = 0
     let seenP1 = 0
@@ -486,7 +476,7 @@ export class NGramModel implements LanguageModel {
       seenWeight += fin[w] ** inv
       seenP1 += p1[w] ** inv
     }
-    const rest = gAfter[1] ** inv * Math.max(0, cdf[V - 1] - seenP1)
+    const rest = G ** inv * Math.max(0, cdf[V - 1] - seenP1)
     let u = rng.nextFloat() * (seenWeight + rest)
     if (u < seenWeight) {
       for (let c = c0; c < c1; c++) {
