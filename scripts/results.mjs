@@ -44,7 +44,7 @@ const SECTIONS = {
   },
   explore: { deterministic: true, make: explore },
   // issue 13 §5; about 30 min on 2 shared cores (scripts/attribution-results.mjs runs it one B per process)
-  attribution: { deterministic: true, make: () => run([CLI, 'lab', 'attribution', '--table', '--probe-tokens', '50000'], 'tokenmark lab attribution --table --probe-tokens 50000') },
+  attribution: { deterministic: true, make: () => run([CLI, 'lab', 'attribution', '--table'], 'tokenmark lab attribution --table') },
   neural: { deterministic: false, make: neuralGrid },
   bench: {
     deterministic: false,

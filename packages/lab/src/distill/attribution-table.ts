@@ -26,8 +26,9 @@ export function attributionMarkdown(rows: readonly AttributionRow[]): string {
   if (r) {
     lines.push(
       '',
-      `Cohorts flagged by Holm at α = ${r.alpha} over the schedule's B cohorts; global test: ${r.globalRule === 'pooled' ? 'pooled keyed replay' : 'best cohort × B'} (replay) / best cohort × B (heldout). ` +
-        `Harvest passes ${r.harvestPasses}; records under investigation: ${r.replay}.`,
+      `Cohorts flagged by Holm at α = ${r.alpha} over the schedule's B cohorts; global test: pooled keyed replay (replay) / best cohort × B (heldout). ` +
+        `Student: ${(r.teacherTokens + r.humanTokens).toLocaleString('en-US')} training tokens, harvest passes ${r.harvestPasses}; records under investigation: ${r.replay}` +
+        `${r.probeTemperature !== undefined ? `; answers sampled at temperature ${r.probeTemperature}` : ''}.`,
     )
   }
   return lines.join('\n') + '\n'

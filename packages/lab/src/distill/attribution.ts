@@ -208,6 +208,8 @@ export interface AttributionRow {
   /** Harvested records the student trained on, and the harvest's tokens in its training set (all passes). */
   harvestRecords: number
   harvestPasses: number
+  /** Temperature the investigator sampled the student's answers at (absent in rows of earlier builds). */
+  probeTemperature?: number
   replay: 'suspects' | 'all'
   replayedRecords: number
   teacherTokens: number
@@ -442,6 +444,7 @@ export class Attribution {
       epochsFlagged: r.epochsFlagged,
       harvestRecords: trained.length,
       harvestPasses: o.harvestPasses,
+      probeTemperature: o.probeTemperature,
       replay: o.replay,
       replayedRecords: probe === 'replay' ? this.replayed(log.records).length : 0,
       teacherTokens,
