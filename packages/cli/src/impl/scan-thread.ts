@@ -111,7 +111,7 @@ if (parentPort !== null) {
   const waiting = new Map<number, { from: number; items: BlockItem[] }>()
 
   const route = (l: Loaded, seq: number, from: number, items: BlockItem[], prompts: string[] = []) => {
-    const router = new TupleRouter(prepareKey(l.key), s.count, { tokenizer: l.tokenizer, normalize: s.normalize, filter: l.filter, firstText: from })
+    const router = new TupleRouter(prepareKey(l.key), s.count, { tokenizer: l.tokenizer, normalize: s.normalize, filter: l.filter, firstText: from, hashing: partHashing })
     for (const p of prompts) router.excludePrompt(p)
     for (const it of items) router.add(it.text, it.prompt)
     const events = Array.from({ length: s.count }, (_, i) => router.take(i))
