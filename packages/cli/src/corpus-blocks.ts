@@ -10,7 +10,7 @@
  * (CorpusCheck) and the error is decided once every block has been parsed. A block cut at a line end (0x0A
  * is never inside a UTF-8 sequence) is UTF-8 exactly when that part of the file is.
  */
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { decodeText, isJsonLines, jsonlItems, textFaultError, textItems, type CorpusFormat, type InputDescription, type SplitMode, type TextFault } from './corpus.js'
 import { CliError } from './errors.js'
 
@@ -140,10 +140,14 @@ export class CorpusCheck {
   }
 
   /**
-   * The blocks of every file in corpus order, read `size` bytes at a time; a file that cannot be read, or a
+   * The blocks of every file in corpus order, `size` bytes or so each; a file that cannot be read, or a
    * plain-text file that is no text, ends the reading (its error is the corpus's unless an earlier file has one).
+   * Over the last 2·`threads` blocks' worth of bytes the blocks shrink geometrically (to `size`/16), so the threads
+   * finish routing within a small block of each other.
    */
-  *blocks(format: CorpusFormat, size = BLOCK_BYTES): Generator<CorpusBlock> {
+  *blocks(format: CorpusFormat, size = BLOCK_BYTES, threads = 1): Generator<CorpusBlock> {
+    this.left = this.paths.reduce((a, p) => a + fileSize(p), 0)
+    this.tail = 2 * threads
     for (let file = 0; file < this.paths.length; file++) {
       const path = this.paths[file]
       const f = this.files[file]
@@ -166,6 +170,15 @@ export class CorpusCheck {
     }
   }
 
+  /** Bytes of the corpus not yet handed out (from the files' sizes; 0 when unknown, as for stdin). */
+  private left = 0
+  private tail = 2
+
+  /** How many bytes the next block should hold. */
+  private want(size: number): number {
+    return Math.min(size, Math.max(size >> 4, Math.ceil(this.left / this.tail)))
+  }
+
   private *fileBlocks(file: number, fd: number, format: CorpusFormat, size: number): Generator<CorpusBlock> {
     const path = this.paths[file]
     const f = this.files[file]
@@ -175,9 +188,11 @@ export class CorpusCheck {
     let firstLine = 1
     // auto: JSON lines when the name says so or the first character that is not white space is `{` (isJsonLines)
     let jsonl = format === 'auto' ? (isJsonLines(path, '', 'auto') ? true : undefined) : format === 'jsonl'
+    let need = 0 // at least this many bytes before the next cut: more than a line without its end
     for (;;) {
-      while (held < buf.length && !eof) {
-        const n = readChunk(fd, buf, held)
+      const want = jsonl === true ? Math.max(need, Math.min(buf.length, this.want(size))) : buf.length
+      while (held < want && !eof) {
+        const n = readChunk(fd, buf, held, want)
         if (n === 0) eof = true
         held += n
       }
@@ -193,14 +208,17 @@ export class CorpusCheck {
       }
       const cut = eof ? held - 1 : buf.lastIndexOf(10, held - 1)
       if (cut < 0 && !eof) {
-        buf = grow(buf, held) // a line longer than a block: the block grows
+        buf = grow(buf, held) // a line longer than the block wanted: it grows
+        need = held + 1
         continue
       }
+      need = 0
       if (cut >= 0) {
-        const next = new Uint8Array(size)
+        const next = new Uint8Array(Math.max(size, 2 * (held - cut - 1)))
         next.set(buf.subarray(cut + 1, held))
         const bytes = buf.subarray(0, cut + 1)
         f.bytes += bytes.length
+        this.left = Math.max(0, this.left - bytes.length)
         f.format = 'jsonl'
         const lines = newlines(bytes) // before the block is handed out (its bytes move to a thread)
         yield { file, path, firstLine, bytes }
@@ -235,11 +253,19 @@ export class CorpusCheck {
 
 class ReadError extends Error {}
 
-function readChunk(fd: number, buf: Uint8Array, at: number): number {
+function fileSize(path: string): number {
   try {
-    return readSync(fd, buf, at, buf.length - at, null)
+    return path === '-' ? 0 : statSync(path).size
+  } catch {
+    return 0 // reported when it is opened
+  }
+}
+
+function readChunk(fd: number, buf: Uint8Array, at: number, to: number): number {
+  try {
+    return readSync(fd, buf, at, to - at, null)
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return readChunk(fd, buf, at) // a non-blocking stdin: try again
+    if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return readChunk(fd, buf, at, to) // a non-blocking stdin: try again
     throw new ReadError('read', { cause: e })
   }
 }

@@ -26,6 +26,7 @@ import { parseBlock, type BlockItem, type CorpusBlock } from '../corpus-blocks.j
 import { CliError } from '../errors.js'
 import { partHashing } from '../hash.js'
 import { loadFilter, loadKey } from '../load.js'
+import { threadCpuSeconds } from '../timing.js'
 import { mergeParts } from './merge.js'
 
 export interface ThreadSetup {
@@ -66,9 +67,19 @@ export type ThreadReply =
       final: boolean
     }
   | { kind: 'routed'; seq: number; routed: Routed }
-  | { kind: 'part'; part: Uint8Array }
-  | { kind: 'merged'; result: ShardedResult; parts: Uint8Array[] }
+  | { kind: 'part'; part: Uint8Array; cpu: ThreadCpu }
+  | { kind: 'merged'; result: ShardedResult; parts: Uint8Array[]; cpu: ThreadCpu }
   | { kind: 'error'; error: string }
+
+/** This thread's CPU seconds so far, by phase (TOKENMARK_SCAN_PHASES, scan-threads.ts). */
+export interface ThreadCpu {
+  /** Starting: core compiled, key, tokenizer tables and filter loaded. */
+  load: number
+  /** Parsing and routing blocks. */
+  route: number
+  reduce: number
+  merge: number
+}
 
 export interface Routed {
   events: Uint32Array[]
@@ -107,6 +118,7 @@ if (parentPort !== null) {
   } catch (e) {
     ready = e as Error
   }
+  const cpu: ThreadCpu = { load: threadCpuSeconds(), route: 0, reduce: 0, merge: 0 }
   const promptIds = new Set(s.promptIds)
   const waiting = new Map<number, { from: number; items: BlockItem[] }>()
 
@@ -120,6 +132,8 @@ if (parentPort !== null) {
   }
 
   port.on('message', (m: ThreadMessage) => {
+    const c0 = threadCpuSeconds()
+    const phase = m.phase === 'reduce' || m.phase === 'merge' ? m.phase : 'route'
     try {
       if (m.phase === 'block') {
         const p = parseBlock(m.block)
@@ -161,13 +175,16 @@ if (parentPort !== null) {
       } else if (m.phase === 'reduce') {
         const { key, filter } = ready as Loaded
         const part = shardPartToBytes(reduceShard(key, { index: m.index, count: s.count }, m.blocks, { filter: filter !== undefined, settings: m.settings }), partHashing)
-        port.postMessage({ kind: 'part', part } satisfies ThreadReply, [part.buffer as ArrayBuffer])
+        cpu.reduce += threadCpuSeconds() - c0
+        port.postMessage({ kind: 'part', part, cpu } satisfies ThreadReply, [part.buffer as ArrayBuffer])
       } else {
         const result = mergedResult(mergeParts((ready as Loaded).key, m.parts), { alpha: m.alpha })
-        port.postMessage({ kind: 'merged', result, parts: m.parts } satisfies ThreadReply, m.parts.map((b) => b.buffer as ArrayBuffer))
+        cpu.merge += threadCpuSeconds() - c0
+        port.postMessage({ kind: 'merged', result, parts: m.parts, cpu } satisfies ThreadReply, m.parts.map((b) => b.buffer as ArrayBuffer))
       }
     } catch (e) {
       port.postMessage({ kind: 'error', error: message(e) } satisfies ThreadReply)
     }
+    if (phase === 'route') cpu.route += threadCpuSeconds() - c0
   })
 }

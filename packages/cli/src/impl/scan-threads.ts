@@ -24,12 +24,17 @@ import { CliError } from '../errors.js'
 import { writePartFile } from './part-file.js'
 import type { ScanOptions } from './scan.js'
 import { nothingScored, printMerged } from './scan-print.js'
-import type { Routed, ThreadMessage, ThreadReply, ThreadSetup } from './scan-thread.js'
+import type { Routed, ThreadCpu, ThreadMessage, ThreadReply, ThreadSetup } from './scan-thread.js'
+import { threadCpuSeconds } from '../timing.js'
 
 /** Blocks handed to a thread and not yet routed: one at work, one waiting, so a thread never idles for the reader. */
 const QUEUED = 2
 
-/** TOKENMARK_SCAN_BLOCK_BYTES (≥ 1024) sets the block size (default BLOCK_BYTES, 1 MiB): tests cut small corpora into many blocks. */
+/**
+ * TOKENMARK_SCAN_BLOCK_BYTES (≥ 1024) sets the block size (default BLOCK_BYTES, 1 MiB): tests cut small corpora
+ * into many blocks. TOKENMARK_SCAN_PHASES=1 adds one stderr line `tokenmark-phases {json}` after the result: when
+ * each phase ended (seconds since the process started) and each thread's CPU seconds by phase (bench/shard-cli.mjs).
+ */
 function blockBytes(): number {
   const v = Number(process.env.TOKENMARK_SCAN_BLOCK_BYTES)
   return Number.isInteger(v) && v >= 1024 ? v : BLOCK_BYTES
@@ -50,9 +55,12 @@ export async function runThreads(paths: string[], o: ScanOptions): Promise<void>
   }
   const setup: ThreadSetup = { keyFile: o.key, count: n, tokenizer: o.tokenizer, normalize: o.normalize, filterFile: o.filter, promptIds: matcher?.ids() ?? [] }
   const threads = Array.from({ length: n }, () => new ScanThread(setup))
+  // Seconds since the process started at which each phase ended (TOKENMARK_SCAN_PHASES prints them).
+  const marks: Record<string, number> = { threadsStarted: performance.now() / 1000 }
   try {
     const check = new CorpusCheck(paths, o.split)
-    const route = await routeAll(threads, check, o, matcher)
+    const route = await routeAll(threads, check, o, matcher, marks)
+    marks.routed = performance.now() / 1000
     const error = check.error() ?? promptsError ?? (route.setupError !== undefined ? new CliError(route.setupError) : undefined)
     if (error !== undefined) throw error
     const globalPrompts = matcher?.rest() ?? []
@@ -60,14 +68,19 @@ export async function runThreads(paths: string[], o: ScanOptions): Promise<void>
     if (globalPrompts.length > 0) blocks.unshift(((await threads[0].ask({ phase: 'prompts', prompts: globalPrompts })) as { routed: Routed }).routed)
     const input = check.input(route.withPrompts, globalPrompts.length)
 
+    const cpu: ThreadCpu[] = []
     const parts = await Promise.all(
       threads.map(async (t, i) => {
         const mine = blocks.map((r) => ({ events: r.events[i], counts: r.counts, corpus: r.corpus }))
-        const reply = await t.ask({ phase: 'reduce', index: i, blocks: mine, settings: blocks[0].settings }, mine.map((b) => b.events.buffer as ArrayBuffer))
-        return (reply as { part: Uint8Array }).part
+        const reply = (await t.ask({ phase: 'reduce', index: i, blocks: mine, settings: blocks[0].settings }, mine.map((b) => b.events.buffer as ArrayBuffer))) as Extract<ThreadReply, { kind: 'part' }>
+        cpu[i] = reply.cpu
+        return reply.part
       }),
     )
-    const { result: r, parts: merged } = (await threads[0].ask({ phase: 'merge', parts, alpha: o.alpha }, parts.map((p) => p.buffer as ArrayBuffer))) as Extract<ThreadReply, { kind: 'merged' }>
+    marks.reduced = performance.now() / 1000
+    const { result: r, parts: merged, cpu: cpu0 } = (await threads[0].ask({ phase: 'merge', parts, alpha: o.alpha }, parts.map((p) => p.buffer as ArrayBuffer))) as Extract<ThreadReply, { kind: 'merged' }>
+    cpu[0] = cpu0
+    marks.merged = performance.now() / 1000
     if (r.texts !== input.texts) throw new CliError(`threads read ${r.texts} texts, the corpus has ${input.texts}`)
     if (r.tokensScored === 0) throw nothingScored(r.tokensTotal, 'the corpus')
     if (o.partsOut !== undefined) {
@@ -79,6 +92,7 @@ export async function runThreads(paths: string[], o: ScanOptions): Promise<void>
       merged.forEach((b, i) => writePartFile(o.partsOut as string, r.shards.hashes[i], b))
     }
     printMerged(r, o.json === true, input)
+    if (process.env.TOKENMARK_SCAN_PHASES !== undefined) process.stderr.write(`tokenmark-phases ${JSON.stringify({ wall: marks, threadCpu: cpu, mainCpu: threadCpuSeconds() })}\n`)
   } finally {
     await Promise.all(threads.map((t) => t.stop()))
   }
@@ -96,9 +110,15 @@ interface BlockState {
  * Phase 1: every block read, handed out, parsed and (unless the scan has failed) routed. Resolves with the
  * routed blocks in corpus order, the texts that had a prompt, and a thread's load error.
  */
-function routeAll(threads: ScanThread[], check: CorpusCheck, o: ScanOptions, matcher: PromptMatcher | undefined): Promise<{ blocks: Routed[]; withPrompts: number; setupError?: string }> {
+function routeAll(
+  threads: ScanThread[],
+  check: CorpusCheck,
+  o: ScanOptions,
+  matcher: PromptMatcher | undefined,
+  marks: Record<string, number>,
+): Promise<{ blocks: Routed[]; withPrompts: number; setupError?: string }> {
   return new Promise((resolve, reject) => {
-    const reader = check.blocks(o.format, blockBytes())
+    const reader = check.blocks(o.format, blockBytes(), threads.length)
     const states: BlockState[] = []
     const queued = new Map<ScanThread, number>(threads.map((t) => [t, 0]))
     let from = 0
@@ -165,6 +185,7 @@ function routeAll(threads: ScanThread[], check: CorpusCheck, o: ScanOptions, mat
           if (m.final) done(m.seq)
           match()
         } else if (m.kind === 'routed') {
+          marks.firstRouted ??= performance.now() / 1000
           states[m.seq].routed = m.routed
           done(m.seq)
         }
