@@ -114,11 +114,15 @@ describe('scan --workers on a corpus of many blocks', () => {
       // the first file is fine, the second is not UTF-8 in its last block
       [[corpus, bad('latin1.jsonl', Buffer.concat([Buffer.from(lines.join('\n') + '\n'), Buffer.from([0x7b, 0x22, 0x74, 0xe9, 0x22, 0x7d, 0x0a])]))], /latin1\.jsonl is not UTF-8 text/],
       [[bad('blank.jsonl', '\n  \n\t\n')], /blank\.jsonl holds only whitespace/],
-      [[corpus, join(dir, 'missing.jsonl')], /cannot read corpus file .*missing\.jsonl: ENOENT/],
+      // the key, tokenizer and filter are loaded by the threads: their errors, in scan's order, after the corpus's
+      [['--key', join(dir, 'none.tmkey'), corpus, join(dir, 'missing.jsonl')], /cannot read corpus file .*missing\.jsonl: ENOENT/],
+      [['--key', join(dir, 'none.tmkey'), corpus], /cannot read key file .*none\.tmkey: ENOENT/],
+      [['--tokenizer', 'nope', '--filter', corpus, corpus], /unknown tokenizer "nope"/],
     ]
     for (const [files, re] of cases) {
-      const one = tm(['scan', '--key', keyFile, ...files])
-      const two = tm(['scan', '--key', keyFile, ...files, '--workers', '2'])
+      const args = files[0] === '--key' ? files : ['--key', keyFile, ...files]
+      const one = tm(['scan', ...args])
+      const two = tm(['scan', ...args, '--workers', '2'])
       expect(one.code).toBe(2)
       expect(one.err).toMatch(re)
       expect(two.err).toBe(one.err)
