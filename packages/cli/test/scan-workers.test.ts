@@ -92,6 +92,12 @@ describe('scan --workers on a corpus of many blocks', () => {
       expect(result).toEqual(local)
       expect(shards.count).toBe(Number(workers))
     }
+    // the JSON lines from stdin (read in blocks as a pipe delivers them)
+    const piped = (extra: string[]) => spawnSync(process.execPath, [BIN, 'scan', '--key', keyFile, '--json', '-', ...extra], { encoding: 'utf8', env, input: readFileSync(corpus) })
+    const fromStdin = piped(['--workers', '2'])
+    expect(fromStdin.status).toBe(0)
+    const { shards: _s, ...stdinResult } = JSON.parse(fromStdin.stdout)
+    expect(stdinResult).toEqual(JSON.parse(piped([]).stdout))
     const text = tm(args)
     const threaded = tm([...args, '--workers', '2'])
     expect(threaded.code).toBe(0)
