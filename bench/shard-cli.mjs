@@ -5,7 +5,7 @@
 // be identical. Wall clock is what the user waits for (on a shared machine it measures the neighbours too);
 // CPU seconds per process (from /usr/bin/time; the workers' from /proc/<pid>/stat) say where the work went.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -26,12 +26,12 @@ function processCpu(pid) {
   return (Number(f[11]) + Number(f[12])) / 100
 }
 
-/** Runs the CLI under /usr/bin/time: { out, wall, cpu }. */
-function timed(args) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S', process.execPath, BIN, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 })
+/** Runs the CLI under /usr/bin/time: { out, err, wall, cpu, rss (MB) }. */
+function timed(args, env = {}) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', process.execPath, BIN, ...args], { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, ...env } })
   if (r.status !== 0) throw new Error(`tokenmark ${args[0]} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`)
-  const [wall, user, sys] = r.stderr.trim().split('\n').pop().split(' ').map(Number)
-  return { out: r.stdout, wall, cpu: user + sys }
+  const [wall, user, sys, rss] = r.stderr.trim().split('\n').pop().split(' ').map(Number)
+  return { out: r.stdout, err: r.stderr, wall, cpu: user + sys, rss: rss / 1024 }
 }
 
 function startWorker(url, keyFile) {
@@ -61,12 +61,25 @@ export async function runCli(texts, key) {
   writeFileSync(keyFile, key.toKeyFile(new Date(0)), { mode: 0o600 })
   try {
     const threads = runThreads(corpus, keyFile)
-    const queue = postgresBin() ? await runQueue(corpus, keyFile, threads.local) : undefined
+    const queue = postgresBin() && process.env.SHARD_BENCH_QUEUE !== '0' ? await runQueue(corpus, keyFile, threads.local) : undefined
     const N = threads.local.tokensTotal
+    const walls = (xs) => xs.map((x) => fmt(x)).join(', ')
+    const ph = threads.phases
     const rows = [
-      row('`tokenmark scan`: wall / CPU (process start, read, score, print)', `${fmt(threads.wall1)} s / ${fmt(threads.cpu1)} s (${fmt(N / threads.wall1)} tokens/s wall)`),
-      row('`scan --workers 2`: wall / CPU of both threads and the main one', `${fmt(threads.wallT)} s / ${fmt(threads.cpuT)} s`),
-      row('`scan --workers 2` over `scan`, tokens/s wall clock (ratio)', `${fmt(N / threads.wallT)} (${fmt(threads.wall1 / threads.wallT)}×)`, '≥ 1.6×', threads.wall1 / threads.wallT >= 1.6),
+      row('corpus (one JSON-lines file)', `${fmt(N)} tokens, ${fmt(texts.length)} texts, ${fmt(statSync(corpus).size / 2 ** 20)} MiB`),
+      row('`tokenmark scan`: wall median (rounds) / CPU user+sys / max RSS', `${fmt(threads.wall1)} s (${walls(threads.rounds.wall1)}) / ${fmt(threads.cpu1)} s / ${fmt(threads.rss1)} MB`),
+      row('`scan --workers 2`: wall median (rounds) / CPU user+sys, all threads / max RSS', `${fmt(threads.wallT)} s (${walls(threads.rounds.wallT)}) / ${fmt(threads.cpuT)} s / ${fmt(threads.rssT)} MB`),
+      row('`scan --workers 2` over `scan`, tokens/s wall clock (ratio of the median walls; under load this measures the neighbours)', `${fmt(N / threads.wallT)} (${fmt(threads.wall1 / threads.wallT)}×)`, '≥ 1.6×', threads.wall1 / threads.wallT >= 1.6),
+      row('`scan --workers 2`: CPU over `scan`\'s (the price of two threads: a second core load and tokenizer, events written and replayed)', `${fmt(threads.cpuT / threads.cpu1)}×`),
+      row(
+        '`scan --workers 2` phases, seconds since the process started (median): threads started / first block routed / all routed / shards reduced / merged',
+        `${fmt(ph.threadsStarted)} / ${fmt(ph.firstRouted)} / ${fmt(ph.routed)} / ${fmt(ph.reduced)} / ${fmt(ph.merged)}`,
+      ),
+      row('`scan --workers 2`, slowest thread\'s CPU (median): load (core, key, tokenizer) / parse + route / reduce / merge; main thread', `${fmt(ph.load)} / ${fmt(ph.route)} / ${fmt(ph.reduce)} / ${fmt(ph.merge)} s; ${fmt(ph.main)} s`),
+      row(
+        '`scan --workers 2` CPU critical path (threads started + slowest thread\'s load, route, reduce + merge): the wall a quiet machine with a core per thread would give; `scan`\'s CPU over it',
+        `${fmt(ph.critical)} s (${fmt(threads.cpu1 / ph.critical)}×)`,
+      ),
       row('`scan --workers 2` result identical to `scan` (every field)', threads.same ? 'yes' : 'NO', 'identical', threads.same),
     ]
     if (queue)
@@ -75,8 +88,11 @@ export async function runCli(texts, key) {
         row('`scan --shards 2` over `scan`, tokens/s wall clock (ratio)', `${fmt(N / queue.wallQ)} (${fmt(threads.wall1 / queue.wallQ)}×)`),
         row('`scan --shards 2` result identical to `scan` (every field)', queue.same ? 'yes' : 'NO', 'identical', queue.same),
       )
-    else rows.push(row('`scan --shards 2`', 'skipped: no PostgreSQL binaries'))
-    printTable(`sharded scans as a user runs them (the built CLI, spawned), same corpus, medians of 3 (load average ${loadavg()[0].toFixed(1)})`, rows)
+    else rows.push(row('`scan --shards 2`', process.env.SHARD_BENCH_QUEUE === '0' ? 'skipped (SHARD_BENCH_QUEUE=0)' : 'skipped: no PostgreSQL binaries'))
+    printTable(
+      `sharded scans as a user runs them (the built CLI, spawned), same corpus, medians of ${ROUNDS} rounds (load average ${loadavg()[0].toFixed(1)}; re-run: SHARD_BENCH_COPIES=${process.env.SHARD_BENCH_COPIES ?? 8} SHARD_BENCH_CORE=0 npm run bench -- shard)`,
+      rows,
+    )
     return { threads, queue }
   } finally {
     rmSync(dir, { recursive: true, force: true })
@@ -88,21 +104,33 @@ const noShards = (j) => {
   return JSON.stringify(rest)
 }
 
+/** Rounds of each CLI run (SHARD_BENCH_ROUNDS, default 3): `scan` and `scan --workers 2` alternate, so both share the machine's noise. */
+const ROUNDS = Number(process.env.SHARD_BENCH_ROUNDS ?? 3)
+
 function runThreads(corpus, keyFile) {
-  const m = { wall1: [], cpu1: [], wallT: [], cpuT: [] }
+  const m = { wall1: [], cpu1: [], rss1: [], wallT: [], cpuT: [], rssT: [] }
+  const phases = []
   let local, threaded
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     const one = timed(['scan', '--key', keyFile, corpus, '--json', '--no-progress'])
     local = JSON.parse(one.out)
     m.wall1.push(one.wall)
     m.cpu1.push(one.cpu)
-    const t = timed(['scan', '--key', keyFile, corpus, '--json', '--no-progress', '--workers', '2'])
+    m.rss1.push(one.rss)
+    // TOKENMARK_SCAN_PHASES: one stderr line with when each phase ended and each thread's CPU by phase (scan-threads.ts)
+    const t = timed(['scan', '--key', keyFile, corpus, '--json', '--no-progress', '--workers', '2'], { TOKENMARK_SCAN_PHASES: '1' })
     threaded = JSON.parse(t.out)
     m.wallT.push(t.wall)
     m.cpuT.push(t.cpu)
+    m.rssT.push(t.rss)
+    const p = JSON.parse(t.err.split('\n').find((l) => l.startsWith('tokenmark-phases ')).slice('tokenmark-phases '.length))
+    const slowest = (k) => Math.max(...p.threadCpu.map((c) => c[k]))
+    const work = Math.max(...p.threadCpu.map((c) => c.load + c.route + c.reduce))
+    phases.push({ ...p.wall, load: slowest('load'), route: slowest('route'), reduce: slowest('reduce'), merge: slowest('merge'), main: p.mainCpu, critical: p.wall.threadsStarted + work + slowest('merge') })
   }
   const med = Object.fromEntries(Object.entries(m).map(([k, v]) => [k, median(v)]))
-  return { ...med, local, same: noShards(threaded) === JSON.stringify(local) }
+  const ph = Object.fromEntries(Object.keys(phases[0]).map((k) => [k, median(phases.map((p) => p[k]))]))
+  return { ...med, rounds: m, phases: ph, local, same: noShards(threaded) === JSON.stringify(local) }
 }
 
 async function runQueue(corpus, keyFile, local) {

@@ -11,7 +11,8 @@
 // per worker and nothing else running, wall time is the CPU critical path (plus the exchange); on a shared
 // machine the wall clock mostly measures the neighbours, so both are printed. Re-run on a quiet machine
 // with `npm run bench -- shard` (SHARD_BENCH_COPIES=n changes the corpus size; SHARD_BENCH_CLI=0 skips the
-// table of the CLI as a user runs it, bench/shard-cli.mjs).
+// table of the CLI as a user runs it, bench/shard-cli.mjs; SHARD_BENCH_CORE=0 runs that table alone;
+// SHARD_BENCH_ROUNDS=n sets its rounds; SHARD_BENCH_QUEUE=0 skips its queue rows).
 import os from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { CorpusScanner, getTokenizer, keyFromSecret, mergedResult, mergeShardParts } from '../packages/core/dist/index.js'
@@ -64,6 +65,7 @@ function startWorker(texts) {
 export async function run() {
   const { texts, paragraphs } = benchCorpus()
   const key = keyFromSecret(new Uint8Array(SECRET), { scheme: 'kgw', params: PARAMS })
+  if (process.env.SHARD_BENCH_CORE === '0') return { cli: await runCli(texts, key) } // the CLI's table alone
   const tk = getTokenizer('o200k_base')
   const workers = Array.from({ length: S }, () => startWorker(texts))
   await Promise.all(workers.map((w) => w.ready))

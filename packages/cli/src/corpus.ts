@@ -66,23 +66,41 @@ export interface ReadCorpusOptions {
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-/** A file's text; not UTF-8 or holding NUL bytes (binary) is an error, as is an empty file. */
-export function readTextFile(path: string, what: string): string {
-  const bytes = readFileBytes(path, what, true)
-  const name = path === '-' ? 'stdin' : path
-  if (bytes.length === 0) throw new CliError(`${name} is empty: no text to test`)
+/** Why a file's bytes are no text to test, in the order readTextFile checks them. */
+export type TextFault = 'empty' | 'utf8' | 'nul' | 'blank'
+
+/** The one-line error for a file with a TextFault (`name`: the path, or stdin). */
+export function textFaultError(name: string, fault: TextFault): CliError {
+  const why = { empty: 'is empty', utf8: 'is not UTF-8 text (binary?)', nul: 'holds NUL bytes (binary?)', blank: 'holds only whitespace' }[fault]
+  return new CliError(`${name} ${why}: no text to test`)
+}
+
+/**
+ * Bytes as text, or the first fault (empty, not UTF-8, NUL bytes, only whitespace). Bytes cut at line ends
+ * (0x0A is never inside a UTF-8 sequence) can be checked piece by piece: the file is UTF-8 when every piece
+ * is, holds NUL when a piece does, and is blank when every piece is (scan --workers: corpus-blocks.ts).
+ */
+export function decodeText(bytes: Uint8Array): { text: string; fault?: undefined } | { fault: TextFault } {
+  if (bytes.length === 0) return { fault: 'empty' }
   let text: string
   try {
     text = UTF8.decode(bytes)
   } catch {
-    throw new CliError(`${name} is not UTF-8 text (binary?): no text to test`)
+    return { fault: 'utf8' }
   }
-  if (text.includes('\0')) throw new CliError(`${name} holds NUL bytes (binary?): no text to test`)
-  if (text.trim() === '') throw new CliError(`${name} holds only whitespace: no text to test`)
-  return text
+  if (text.includes('\0')) return { fault: 'nul' }
+  if (text.trim() === '') return { fault: 'blank' }
+  return { text }
 }
 
-function isJsonLines(path: string, text: string, format: CorpusFormat): boolean {
+/** A file's text; not UTF-8 or holding NUL bytes (binary) is an error, as is an empty file. */
+export function readTextFile(path: string, what: string): string {
+  const r = decodeText(readFileBytes(path, what, true))
+  if (r.fault !== undefined) throw textFaultError(path === '-' ? 'stdin' : path, r.fault)
+  return r.text
+}
+
+export function isJsonLines(path: string, text: string, format: CorpusFormat): boolean {
   if (format !== 'auto') return format === 'jsonl'
   return /\.(jsonl|ndjson)$/i.test(path) || /^\s*\{/.test(text)
 }
@@ -112,11 +130,12 @@ function provenanceOf(o: Record<string, unknown>): Record<string, string | numbe
   return out
 }
 
-/** The texts of one JSON-lines file. */
-export function jsonlItems(path: string, text: string): CorpusItem[] {
+/** The texts of one JSON-lines file, or of a piece of it cut at a line end whose first line is line `firstLine` of the file. */
+export function jsonlItems(path: string, text: string, firstLine = 1): CorpusItem[] {
   const out: CorpusItem[] = []
   const name = path === '-' ? 'stdin' : path
-  text.split('\n').forEach((raw, i) => {
+  text.split('\n').forEach((raw, k) => {
+    const i = k + firstLine - 1
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
     if (line.trim() === '') return
     const where = `${name}:${i + 1}`
@@ -134,7 +153,7 @@ export function jsonlItems(path: string, text: string): CorpusItem[] {
 }
 
 /** The texts of one plain-text file: the whole file, or its blank-line-separated paragraphs. */
-function textItems(path: string, text: string, split: SplitMode): CorpusItem[] {
+export function textItems(path: string, text: string, split: SplitMode): CorpusItem[] {
   const name = basename(path === '-' ? 'stdin' : path)
   if (split === 'none') return [{ text, id: name }]
   return text
@@ -168,6 +187,46 @@ export function readPromptsFile(path: string): GlobalPrompt[] {
   return out
 }
 
+/**
+ * `--prompts` matched to texts by id: the first text (in corpus order) without a prompt of its own whose id a
+ * prompt names gets the first prompt with that id; every prompt no text takes is excluded from the whole
+ * corpus. Fed in corpus order, so a reader that sees the texts block by block (scan --workers) matches as one
+ * that holds them all.
+ */
+export class PromptMatcher {
+  /** Prompt indexes by id, in file order. */
+  private readonly byId = new Map<string, number>()
+  private readonly taken: boolean[]
+  /** Ids already met on a text without a prompt (only the first such text may take a prompt). */
+  private readonly met = new Set<string>()
+
+  constructor(private readonly prompts: readonly GlobalPrompt[]) {
+    prompts.forEach((p, i) => {
+      if (!this.byId.has(p.id)) this.byId.set(p.id, i)
+    })
+    this.taken = prompts.map(() => false)
+  }
+
+  /** The ids a prompt names: only texts with one of them can take a prompt. */
+  ids(): string[] {
+    return [...this.byId.keys()]
+  }
+
+  /** The prompt of the next text (in corpus order) without one of its own whose id is `id`, if it takes one. */
+  claim(id: string): string | undefined {
+    const i = this.byId.get(id)
+    if (i === undefined || this.met.has(id)) return undefined
+    this.met.add(id)
+    this.taken[i] = true
+    return this.prompts[i].prompt
+  }
+
+  /** Prompts no text took, in file order: excluded everywhere. */
+  rest(): string[] {
+    return this.prompts.filter((_, i) => !this.taken[i]).map((p) => p.prompt)
+  }
+}
+
 /** Reads every corpus file by the rules above. */
 export function readCorpus(paths: readonly string[], opts: ReadCorpusOptions = {}): Corpus {
   const format = opts.format ?? 'auto'
@@ -189,15 +248,12 @@ export function readCorpus(paths: readonly string[], opts: ReadCorpusOptions = {
   if (items.length === 0) throw new CliError('no texts to test')
   let prompts: string[] = []
   if (opts.prompts !== undefined) {
-    const byId = new Map<string, CorpusItem>()
-    for (const it of items) if (it.prompt === undefined && !byId.has(it.id)) byId.set(it.id, it)
-    for (const p of readPromptsFile(opts.prompts)) {
-      const it = byId.get(p.id)
-      if (it !== undefined) {
-        it.prompt = p.prompt
-        byId.delete(p.id)
-      } else prompts.push(p.prompt)
+    const matcher = new PromptMatcher(readPromptsFile(opts.prompts))
+    for (const it of items) {
+      const prompt = it.prompt === undefined ? matcher.claim(it.id) : undefined
+      if (prompt !== undefined) it.prompt = prompt
     }
+    prompts = matcher.rest()
   }
   const input: InputDescription = {
     files: paths.length,

@@ -36,6 +36,14 @@ export class CorpusDigest {
   readonly words = new Uint32Array(8)
   private readonly head = new Uint8Array(16)
   private readonly headView = new DataView(this.head.buffer)
+  /** A text's hashed bytes, laid out for `oneShot`. */
+  private scratch = new Uint8Array(0)
+
+  /**
+   * `oneShot`: a SHA-256 function to use instead of @noble/hashes (the same digest; Node callers pass
+   * node:crypto's, several times faster on the ~0.5 KB of ids per text — a tenth of a scan thread's CPU).
+   */
+  constructor(private readonly oneShot?: (bytes: Uint8Array) => Uint8Array) {}
 
   /** Text number `seq` of the corpus, with its prompt's ids as context when it had one. */
   addText(seq: number, ids: ArrayLike<number>, context?: ArrayLike<number>): void {
@@ -44,9 +52,23 @@ export class CorpusDigest {
     dv.setUint32(4, Math.floor(seq / 2 ** 32), true)
     dv.setUint32(8, context?.length ?? 0, true)
     dv.setUint32(12, ids.length, true)
+    if (this.oneShot !== undefined) return this.addBytes(this.oneShot(this.layout([TEXT_TAG, this.head, ...(context !== undefined ? [idBytes(context)] : []), idBytes(ids)])))
     const h = sha256.create().update(TEXT_TAG).update(this.head)
     if (context !== undefined) h.update(idBytes(context))
     this.addBytes(h.update(idBytes(ids)).digest())
+  }
+
+  /** The pieces one after another in the scratch buffer (a view of it). */
+  private layout(pieces: Uint8Array[]): Uint8Array {
+    let n = 0
+    for (const p of pieces) n += p.length
+    if (this.scratch.length < n) this.scratch = new Uint8Array(Math.max(n, 2 * this.scratch.length))
+    let at = 0
+    for (const p of pieces) {
+      this.scratch.set(p, at)
+      at += p.length
+    }
+    return this.scratch.subarray(0, n)
   }
 
   /** A prompt excluded from the whole scan. */

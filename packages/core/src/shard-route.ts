@@ -26,6 +26,7 @@ import { forEachTuple, withContext } from './scoring.js'
 import { Scorer } from './scorer.js'
 import { fmix32 } from './prf.js'
 import { CorpusDigest, filterSha256, scanSettingsDigest } from './scan-identity.js'
+import type { PartHashing } from './shard-part.js'
 import type { Tokenizer } from './tokenizers/types.js'
 
 /** The shard of tuple (w0, w1) among `count` (exact in doubles for count ≤ 2^21); (0, 0) is (0, 1) as in TupleSet.canon. */
@@ -89,13 +90,15 @@ export interface RouterOptions {
   keep?: (shard: number) => boolean
   /** The corpus position of the first text this router is given (a block's start; default 0): the corpus digest names texts by position. */
   firstText?: number
+  /** A faster SHA-256 for the corpus digest (CorpusDigest; shard-part.ts's PartHashing, as the CLI passes node:crypto's). */
+  hashing?: PartHashing
 }
 
 /** Routes texts (with prompts) into per-shard event logs. */
 export class TupleRouter {
   readonly counts: RouteCounts = { texts: 0, tokensTotal: 0, noContext: 0 }
   /** The additive digest of the texts and prompts routed (scan-identity.ts); blocks' digests add up to the corpus's. */
-  readonly corpus = new CorpusDigest()
+  readonly corpus: CorpusDigest
   private readonly logs: EventLog[]
   private wordsScratch = new Uint32Array(0)
   /** Normalises and tokenizes exactly as the one scorer does (scorer.ts); its accumulator is unused. */
@@ -107,6 +110,7 @@ export class TupleRouter {
     private readonly opts: RouterOptions,
   ) {
     this.logs = Array.from({ length: shardCount }, () => new EventLog())
+    this.corpus = new CorpusDigest(opts.hashing?.sha256)
     this.scorer = new Scorer(pk.key, { tokenizer: opts.tokenizer, normalize: opts.normalize ?? true })
   }
 

@@ -1,12 +1,13 @@
 /** What `tokenmark merge` does, and how a merged (sharded) scan result is printed — also by `scan --shards`. */
-import { mergedResult, mergeShardParts, mergeShardSummaries, readShardHead, shardPartHash, TokenmarkError, type MergedShards, type ShardedResult, type WatermarkKey } from '@tokenmark/core'
+import { mergedResult, mergeShardParts, mergeShardSummaries, readShardHead, shardPartHash, TokenmarkError, type MergedShards, type WatermarkKey } from '@tokenmark/core'
 import { CliError } from '../errors.js'
 import { partHashing } from '../hash.js'
 import { readFileBytes } from '../io.js'
 import { loadKey } from '../load.js'
 import type { MergeOptions } from '../commands/merge.js'
-import { describeInput, type InputDescription } from '../corpus.js'
-import { scanJson, scanSummary } from './scan.js'
+import { printMerged } from './scan-print.js'
+
+export { printMerged }
 
 function oneLine<T>(f: () => T): T {
   try {
@@ -35,16 +36,6 @@ export function mergeHeads(key: WatermarkKey, heads: { head: Uint8Array; sha256:
         return { summary: readShardHead(head), sha256 }
       }),
     ),
-  )
-}
-
-/** The local scan's output plus what was merged: `--json` adds `shards`, the summary a last line. */
-/** The merged result as `scan` prints it (with how the corpus was read, when the caller read it). */
-export function printMerged(r: ShardedResult, json: boolean, input?: InputDescription): void {
-  process.stdout.write(
-    json
-      ? JSON.stringify({ ...scanJson(r, input), shards: r.shards }) + '\n'
-      : (input ? `${describeInput(input)}\n` : '') + scanSummary(r) + `  merged from ${r.shards.count} shard${r.shards.count === 1 ? '' : 's'}; Merkle root of the parts' SHA-256: ${r.shards.merkleRoot}\n`,
   )
 }
 

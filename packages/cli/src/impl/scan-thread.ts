@@ -1,14 +1,33 @@
 /**
- * A thread of `scan --workers N` (scan-threads.ts): phase `route` tokenizes and PRFs its block of texts
- * into per-shard events (core TupleRouter, as a queue worker's route job); phase `reduce` replays one
- * shard's events from every block into its part (core reduceShard, as a reduce job). Replies transfer
- * their typed arrays.
+ * A thread of `scan --workers N` (scan-threads.ts). Per block of the corpus (corpus-blocks.ts): parse it
+ * (`parsed` reply at once, so the main thread can match --prompts ids in corpus order), then route its texts
+ * (normalise, tokenize, PRF) into per-shard events with core's TupleRouter, as a queue worker's route job
+ * does (`routed` reply). Then `reduce`: one shard's events from every block replayed into its part (core
+ * reduceShard, as a reduce job); and on one thread `merge`: the parts added into the result. Replies
+ * transfer their typed arrays.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { EmissionFilter, getTokenizer, prepareKey, reduceShard, shardPartToBytes, TokenmarkError, TupleRouter, type RouteCounts, type RoutedBlock, type Tokenizer, type WatermarkKey } from '@tokenmark/core'
+import {
+  CodedError,
+  getTokenizer,
+  mergedResult,
+  prepareKey,
+  reduceShard,
+  shardPartToBytes,
+  TupleRouter,
+  type EmissionFilter,
+  type RouteCounts,
+  type RoutedBlock,
+  type ShardedResult,
+  type Tokenizer,
+  type WatermarkKey,
+} from '@tokenmark/core'
+import { parseBlock, type BlockItem, type CorpusBlock } from '../corpus-blocks.js'
 import { CliError } from '../errors.js'
 import { partHashing } from '../hash.js'
-import { loadKey } from '../load.js'
+import { loadFilter, loadKey } from '../load.js'
+import { threadCpuSeconds } from '../timing.js'
+import { mergeParts } from './merge.js'
 
 export interface ThreadSetup {
   keyFile: string
@@ -16,57 +35,156 @@ export interface ThreadSetup {
   count: number
   tokenizer?: string
   normalize: boolean
-  filter?: Uint8Array
+  filterFile?: string
+  /** Ids the --prompts file names: a text without a prompt with one of these waits for the main thread's match. */
+  promptIds: string[]
 }
 
-export interface RouteReply {
+export type ThreadMessage =
+  /** Block `seq` (corpus order), whose first text is text `from` of the corpus; `check`: parse only (the scan has failed). */
+  | { phase: 'block'; seq: number; from: number; block: CorpusBlock; check: boolean }
+  /** The prompts the main thread matched to texts of a block that waited (item index, prompt). */
+  | { phase: 'assign'; seq: number; prompts: [number, string][] }
+  /** The prompts excluded from the whole scan, routed as a block of no texts that goes first. */
+  | { phase: 'prompts'; prompts: string[] }
+  | { phase: 'reduce'; index: number; blocks: RoutedBlock[]; settings: Uint8Array }
+  | { phase: 'merge'; parts: Uint8Array[]; alpha: number }
+
+export type ThreadReply =
+  | {
+      kind: 'parsed'
+      seq: number
+      fault?: 'utf8' | 'nul'
+      blank: boolean
+      error?: string
+      texts: number
+      withPrompts: number
+      /** Texts without a prompt whose id the prompts file names (first of each id in the block): the block waits for `assign`. */
+      candidates?: [number, string][]
+      /** The key, tokenizer or filter could not be loaded (the scan's error unless the corpus has one). */
+      setupError?: string
+      /** No `routed` reply follows (a fault, a bad line, a setup error or `check`). */
+      final: boolean
+    }
+  | { kind: 'routed'; seq: number; routed: Routed }
+  | { kind: 'part'; part: Uint8Array; cpu: ThreadCpu }
+  | { kind: 'merged'; result: ShardedResult; parts: Uint8Array[]; cpu: ThreadCpu }
+  | { kind: 'error'; error: string }
+
+/** This thread's CPU seconds so far, by phase (TOKENMARK_SCAN_PHASES, scan-threads.ts). */
+export interface ThreadCpu {
+  /** Starting: core compiled, key, tokenizer tables and filter loaded. */
+  load: number
+  /** Parsing and routing blocks. */
+  route: number
+  reduce: number
+  merge: number
+}
+
+export interface Routed {
   events: Uint32Array[]
   counts: RouteCounts
   corpus: Uint8Array
   settings: Uint8Array
 }
 
-type Message =
-  | {
-      phase: 'route'
-      /** Corpus position of this block's first text. */
-      from: number
-      items: { text: string; prompt?: string }[]
-      /** Prompts excluded from the whole scan (block 0 routes them). */
-      prompts: string[]
-    }
-  | { phase: 'reduce'; index: number; blocks: RoutedBlock[]; settings: Uint8Array }
+interface Loaded {
+  key: WatermarkKey
+  tokenizer: Tokenizer
+  filter?: EmissionFilter
+}
+
+/** Loads what `scan` loads, in its order (key, --tokenizer, filter, the key's tokenizer), and warms the tokenizer's tables. */
+function load(s: ThreadSetup): Loaded {
+  const key = loadKey(s.keyFile)
+  const named = s.tokenizer !== undefined ? getTokenizer(s.tokenizer) : undefined
+  const filter = s.filterFile !== undefined ? loadFilter(s.filterFile) : undefined
+  const tokenizer = named ?? getTokenizer(key.config.tokenizer)
+  tokenizer.encode('warm')
+  return { key, tokenizer, filter }
+}
+
+function message(e: unknown): string {
+  return e instanceof CliError || e instanceof CodedError ? e.message : `internal error in a scan thread: ${(e as Error).message}`
+}
 
 if (parentPort !== null) {
   const port = parentPort
   const s = workerData as ThreadSetup
-  // Loaded before the first message (while the main thread reads the corpus); an error waits for it.
-  let ready: { key: WatermarkKey; tokenizer: Tokenizer; filter?: EmissionFilter } | Error
+  // Loaded before the first message, while the main thread reads the first block.
+  let ready: Loaded | Error
   try {
-    const key = loadKey(s.keyFile)
-    const tokenizer = getTokenizer(s.tokenizer ?? key.config.tokenizer)
-    tokenizer.encode('warm')
-    ready = { key, tokenizer, filter: s.filter !== undefined ? EmissionFilter.fromBytes(s.filter) : undefined }
+    ready = load(s)
   } catch (e) {
     ready = e as Error
   }
-  port.on('message', (m: Message) => {
+  const cpu: ThreadCpu = { load: threadCpuSeconds(), route: 0, reduce: 0, merge: 0 }
+  const promptIds = new Set(s.promptIds)
+  const waiting = new Map<number, { from: number; items: BlockItem[] }>()
+
+  const route = (l: Loaded, seq: number, from: number, items: BlockItem[], prompts: string[] = []) => {
+    const router = new TupleRouter(prepareKey(l.key), s.count, { tokenizer: l.tokenizer, normalize: s.normalize, filter: l.filter, firstText: from, hashing: partHashing })
+    for (const p of prompts) router.excludePrompt(p)
+    for (const it of items) router.add(it.text, it.prompt)
+    const events = Array.from({ length: s.count }, (_, i) => router.take(i))
+    const reply: ThreadReply = { kind: 'routed', seq, routed: { events, counts: router.counts, corpus: router.corpus.bytes(), settings: router.settings() } }
+    port.postMessage(reply, events.map((e) => e.buffer as ArrayBuffer))
+  }
+
+  port.on('message', (m: ThreadMessage) => {
+    const c0 = threadCpuSeconds()
+    const phase = m.phase === 'reduce' || m.phase === 'merge' ? m.phase : 'route'
     try {
-      if (ready instanceof Error) throw ready
-      const { key, tokenizer, filter } = ready
-      if (m.phase === 'route') {
-        const router = new TupleRouter(prepareKey(key), s.count, { tokenizer, normalize: s.normalize, filter, firstText: m.from })
-        for (const p of m.prompts) router.excludePrompt(p)
-        for (const it of m.items) router.add(it.text, it.prompt)
-        const events = Array.from({ length: s.count }, (_, i) => router.take(i))
-        const reply: RouteReply = { events, counts: router.counts, corpus: router.corpus.bytes(), settings: router.settings() }
-        port.postMessage(reply, events.map((e) => e.buffer as ArrayBuffer))
+      if (m.phase === 'block') {
+        const p = parseBlock(m.block)
+        const setupError = ready instanceof Error ? message(ready) : undefined
+        const final = m.check || setupError !== undefined || p.fault !== undefined || p.error !== undefined
+        const candidates: [number, string][] = []
+        if (!final && promptIds.size > 0) {
+          const met = new Set<string>()
+          p.items.forEach((it, i) => {
+            if (it.prompt === undefined && promptIds.has(it.id) && !met.has(it.id)) {
+              met.add(it.id)
+              candidates.push([i, it.id])
+            }
+          })
+        }
+        const parsed: ThreadReply = {
+          kind: 'parsed',
+          seq: m.seq,
+          ...(p.fault !== undefined ? { fault: p.fault } : {}),
+          blank: p.blank,
+          ...(p.error !== undefined ? { error: p.error } : {}),
+          texts: p.items.length,
+          withPrompts: p.items.reduce((a, it) => a + (it.prompt !== undefined ? 1 : 0), 0),
+          ...(candidates.length > 0 ? { candidates } : {}),
+          ...(setupError !== undefined ? { setupError } : {}),
+          final,
+        }
+        port.postMessage(parsed)
+        if (final) return
+        if (candidates.length > 0) waiting.set(m.seq, { from: m.from, items: p.items })
+        else route(ready as Loaded, m.seq, m.from, p.items)
+      } else if (m.phase === 'assign') {
+        const w = waiting.get(m.seq) as { from: number; items: BlockItem[] }
+        waiting.delete(m.seq)
+        for (const [i, prompt] of m.prompts) w.items[i] = { ...w.items[i], prompt }
+        route(ready as Loaded, m.seq, w.from, w.items)
+      } else if (m.phase === 'prompts') {
+        route(ready as Loaded, -1, 0, [], m.prompts)
+      } else if (m.phase === 'reduce') {
+        const { key, filter } = ready as Loaded
+        const part = shardPartToBytes(reduceShard(key, { index: m.index, count: s.count }, m.blocks, { filter: filter !== undefined, settings: m.settings }), partHashing)
+        cpu.reduce += threadCpuSeconds() - c0
+        port.postMessage({ kind: 'part', part, cpu } satisfies ThreadReply, [part.buffer as ArrayBuffer])
       } else {
-        const part = shardPartToBytes(reduceShard(key, { index: m.index, count: s.count }, m.blocks, { filter: s.filter !== undefined, settings: m.settings }), partHashing)
-        port.postMessage({ part }, [part.buffer as ArrayBuffer])
+        const result = mergedResult(mergeParts((ready as Loaded).key, m.parts), { alpha: m.alpha })
+        cpu.merge += threadCpuSeconds() - c0
+        port.postMessage({ kind: 'merged', result, parts: m.parts, cpu } satisfies ThreadReply, m.parts.map((b) => b.buffer as ArrayBuffer))
       }
     } catch (e) {
-      port.postMessage({ error: e instanceof CliError || e instanceof TokenmarkError ? e.message : `internal error in a scan thread: ${(e as Error).message}` })
+      port.postMessage({ kind: 'error', error: message(e) } satisfies ThreadReply)
     }
+    if (phase === 'route') cpu.route += threadCpuSeconds() - c0
   })
 }

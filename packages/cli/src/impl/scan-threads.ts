@@ -1,94 +1,231 @@
 /**
  * `scan --workers N`: the queue's two phases (worker.ts: route blocks of texts, then reduce shards;
- * docs/spec.md#shards) on N threads of this process, for one machine with several cores. Each thread
- * routes one block of the texts (normalise, tokenize, PRF) into per-shard event blocks; the blocks move to
- * the thread that owns their shard by transfer (no copy, no database); each thread reduces its shard into a
- * `.tmacc` part; this thread adds the parts' summaries (shard-part.ts) and prints what `scan --shards`
- * prints. Every event is touched once per phase, so both phases divide by N.
+ * docs/spec.md#shards) on N threads of this process, for one machine with several cores.
+ *
+ * This thread only reads: it cuts the corpus into ~1 MB blocks at line ends (corpus-blocks.ts) and hands each
+ * to the least busy thread (at most two queued per thread) while the file is still being read, with the
+ * block's first corpus position (its texts are counted without parsing). Each thread parses its blocks and
+ * routes their texts (normalise, tokenize, PRF) into per-shard event blocks. When --prompts names texts by id,
+ * a block holding such ids waits for this thread to match them in corpus order (PromptMatcher, as readCorpus);
+ * the prompts no text took are routed last as a block of no texts that is replayed first, as a local scan
+ * excludes them before any text. Then the event blocks move (transferred, not copied) to the thread that
+ * owns their shard, each thread reduces its shard into a `.tmacc` part, and thread 0 merges the parts'
+ * summaries into the result this thread prints — what `scan --shards` prints.
+ *
+ * This thread never loads core (nothing here imports it at run time): the threads load the key, tokenizer and
+ * filter (each ~0.3 s of compiling and table building), and their errors are the scan's, after the corpus's,
+ * in `scan`'s order.
  */
 import { mkdirSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
-import { readCorpus } from '../corpus.js'
+import { BLOCK_BYTES, CorpusCheck, textsIn, type CorpusBlock } from '../corpus-blocks.js'
+import { PromptMatcher, readPromptsFile } from '../corpus.js'
 import { CliError } from '../errors.js'
-import { readFileBytes } from '../io.js'
+import { writePartFile } from './part-file.js'
 import type { ScanOptions } from './scan.js'
-import type { RouteReply, ThreadSetup } from './scan-thread.js'
+import { nothingScored, printMerged } from './scan-print.js'
+import type { Routed, ThreadCpu, ThreadMessage, ThreadReply, ThreadSetup } from './scan-thread.js'
+import { threadCpuSeconds } from '../timing.js'
+
+/** Blocks handed to a thread and not yet routed: one at work, one waiting, so a thread never idles for the reader. */
+const QUEUED = 2
 
 /**
- * Nothing above imports core: the threads are started before this thread loads it, so their start-up
- * (each compiles core and the tokenizer's tables: ~0.6 s on Node 20) overlaps this thread's.
+ * TOKENMARK_SCAN_BLOCK_BYTES (≥ 1024) sets the block size (default BLOCK_BYTES, 1 MiB): tests cut small corpora
+ * into many blocks. TOKENMARK_SCAN_PHASES=1 adds one stderr line `tokenmark-phases {json}` after the result: when
+ * each phase ended (seconds since the process started) and each thread's CPU seconds by phase (bench/shard-cli.mjs).
  */
+function blockBytes(): number {
+  const v = Number(process.env.TOKENMARK_SCAN_BLOCK_BYTES)
+  return Number.isInteger(v) && v >= 1024 ? v : BLOCK_BYTES
+}
+
 export async function runThreads(paths: string[], o: ScanOptions): Promise<void> {
   const n = o.workers as number
-  const setup: ThreadSetup = {
-    keyFile: o.key,
-    count: n,
-    tokenizer: o.tokenizer,
-    normalize: o.normalize,
-    filter: o.filter !== undefined ? readFileBytes(o.filter, 'emission filter') : undefined,
+  // The prompts file first (it is small): texts whose id it names wait for the match.
+  let matcher: PromptMatcher | undefined
+  let promptsError: CliError | undefined
+  if (o.prompts !== undefined) {
+    try {
+      matcher = new PromptMatcher(readPromptsFile(o.prompts))
+    } catch (e) {
+      if (!(e instanceof CliError)) throw e
+      promptsError = e
+    }
   }
-  // Started first: each loads core, the key and the tokenizer while this thread reads the corpus.
-  const threads = Array.from({ length: n }, () => thread(setup))
+  const setup: ThreadSetup = { keyFile: o.key, count: n, tokenizer: o.tokenizer, normalize: o.normalize, filterFile: o.filter, promptIds: matcher?.ids() ?? [] }
+  const threads = Array.from({ length: n }, () => new ScanThread(setup))
+  // Seconds since the process started at which each phase ended (TOKENMARK_SCAN_PHASES prints them).
+  const marks: Record<string, number> = { threadsStarted: performance.now() / 1000 }
   try {
-    const [{ mergedResult }, { loadFilter, loadKey, resolveTokenizer }, { mergeParts, printMerged }, { writePartFile }] = await Promise.all([
-      import('@tokenmark/core'),
-      import('../load.js'),
-      import('./merge.js'),
-      import('./shard-part.js'),
-    ])
-    const key = loadKey(o.key)
-    resolveTokenizer(o.tokenizer, undefined) // a bad name is this command's one-line error
-    if (o.filter !== undefined) loadFilter(o.filter)
-    const corpus = readCorpus(paths, { format: o.format, split: o.split, prompts: o.prompts })
-    const items = corpus.items
-    const per = Math.ceil(items.length / n)
-    const routed = (await Promise.all(
-      threads.map((t, j) => {
-        const from = Math.min(items.length, j * per)
-        const block = items.slice(from, Math.min(items.length, from + per)).map((it) => ({ text: it.text, prompt: it.prompt }))
-        return t.ask({ phase: 'route', from, items: block, prompts: j === 0 ? corpus.prompts : [] })
+    const check = new CorpusCheck(paths, o.split)
+    const route = await routeAll(threads, check, o, matcher, marks)
+    marks.routed = performance.now() / 1000
+    const error = check.error() ?? promptsError ?? (route.setupError !== undefined ? new CliError(route.setupError) : undefined)
+    if (error !== undefined) throw error
+    const globalPrompts = matcher?.rest() ?? []
+    const blocks = route.blocks
+    if (globalPrompts.length > 0) blocks.unshift(((await threads[0].ask({ phase: 'prompts', prompts: globalPrompts })) as { routed: Routed }).routed)
+    const input = check.input(route.withPrompts, globalPrompts.length)
+
+    const cpu: ThreadCpu[] = []
+    const parts = await Promise.all(
+      threads.map(async (t, i) => {
+        const mine = blocks.map((r) => ({ events: r.events[i], counts: r.counts, corpus: r.corpus }))
+        const reply = (await t.ask({ phase: 'reduce', index: i, blocks: mine, settings: blocks[0].settings }, mine.map((b) => b.events.buffer as ArrayBuffer))) as Extract<ThreadReply, { kind: 'part' }>
+        cpu[i] = reply.cpu
+        return reply.part
       }),
-    )) as RouteReply[]
-    const parts = (await Promise.all(
-      threads.map((t, i) => {
-        const blocks = routed.map((r) => ({ events: r.events[i], counts: r.counts, corpus: r.corpus }))
-        return t.ask({ phase: 'reduce', index: i, blocks, settings: routed[0].settings }, blocks.map((b) => b.events.buffer as ArrayBuffer))
-      }),
-    )) as { part: Uint8Array }[]
-    const bytes = parts.map((p) => p.part)
-    const r = mergedResult(mergeParts(key, bytes), { alpha: o.alpha })
-    if (r.texts !== items.length) throw new CliError(`threads read ${r.texts} texts, the corpus has ${items.length}`)
+    )
+    marks.reduced = performance.now() / 1000
+    const { result: r, parts: merged, cpu: cpu0 } = (await threads[0].ask({ phase: 'merge', parts, alpha: o.alpha }, parts.map((p) => p.buffer as ArrayBuffer))) as Extract<ThreadReply, { kind: 'merged' }>
+    cpu[0] = cpu0
+    marks.merged = performance.now() / 1000
+    if (r.texts !== input.texts) throw new CliError(`threads read ${r.texts} texts, the corpus has ${input.texts}`)
+    if (r.tokensScored === 0) throw nothingScored(r.tokensTotal, 'the corpus')
     if (o.partsOut !== undefined) {
       try {
         mkdirSync(o.partsOut, { recursive: true })
       } catch (e) {
         throw new CliError(`cannot make the folder ${o.partsOut}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
       }
-      bytes.forEach((b, i) => writePartFile(o.partsOut as string, r.shards.hashes[i], b))
+      merged.forEach((b, i) => writePartFile(o.partsOut as string, r.shards.hashes[i], b))
     }
-    printMerged(r, o.json === true, corpus.input)
+    printMerged(r, o.json === true, input)
+    if (process.env.TOKENMARK_SCAN_PHASES !== undefined) process.stderr.write(`tokenmark-phases ${JSON.stringify({ wall: marks, threadCpu: cpu, mainCpu: threadCpuSeconds() })}\n`)
   } finally {
     await Promise.all(threads.map((t) => t.stop()))
   }
 }
 
-/** One thread: answers one message at a time; a thread's error becomes this command's one-line error. */
-function thread(setup: ThreadSetup) {
-  const w = new Worker(new URL('./scan-thread.js', import.meta.url), { workerData: setup })
-  let pending: { resolve: (m: unknown) => void; reject: (e: Error) => void } | undefined
-  w.on('message', (m: { error?: string }) => {
-    const p = pending
-    pending = undefined
-    if (m.error !== undefined) p?.reject(new CliError(m.error))
-    else p?.resolve(m)
+interface BlockState {
+  thread: ScanThread
+  file: number
+  parsed?: Extract<ThreadReply, { kind: 'parsed' }>
+  routed?: Routed
+  done: boolean
+}
+
+/**
+ * Phase 1: every block read, handed out, parsed and (unless the scan has failed) routed. Resolves with the
+ * routed blocks in corpus order, the texts that had a prompt, and a thread's load error.
+ */
+function routeAll(
+  threads: ScanThread[],
+  check: CorpusCheck,
+  o: ScanOptions,
+  matcher: PromptMatcher | undefined,
+  marks: Record<string, number>,
+): Promise<{ blocks: Routed[]; withPrompts: number; setupError?: string }> {
+  return new Promise((resolve, reject) => {
+    const reader = check.blocks(o.format, blockBytes(), threads.length)
+    const states: BlockState[] = []
+    const queued = new Map<ScanThread, number>(threads.map((t) => [t, 0]))
+    let from = 0
+    let exhausted = false
+    let matchedTo = 0 // blocks before this one have had their --prompts ids matched
+    let withPrompts = 0
+    let setupError: string | undefined
+
+    const finish = () => {
+      if (!exhausted || states.some((s) => !s.done)) return
+      resolve({ blocks: states.flatMap((s) => (s.routed ? [s.routed] : [])), withPrompts, setupError })
+    }
+    const handOut = () => {
+      for (;;) {
+        let t: ScanThread | undefined
+        for (const [u, k] of queued) if (k < QUEUED && (t === undefined || k < (queued.get(t) as number))) t = u
+        if (t === undefined || exhausted) return finish()
+        const next = reader.next()
+        if (next.done === true) {
+          exhausted = true
+          return finish()
+        }
+        const block: CorpusBlock = next.value
+        const seq = states.length
+        states.push({ thread: t, file: block.file, done: false })
+        queued.set(t, (queued.get(t) as number) + 1)
+        const texts = textsIn(block)
+        t.send({ phase: 'block', seq, from, block, check: check.failing }, 'bytes' in block ? [block.bytes.buffer as ArrayBuffer] : [])
+        from += texts
+      }
+    }
+    const done = (seq: number) => {
+      const s = states[seq]
+      s.done = true
+      queued.set(s.thread, (queued.get(s.thread) as number) - 1)
+      handOut()
+    }
+    // Prompts are matched in corpus order: a block's ids once every earlier block is parsed.
+    const match = () => {
+      while (matchedTo < states.length && states[matchedTo].parsed !== undefined) {
+        const s = states[matchedTo]
+        const c = s.parsed?.candidates
+        if (c !== undefined && matcher !== undefined) {
+          const prompts: [number, string][] = []
+          for (const [i, id] of c) {
+            const p = matcher.claim(id)
+            if (p !== undefined) prompts.push([i, p])
+          }
+          withPrompts += prompts.length
+          s.thread.send({ phase: 'assign', seq: matchedTo, prompts })
+        }
+        matchedTo++
+      }
+    }
+    for (const t of threads)
+      t.listen((m) => {
+        if (m.kind === 'error') return reject(new CliError(m.error))
+        if (m.kind === 'parsed') {
+          const s = states[m.seq]
+          s.parsed = m
+          check.noteBlock(s.file, m.seq, m)
+          withPrompts += m.withPrompts
+          setupError ??= m.setupError
+          if (m.final) done(m.seq)
+          match()
+        } else if (m.kind === 'routed') {
+          marks.firstRouted ??= performance.now() / 1000
+          states[m.seq].routed = m.routed
+          done(m.seq)
+        }
+      }, reject)
+    handOut()
   })
-  w.on('error', (e) => pending?.reject(e))
-  return {
-    ask: (msg: unknown, transfer: ArrayBuffer[] = []) =>
-      new Promise<unknown>((resolve, reject) => {
-        pending = { resolve, reject }
-        w.postMessage(msg, transfer)
-      }),
-    stop: () => w.terminate(),
+}
+
+/** One scan thread: messages in, replies to whoever listens (the route phase) or to the one question asked. */
+class ScanThread {
+  private readonly worker: Worker
+  private listener?: (m: ThreadReply) => void
+  private failure?: (e: Error) => void
+
+  constructor(setup: ThreadSetup) {
+    this.worker = new Worker(new URL('./scan-thread.js', import.meta.url), { workerData: setup })
+    this.worker.on('message', (m: ThreadReply) => this.listener?.(m))
+    this.worker.on('error', (e) => this.failure?.(e))
+    this.worker.on('exit', (code) => this.failure?.(new CliError(`a scan thread stopped (exit code ${code})`, 1)))
+  }
+
+  listen(on: (m: ThreadReply) => void, fail: (e: Error) => void): void {
+    this.listener = on
+    this.failure = fail
+  }
+
+  send(m: ThreadMessage, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(m, transfer)
+  }
+
+  /** One message, its one reply (an error reply rejects). */
+  ask(m: ThreadMessage, transfer: ArrayBuffer[] = []): Promise<ThreadReply> {
+    return new Promise((resolve, reject) => {
+      this.listen((r) => (r.kind === 'error' ? reject(new CliError(r.error)) : resolve(r)), reject)
+      this.send(m, transfer)
+    })
+  }
+
+  async stop(): Promise<void> {
+    this.failure = undefined
+    await this.worker.terminate()
   }
 }

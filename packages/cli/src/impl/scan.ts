@@ -1,9 +1,11 @@
 /** What `tokenmark scan` does; commands/scan.ts declares its flags and loads this module only when it runs. */
-import { CorpusScanner, parseShardSpec, ShardScanner, TokenmarkError, type CorpusResult } from '@tokenmark/core'
-import { describeInput, readCorpus, type CorpusFormat, type InputDescription, type SplitMode } from '../corpus.js'
+import { CorpusScanner, parseShardSpec, ShardScanner, TokenmarkError } from '@tokenmark/core'
+import { describeInput, readCorpus, type CorpusFormat, type SplitMode } from '../corpus.js'
 import { CliError } from '../errors.js'
-import { formatP, oneIn } from '../format.js'
 import { loadFilter, loadKey, resolveTokenizer } from '../load.js'
+import { nothingScored, scanJson, scanSummary } from './scan-print.js'
+
+export { nothingScored, scanJson, scanSummary }
 
 /** `scan`'s options once checked. */
 export interface ScanOptions {
@@ -29,35 +31,6 @@ export interface ScanOptions {
   /** With `shards` or `workers`: a folder the merged parts are written to. */
   partsOut?: string
   shardTimeout: number
-}
-
-/** The fields `scan --json` prints: core's CorpusResult as it is (the Outcome and the corpus named), and how the input was read. */
-export function scanJson(r: CorpusResult, input?: InputDescription): Record<string, unknown> {
-  return { ...r, ...(input ? { input } : {}) }
-}
-
-export function scanSummary(r: CorpusResult): string {
-  const verdict = !r.valid ? 'NOT A VALID TEST (de-duplication off)' : r.detected ? 'WATERMARK DETECTED' : 'no watermark detected'
-  const s = r.tokensSkipped
-  return (
-    [
-      `${verdict} in the corpus: p = ${formatP(r.log10P)} (${oneIn(r.log10P)}; log10 p = ${r.log10P.toFixed(2)}; alpha = ${r.alpha})`,
-      `  e-value ${formatP(r.log10E)}${r.anytimeValid ? ' (anytime-valid: reject at level a once it exceeds 1/a)' : ' (not anytime-valid: the test is not valid)'}`,
-      `  key ${r.keyId} (${r.scheme}); ${r.texts} texts`,
-      `  tokens: ${r.tokensTotal} seen, ${r.tokensScored} scored, ${s.duplicate} repeated, ${s.excluded} in prompts, ${s.filtered} outside the emission filter${r.filter ? '' : ' (no filter)'}`,
-      `  tokens needed for p < 1e-6 at the observed effect: ${r.tokensNeeded ?? '— (no positive effect)'}`,
-      ...r.warnings.map((w) => `  warning: ${w}`),
-    ].join('\n') + '\n'
-  )
-}
-
-/** No token could be scored: an error, never "p = 1" (issue 11 §6). */
-export function nothingScored(tokensTotal: number, what: string): CliError {
-  return new CliError(
-    tokensTotal === 0
-      ? `${what} has no tokens: no text to test`
-      : `no token of ${what} could be scored (${tokensTotal} tokens, all without context, repeated, in prompts or outside the filter)`,
-  )
 }
 
 function progressBar(total: number): { add(tokens: number): void; done(): void } {

@@ -1,26 +1,9 @@
 /** `scan --shard i/S --out FILE`: one shard's part (.tmacc, docs/spec.md#shard-bytes) written instead of a result. */
-import { statSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { shardPartHash, shardPartToBytes, type ShardScanner } from '@tokenmark/core'
-import { CliError } from '../errors.js'
 import { partHashing } from '../hash.js'
+import { writePartFile } from './part-file.js'
 
-/** Writes a part to `out`; when `out` is a folder, the file is named by the part's SHA-256 (`<hash>.tmacc`). Returns the path. */
-export function writePartFile(out: string, hash: string, bytes: Uint8Array): string {
-  let isDir = false
-  try {
-    isDir = statSync(out).isDirectory()
-  } catch {
-    // a new file
-  }
-  const path = isDir ? join(out, `${hash}.tmacc`) : out
-  try {
-    writeFileSync(path, bytes)
-  } catch (e) {
-    throw new CliError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
-  }
-  return path
-}
+export { writePartFile }
 
 /** Writes the part; `out` may be a folder, then the file is named by its SHA-256 (`<hash>.tmacc`). */
 export function writePart(scanner: ShardScanner, out: string, json: boolean): void {

@@ -71,7 +71,7 @@ async function routeBlock(pool: pg.Pool, key: WatermarkKey, job: ShardJob): Prom
   const total = Number(scan.texts)
   const per = Math.ceil(total / job.count)
   const from = job.index * per
-  const router = new TupleRouter(prepareKey(key), scan.shard_count, { ...o, firstText: from })
+  const router = new TupleRouter(prepareKey(key), scan.shard_count, { ...o, firstText: from, hashing: partHashing })
   if (job.index === 0) for (const p of scan.prompts) router.excludePrompt(p)
   const to = Math.min(total, from + per)
   for (let after = from - 1; after < to - 1; ) {
