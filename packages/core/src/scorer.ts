@@ -155,7 +155,12 @@ export class Scorer {
     }
     const ids = this.tokenizer.encode(norm)
     const marks = this.addTokens(ids, context, opts.marks)
-    return { text: norm, ids, ...(context ? { context } : {}), ...(originalOffsets ? { originalOffsets } : {}), ...(marks ? { marks } : {}) }
+    // Fields added when present rather than spread from conditional literals (this runs per text scored).
+    const out: ScoredText = { text: norm, ids }
+    if (context) out.context = context
+    if (originalOffsets) out.originalOffsets = originalOffsets
+    if (marks) out.marks = marks
+    return out
   }
 
   /** Scores token ids (with optional prompt ids as context, which the caller has excluded). */
