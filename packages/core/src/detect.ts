@@ -13,6 +13,7 @@ import { DEFAULT_ALPHA, type Outcome } from './outcome.js'
 import type { SchemeId, SchemeParams } from './schemes/types.js'
 import { Scorer, type NormalizationLog, type ScoredText } from './scorer.js'
 import { REASON_NAMES, SkipReason, type ReasonName, type TokenMarks } from './scoring.js'
+import { testAccumulator, type TestResult } from './significance.js'
 import { bonferroniLog10, pFromLog10 } from './stats/pvalue.js'
 import type { Tokenizer } from './tokenizers/types.js'
 import { mostSignificantWindow } from './window.js'
@@ -102,6 +103,8 @@ interface PerKey {
   marks: TokenMarks | undefined
   ids: ArrayLike<number>
   read?: ScoredText
+  /** The scorer that read the text (this key's, or an earlier key's with the same tokenizer). */
+  reader?: Scorer
 }
 
 export function detect(opts: DetectOptions): DetectionResult {
@@ -114,42 +117,46 @@ export function detect(opts: DetectOptions): DetectionResult {
   // Per-token observations are kept only when a window search or marks need them; offsets likewise.
   const wantMarks = Boolean(opts.window || opts.marks)
 
-  // One Scorer per key; the text is normalised and tokenized once per distinct tokenizer in the ring.
-  const read = new Map<string, ScoredText>()
-  const readers = new Map<ScoredText, Scorer>()
+  // One Scorer per key; the text is normalised and tokenized once per distinct tokenizer in the ring (a
+  // short list searched in order rather than two Maps: most calls have one key, and this runs per text).
+  const reads: { tokenizer: string; read: ScoredText; reader: Scorer }[] = []
   const runs: PerKey[] = keys.map((key) => {
     const scorer = new Scorer(key, { tokenizer: opts.tokenizer, normalize: opts.normalize ?? true, dedup })
     const prompt = (): Uint32Array | undefined => (opts.prompt !== undefined ? scorer.excludePrompt(opts.prompt) : undefined)
     if (opts.tokens !== undefined) return { key, scorer, ids: opts.tokens, marks: scorer.addTokens(opts.tokens, prompt(), wantMarks) }
-    const prior = read.get(scorer.tokenizer.name)
-    if (prior !== undefined) return { key, scorer, ids: prior.ids, read: prior, marks: scorer.addTokens(prior.ids, prompt(), wantMarks) }
+    const name = scorer.tokenizer.name
+    const prior = reads.find((x) => x.tokenizer === name)
+    if (prior !== undefined) return { key, scorer, ids: prior.read.ids, read: prior.read, reader: prior.reader, marks: scorer.addTokens(prior.read.ids, prompt(), wantMarks) }
     const r = scorer.add(opts.text as string, { prompt: opts.prompt, marks: wantMarks, offsets: wantMarks })
-    read.set(scorer.tokenizer.name, r)
-    readers.set(r, scorer)
-    return { key, scorer, ids: r.ids, read: r, marks: r.marks }
+    reads.push({ tokenizer: name, read: r, reader: scorer })
+    return { key, scorer, ids: r.ids, read: r, reader: scorer, marks: r.marks }
   })
 
-  const outcomes = runs.map((r) => r.scorer.outcome({ alpha }))
+  // Each key's exact tail test picks the best key; only that key's accumulator gets a full outcome
+  // (e-value, tokensNeeded), once. The result is that fresh outcome object with the key's fields added
+  // in place: spreading ~20 fields into a new literal and then adding more cost several µs per call,
+  // about half of a short text's detection (issue 12, the server's per-request CPU).
+  const tests = keys.length > 1 ? runs.map((r) => testAccumulator(r.scorer.accumulator)) : undefined
   let bestIdx = 0
-  for (let i = 1; i < outcomes.length; i++) if (outcomes[i].log10P < outcomes[bestIdx].log10P) bestIdx = i
+  if (tests !== undefined) for (let i = 1; i < tests.length; i++) if (tests[i].log10P < tests[bestIdx].log10P) bestIdx = i
   const run = runs[bestIdx]
-  const result: DetectionResult = {
-    ...run.scorer.outcome({ alpha, keysTested: keys.length }),
+  const result: DetectionResult = Object.assign(run.scorer.outcome({ alpha, keysTested: keys.length }), {
     scheme: run.key.scheme,
     params: { ...run.key.config.params },
     keyId: run.key.keyId,
     tokenizer: opts.tokenizer?.name ?? run.key.config.tokenizer,
-  }
+  })
   // What normalisation changed, from the scorer that read the text (keys sharing a tokenizer reuse its ids).
-  if (run.read !== undefined && opts.normalize !== false) result.normalization = (readers.get(run.read) as Scorer).normalization()
+  if (run.reader !== undefined && opts.normalize !== false) result.normalization = run.reader.normalization()
   if (keys.length > 1) {
+    const t = tests as TestResult[]
     result.keys = runs.map((r, i) => ({
       keyId: r.key.keyId,
       scheme: r.key.scheme,
-      pValue: outcomes[i].pValue,
-      log10P: outcomes[i].log10P,
-      zScore: outcomes[i].zScore,
-      tokensScored: outcomes[i].tokensScored,
+      pValue: t[i].pValue,
+      log10P: t[i].log10P,
+      zScore: t[i].zScore,
+      tokensScored: t[i].tokensScored,
     }))
   }
 

@@ -102,9 +102,15 @@ interface Stage {
   count: number
 }
 
+/** originalOffsets of a result whose map was not asked for (normalizeText drops it). */
+const NO_OFFSETS = new Uint32Array(0)
+
 function run(input: string, opts: NormalizeOptions | undefined, withMap: boolean): NormalizeMapResult {
   const on = { invisible: opts?.invisible !== false, nfc: opts?.nfc !== false, homoglyph: opts?.homoglyph !== false }
-  const applied = (['invisible', 'nfc', 'homoglyph'] as const).filter((s) => on[s])
+  const applied: NormalizeStep[] = []
+  if (on.invisible) applied.push('invisible')
+  if (on.nfc) applied.push('nfc')
+  if (on.homoglyph) applied.push('homoglyph')
   const changes: NormalizeChanges = { invisible: 0, nfc: 0, homoglyph: 0 }
   let text = input
   let map: Uint32Array | undefined // current unit → input offset; undefined = identity
@@ -130,13 +136,13 @@ function run(input: string, opts: NormalizeOptions | undefined, withMap: boolean
       if (!on.homoglyph || step('homoglyph', homoglyphStage) === 0) break
     }
   }
-  let originalOffsets = new Uint32Array(0)
+  let originalOffsets = NO_OFFSETS
   if (withMap) {
     originalOffsets = new Uint32Array(text.length + 1)
     for (let i = 0; i < text.length; i++) originalOffsets[i] = map === undefined ? i : map[i]
     originalOffsets[text.length] = input.length
   }
-  return { text, changes, applied: [...applied], originalOffsets }
+  return { text, changes, applied, originalOffsets }
 }
 
 /** `inner` maps the previous text to the input; `outer` maps the new text to the previous one. */

@@ -18,7 +18,7 @@
  */
 import { Accumulator } from './accumulate.js'
 import type { WatermarkKey } from './keys.js'
-import { normalizeText, normalizeWithMap, type NormalizeOptions, type NormalizeStep } from './normalize.js'
+import { normalizeText, normalizeWithMap, type NormalizeChanges, type NormalizeOptions, type NormalizeStep } from './normalize.js'
 import { outcomeOf, type Outcome, type OutcomeOptions } from './outcome.js'
 import { forEachTuple, prepareKey, scoreTokens, type ContextFilter, type PreparedKey, type TokenMarks } from './scoring.js'
 import { getTokenizer } from './tokenizers/registry.js'
@@ -69,6 +69,9 @@ export interface NormalizationLog {
   changes: Record<string, number>
 }
 
+/** The normalisation steps as normalization() lists them: sorted by name. */
+const LOGGED_STEPS: readonly NormalizeStep[] = ['homoglyph', 'invisible', 'nfc']
+
 export class Scorer {
   readonly key: WatermarkKey
   readonly prepared: PreparedKey
@@ -78,8 +81,10 @@ export class Scorer {
   #tokenizer: Tokenizer | undefined
   readonly #normalize: boolean | NormalizeOptions
   readonly #filter: ContextFilter | undefined
-  readonly #applied = new Set<NormalizeStep>()
-  readonly #changes: Record<string, number> = {}
+  /** Steps applied, one bit per entry of LOGGED_STEPS; counts of changes; whether any text was normalised. */
+  #applied = 0
+  readonly #changes: NormalizeChanges = { invisible: 0, nfc: 0, homoglyph: 0 }
+  #logged = false
 
   constructor(key: WatermarkKey, opts: ScorerOptions = {}) {
     this.key = key
@@ -150,7 +155,12 @@ export class Scorer {
     }
     const ids = this.tokenizer.encode(norm)
     const marks = this.addTokens(ids, context, opts.marks)
-    return { text: norm, ids, ...(context ? { context } : {}), ...(originalOffsets ? { originalOffsets } : {}), ...(marks ? { marks } : {}) }
+    // Fields added when present rather than spread from conditional literals (this runs per text scored).
+    const out: ScoredText = { text: norm, ids }
+    if (context) out.context = context
+    if (originalOffsets) out.originalOffsets = originalOffsets
+    if (marks) out.marks = marks
+    return out
   }
 
   /** Scores token ids (with optional prompt ids as context, which the caller has excluded). */
@@ -163,8 +173,9 @@ export class Scorer {
   merge(other: Scorer): this {
     this.accumulator.merge(other.accumulator)
     this.texts += other.texts
-    for (const a of other.#applied) this.#applied.add(a)
-    for (const [k, v] of Object.entries(other.#changes)) this.#changes[k] = (this.#changes[k] ?? 0) + v
+    this.#applied |= other.#applied
+    this.#addChanges(other.#changes)
+    this.#logged ||= other.#logged
     return this
   }
 
@@ -175,14 +186,26 @@ export class Scorer {
 
   /** Normalisation steps applied and changes counted so far (sorted, for stable output). */
   normalization(): NormalizationLog {
-    const changes = Object.fromEntries(Object.entries(this.#changes).sort(([a], [b]) => (a < b ? -1 : 1)))
-    return { applied: [...this.#applied].sort(), changes }
+    const applied: NormalizeStep[] = []
+    for (let i = 0; i < LOGGED_STEPS.length; i++) if (this.#applied & (1 << i)) applied.push(LOGGED_STEPS[i])
+    const c = this.#changes
+    // Keys in sorted order, all three once any text was normalised (normalizeText counts every step).
+    return { applied, changes: this.#logged ? { homoglyph: c.homoglyph, invisible: c.invisible, nfc: c.nfc } : {} }
   }
 
-  #log<T extends { applied: NormalizeStep[]; changes: object }>(r: T): T {
-    for (const a of r.applied) this.#applied.add(a)
-    for (const [k, v] of Object.entries(r.changes as Record<string, number>)) this.#changes[k] = (this.#changes[k] ?? 0) + v
+  // Fixed fields rather than a Set and a keyed record: this runs for every text detected, and the
+  // entries/sort/fromEntries of the general form cost about as much as scoring a short text (issue 12).
+  #log<T extends { applied: NormalizeStep[]; changes: NormalizeChanges }>(r: T): T {
+    for (const a of r.applied) this.#applied |= 1 << LOGGED_STEPS.indexOf(a)
+    this.#addChanges(r.changes)
+    this.#logged = true
     return r
+  }
+
+  #addChanges(c: NormalizeChanges): void {
+    this.#changes.invisible += c.invisible
+    this.#changes.nfc += c.nfc
+    this.#changes.homoglyph += c.homoglyph
   }
 }
 

@@ -11,16 +11,27 @@ export interface TupleFilter {
   has(w0: number, w1: number): boolean
 }
 
+/**
+ * The table of a set that has never held a tuple: shared and never written, since add and reserve replace it
+ * with a table of the set's initial capacity first. Detection builds two sets per key per text (seen and
+ * excluded tuples), and the excluded one stays empty unless a prompt is given; a typed array of this size
+ * lives outside the heap, so allocating it was a measurable part of detecting a short text (issue 12).
+ */
+const EMPTY_TABLE = new Uint32Array(2)
+
 export class TupleSet implements TupleFilter {
   private table: Uint32Array
   private mask: number
+  /** Slots of the first real table: the same as when it was allocated eagerly, so layouts (and forEach order) are unchanged. */
+  private readonly initialCap: number
   size = 0
 
   constructor(capacityHint = 1024) {
     let cap = 16
     while (cap * 0.75 < capacityHint) cap *= 2
-    this.table = new Uint32Array(cap * 2)
-    this.mask = cap - 1
+    this.initialCap = cap
+    this.table = EMPTY_TABLE
+    this.mask = 0
   }
 
   /** (0, 0) marks an empty slot; the one tuple with that value is stored as (0, 1). */
@@ -30,6 +41,7 @@ export class TupleSet implements TupleFilter {
 
   /** Adds the tuple; true when it was not present. */
   add(w0: number, w1: number): boolean {
+    if (this.table === EMPTY_TABLE) this.rehash(this.initialCap)
     w1 = TupleSet.canon(w0, w1)
     const t = this.table
     let i = w1 & this.mask // w1 is already a uniform PRF word
@@ -99,9 +111,10 @@ export class TupleSet implements TupleFilter {
 
   /** Grows the table once so that `n` tuples fit without further rehashing. */
   reserve(n: number): void {
-    let cap = this.mask + 1
+    const empty = this.table === EMPTY_TABLE
+    let cap = empty ? this.initialCap : this.mask + 1
     while (cap * 0.75 < n) cap *= 2
-    if (cap > this.mask + 1) this.rehash(cap)
+    if (empty || cap > this.mask + 1) this.rehash(cap)
   }
 
   /** Removes the tuple; true when it was present (backward-shift deletion keeps probe chains intact). */

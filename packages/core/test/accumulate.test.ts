@@ -246,3 +246,22 @@ describe('exclusions', () => {
     expect(testAccumulator(back)).toEqual(testAccumulator(b.accumulator))
   })
 })
+
+describe('tuple sets allocate their table on first write', () => {
+  test('a never-written set answers like an empty one, writes never reach another set, and the first table has the capacity an eager one had', () => {
+    const a = new TupleSet(16)
+    const b = new TupleSet(16)
+    expect(a.has(0, 0)).toBe(false)
+    expect(a.delete(5, 7)).toBe(false)
+    expect(a.toWords()).toEqual(new Uint32Array(0))
+    expect(a.add(5, 7)).toBe(true)
+    expect(a.byteLength).toBe(32 * 8) // 16 tuples at load 3/4: 32 slots of two u32, as before the table was lazy
+    expect(b.has(5, 7)).toBe(false)
+    let visited = 0
+    b.forEach(() => visited++)
+    expect(visited).toBe(0)
+    b.addBatch(Uint32Array.of(1, 2, 3, 4), 2, new Uint8Array(2))
+    expect(b.byteLength).toBe(32 * 8)
+    expect([b.has(1, 2), b.has(3, 4), a.has(1, 2), new TupleSet(16).has(5, 7)]).toEqual([true, true, false, false])
+  })
+})

@@ -2,7 +2,7 @@
  * Tenants, API tokens and scopes. A token belongs to one tenant and carries scopes; it is random,
  * shown once when created, stored as SHA-256 of its secret part and compared in constant time.
  */
-import { hashTokenSecret, newToken, parseToken, randomId, tokenMatches } from './crypto.js'
+import { BEARER_TOKEN_RE, digestsEqual, hashTokenSecret, newToken, parseToken, randomId, tokenMatches, tokenSecretDigest } from './crypto.js'
 import { ServerError } from './errors.js'
 import type { Store, TokenRow } from './store.js'
 
@@ -12,10 +12,11 @@ export type Scope = (typeof SCOPES)[number]
 /** What a tenant's own administrator may hold: everything but creating other tenants. */
 export const TENANT_ADMIN_SCOPES: Scope[] = ['detect', 'detail', 'cases:read', 'cases:write', 'keys:admin', 'tokens:admin']
 
+/** Who a request is: shared by every request of the token while it is cached, hence read-only. */
 export interface AuthContext {
-  tenantId: string
-  tokenId: string
-  scopes: ReadonlySet<Scope>
+  readonly tenantId: string
+  readonly tokenId: string
+  readonly scopes: ReadonlySet<Scope>
 }
 
 export interface TokenInfo {
@@ -38,9 +39,10 @@ export class Auth {
    * Live tokens by id, with their parsed scopes (read-only: AuthContext.scopes is shared between requests)
    * and when the database last said they were live. A verified token skips the database on later
    * requests for up to `recheckMs`, then its row is read again: a token revoked by another instance
-   * sharing the database stops working here within that bound (issue 12).
+   * sharing the database stops working here within that bound (issue 12). Each entry keeps its stored
+   * hash as hex and the AuthContext requests share (read-only), so a request allocates neither.
    */
-  readonly #cache = new Map<string, { row: TokenRow; scopes: ReadonlySet<Scope>; checkedAt: number }>()
+  readonly #cache = new Map<string, { row: TokenRow; scopes: ReadonlySet<Scope>; checkedAt: number; digest: string; ctx: AuthContext }>()
   readonly #recheckMs: number
 
   constructor(store: Store, opts: { recheckMs?: number } = {}) {
@@ -109,13 +111,11 @@ export class Auth {
     })
   }
 
-  /** Resolves an Authorization header value; 401 for anything that is not a live token. */
+  /** Resolves an Authorization header value; 401 for anything that is not a live token. The context is shared: read-only. */
   authenticate(header: string | undefined): AuthContext {
-    if (header === undefined || header === '') throw new ServerError('E_UNAUTHORIZED', 'missing API token: send "Authorization: Bearer <token>"')
-    const m = /^Bearer ([^\s]+)$/i.exec(header)
-    if (!m) throw new ServerError('E_UNAUTHORIZED', 'the Authorization header must be "Bearer <token>"')
-    const p = parseToken(m[1])
-    if (!p) throw new ServerError('E_UNAUTHORIZED', 'invalid API token')
+    // The common case in one match; anything else goes through the checks that name what is wrong.
+    const m = header === undefined ? null : BEARER_TOKEN_RE.exec(header)
+    const p = m !== null ? { id: m[1], secret: m[2] } : parseBearer(header)
     let live = this.#cache.get(p.id)
     const now = Date.now()
     if (!live || now - live.checkedAt > this.#recheckMs) {
@@ -124,12 +124,23 @@ export class Auth {
         this.#cache.delete(p.id)
         throw new ServerError('E_UNAUTHORIZED', 'invalid API token')
       }
-      live = { row, scopes: live?.row.scopes === row.scopes ? live.scopes : new Set(JSON.parse(row.scopes) as Scope[]), checkedAt: now }
+      const scopes = live?.row.scopes === row.scopes ? live.scopes : new Set(JSON.parse(row.scopes) as Scope[])
+      live = { row, scopes, checkedAt: now, digest: Buffer.from(row.hash).toString('hex'), ctx: { tenantId: row.tenant_id, tokenId: row.id, scopes } }
       this.#cache.set(p.id, live)
     }
-    if (!tokenMatches(p.secret, live.row.hash)) throw new ServerError('E_UNAUTHORIZED', 'invalid API token')
-    return { tenantId: live.row.tenant_id, tokenId: live.row.id, scopes: live.scopes }
+    if (!digestsEqual(tokenSecretDigest(p.secret), live.digest)) throw new ServerError('E_UNAUTHORIZED', 'invalid API token')
+    return live.ctx
   }
+}
+
+/** The token in an Authorization header that BEARER_TOKEN_RE did not match, or the 401 saying why not. */
+function parseBearer(header: string | undefined): { id: string; secret: string } {
+  if (header === undefined || header === '') throw new ServerError('E_UNAUTHORIZED', 'missing API token: send "Authorization: Bearer <token>"')
+  const m = /^Bearer ([^\s]+)$/i.exec(header)
+  if (!m) throw new ServerError('E_UNAUTHORIZED', 'the Authorization header must be "Bearer <token>"')
+  const p = parseToken(m[1])
+  if (!p) throw new ServerError('E_UNAUTHORIZED', 'invalid API token')
+  return p
 }
 
 function tokenInfo(row: TokenRow): TokenInfo {

@@ -103,6 +103,8 @@ export class SecretBox {
 }
 
 const TOKEN_RE = /^tmt_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/
+/** An Authorization header carrying a well-formed token, in one match (the common case; auth.ts). */
+export const BEARER_TOKEN_RE = /^[Bb][Ee][Aa][Rr][Ee][Rr] tmt_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/
 
 export interface NewToken {
   id: string
@@ -136,6 +138,22 @@ export function newToken(): NewToken {
 export function parseToken(token: string): { id: string; secret: string } | undefined {
   const m = TOKEN_RE.exec(token)
   return m ? { id: m[1], secret: m[2] } : undefined
+}
+
+/**
+ * A token secret's SHA-256 as hex, for the token cache's per-request check (auth.ts): a string result
+ * allocates no Buffer, which on /v1/detect's hot path cost more than the hash itself.
+ */
+export function tokenSecretDigest(secret: string): string {
+  return hash('sha256', secret, 'hex')
+}
+
+/** Equality of two digests in time independent of where they differ (no early exit), as timingSafeEqual. */
+export function digestsEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false
+  let d = 0
+  for (let i = 0; i < a.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i)
+  return d === 0
 }
 
 export function tokenMatches(secret: string, storedHash: Uint8Array): boolean {

@@ -224,23 +224,22 @@ export class DetectPool {
   }
 
   /**
-   * Detects every text against `keys` and resolves to the reply body: the JSON of the one result, or of
-   * `{ results }` when `batch`. Within the inline bound the detection runs here, on the event loop;
-   * otherwise the texts go to the workers in chunks of at most `chunkWork` (detect-reply.ts joins them).
+   * Detects every text against `keys`: the reply body, the JSON of the one result or of `{ results }`
+   * when `batch`. Within the inline bound the detection runs here, on the event loop, and the body is
+   * returned at once (errors thrown), so the route answers in the same turn without a promise;
+   * otherwise the texts go to the workers in chunks of at most `chunkWork` (detect-reply.ts joins them)
+   * and the body comes as a promise.
    */
-  run(keys: KeyRef[], texts: string[], options: DetectRunOptions, batch: boolean, tenantId = '', deadline = Date.now() + 30_000): Promise<string> {
+  run(keys: KeyRef[], texts: string[], options: DetectRunOptions, batch: boolean, tenantId = '', deadline = Date.now() + 30_000): string | Promise<string> {
     const n = keys.length
-    const bytes = texts.map((t) => Buffer.byteLength(t, 'utf8'))
+    const bytes = new Array<number>(texts.length)
     let total = 0
-    for (const b of bytes) total += detectWork(b, n, options)
+    for (let i = 0; i < texts.length; i++) total += detectWork((bytes[i] = Buffer.byteLength(texts[i], 'utf8')), n, options)
     if (total <= this.#inlineWork) {
       this.#stats.tasks.detect++
       this.#stats.inline++
-      try {
-        return Promise.resolve(detectReplyJson([detectResultsJson(keys.map((k) => k.key), texts, options)], batch))
-      } catch (e) {
-        return Promise.reject(e as Error)
-      }
+      const ring = n === 1 ? [keys[0].key] : keys.map((k) => k.key)
+      return detectReplyJson([detectResultsJson(ring, texts, options)], batch)
     }
     const tasks: Task[] = []
     let start = 0

@@ -23,9 +23,11 @@ const serializeOne = fastJson(detectionSchema as unknown as Parameters<typeof fa
  */
 export function detectResultsJson(ring: readonly WatermarkKey[], texts: readonly string[], options: DetectRunOptions): string {
   let out = ''
+  // The options named rather than spread: one object of one shape per text on the hot path.
+  const { alpha, window, dedup, normalize, marks } = options
   for (let i = 0; i < texts.length; i++) {
     if (i > 0) out += ','
-    out += serializeOne(detect({ text: texts[i], keys: ring, ...options }))
+    out += serializeOne(detect({ text: texts[i], keys: ring, alpha, window, dedup, normalize, marks }))
   }
   return out
 }

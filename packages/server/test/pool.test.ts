@@ -20,7 +20,7 @@ test('pooled detection replies with the JSON of what detect() returns, spreads o
     const inline = new DetectPool(0)
     const one = [await pool.run(refs, texts.slice(0, 1), {}, false), await inline.run(refs, texts.slice(0, 1), {}, false)]
     for (const r of one) expect(JSON.parse(r)).toEqual(JSON.parse(JSON.stringify(detect({ text: texts[0], keys: [key, other] }))))
-    const err = await pool.run([{ ref: 't\0a', key }], ['x'], { alpha: 2 }, false).catch((e: unknown) => e)
+    const err = await Promise.resolve(pool.run([{ ref: 't\0a', key }], ['x'], { alpha: 2 }, false)).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(Error)
     expect((err as TokenmarkError).code).toBe('E_BAD_PARAM')
   } finally {
@@ -48,9 +48,8 @@ test('detections within the inline bound run on the event loop; larger batches g
     const tasks = pool.stats().tasks.detect - 2
     expect(tasks).toBeGreaterThanOrEqual(3)
     expect(tasks).toBeLessThanOrEqual(4)
-    // A core error from the inline path is a rejected promise, as from a worker.
-    const err = await pool.run(refs, ['x'], { alpha: 2 }, false).catch((e: unknown) => e)
-    expect((err as TokenmarkError).code).toBe('E_BAD_PARAM')
+    // A core error from the inline path is thrown at once (the route turns it into the error reply), as a worker's rejects.
+    expect(() => pool.run(refs, ['x'], { alpha: 2 }, false)).toThrow(expect.objectContaining({ code: 'E_BAD_PARAM' }))
   } finally {
     await pool.close()
   }

@@ -155,10 +155,13 @@ class GptTokenizer implements Tokenizer {
   /** ignoreBOM: a leading U+FEFF is text (token 5574 of o200k_base), not a byte-order mark to drop. */
   readonly #utf8 = new TextDecoder('utf-8', { ignoreBOM: true })
   readonly #textEncoder = new TextEncoder()
+  /** The pre-token pattern, this instance's own copy (encode moves its lastIndex). */
+  readonly #pattern: RegExp
 
   constructor(name: GptEncodingName) {
     this.name = name
     this.#spec = SPECS[name]
+    this.#pattern = new RegExp(this.#spec.pattern.source, this.#spec.pattern.flags.includes('g') ? this.#spec.pattern.flags : `${this.#spec.pattern.flags}g`)
     this.vocabSize = this.#spec.vocabSize
   }
 
@@ -194,7 +197,17 @@ class GptTokenizer implements Tokenizer {
     if (typeof text !== 'string') throw new TokenmarkError('E_BAD_INPUT', `${this.name}.encode expects a string`)
     const { whole, merger } = this.#enc()
     const out: number[] = []
-    for (const [piece] of text.matchAll(this.#spec.pattern)) {
+    // exec over this tokenizer's own global pattern rather than matchAll, which clones the pattern and
+    // allocates an iterator per call: most of encoding a short text (issue 12). The pattern never
+    // matches the empty string; the guard only makes that explicit.
+    const re = this.#pattern
+    re.lastIndex = 0
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const piece = m[0]
+      if (piece.length === 0) {
+        re.lastIndex++
+        continue
+      }
       const id = whole.get(piece)
       if (id !== undefined) {
         out.push(id)
@@ -230,7 +243,7 @@ class GptTokenizer implements Tokenizer {
         this.#merged.set(piece, out.slice(first))
       }
     }
-    return Uint32Array.from(out)
+    return new Uint32Array(out)
   }
 
   decode(ids: ArrayLike<number>): string {

@@ -20,6 +20,8 @@ export interface DetectBody {
   marks?: boolean
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8'
+
 export default async function detectRoutes(app: FastifyInstance): Promise<void> {
   const bodySchema = {
     type: 'object',
@@ -54,7 +56,10 @@ export default async function detectRoutes(app: FastifyInstance): Promise<void> 
         },
       },
     },
-    async (req, reply) => {
+    // Not async: a detection within the inline bound is answered in this turn (no promise, no microtask),
+    // and returning nothing — rather than `reply`, a thenable fastify would wait on for the response to
+    // finish — spares a stream listener set per request (issue 12, the service's per-request CPU).
+    (req, reply) => {
       const b = req.body
       const auth = req.auth!
       if ((b.text === undefined) === (b.texts === undefined)) throw new ServerError('E_VALIDATION', 'body must have exactly one of "text" or "texts"')
@@ -70,9 +75,15 @@ export default async function detectRoutes(app: FastifyInstance): Promise<void> 
       const refs = keys.map((key) => ({ ref: `${auth.tenantId}\0${key.keyId}`, key }))
       const options = { alpha: b.alpha, window: b.window, dedup: b.dedup, normalize: b.normalize, marks: b.marks === true }
       const batch = b.text === undefined
-      const body = await app.detector.run(refs, batch ? (b.texts as string[]) : [b.text as string], options, batch, auth.tenantId, Date.now() + app.limits.workTimeoutMs)
+      const body = app.detector.run(refs, batch ? (b.texts as string[]) : [b.text as string], options, batch, auth.tenantId, Date.now() + app.limits.workTimeoutMs)
       // A string with a JSON content type is sent as it is (fastify serialises objects only).
-      return reply.type('application/json; charset=utf-8').send(body)
+      if (typeof body === 'string') {
+        reply.type(JSON_TYPE).send(body)
+        return
+      }
+      return body.then((json) => {
+        reply.type(JSON_TYPE).send(json)
+      })
     },
   )
 }
