@@ -230,6 +230,31 @@ describe('keyed replay: probe --replay, scan --schedule', () => {
     expect(bad.err).toMatch(/^tokenmark: --log-filter builds its filters from the serving log: give --log\n$/)
   })
 
+  test('--every-served-key scores each answer under every replayed record\'s key: scan equals the library, report records it, verify reruns it', async () => {
+    const args = ['scan', 'all.jsonl', '--schedule', 's.schedule', '--schedule-public', 's.schedule.json', '--log', 'serve-text.log', '--log-filter', '--every-served-key', '--alpha', '0.01', '--json']
+    const r = await tm(args)
+    expect(r.code, r.err).toBe(0)
+    const every = JSON.parse(r.out)
+    const all = lines('all.jsonl')
+    const records = parseLog(readFileSync(join(dir, 'serve-text.log'), 'utf8')).records
+    const filters = logKeyFilters(schedule, [...new Set(all.map((s) => s.seq))].sort((a, b) => a - b).map((q) => records[q]), tk)
+    const lib = analyzeSchedule(schedule, all.map((s) => ({ text: s.text, prompt: s.prompt, keyId: s.keyId })), { alpha: 0.01, filters, everyServedKey: true })
+    expect({ log10P: every.log10P, tokensScored: every.tokensScored, tokensSeen: every.tokensSeen }).toEqual({ log10P: lib.log10P, tokensScored: lib.tokensScored, tokensSeen: lib.tokensSeen })
+    const own = analyzeSchedule(schedule, all.map((s) => ({ text: s.text, prompt: s.prompt, keyId: s.keyId })), { alpha: 0.01, filters })
+    expect(every.tokensScored).toBeGreaterThanOrEqual(own.tokensScored) // each answer meets more keys' filters
+    expect(every.tokensSeen).toBe(own.tokensSeen)
+    const rep = await tm(['report', 'all.jsonl', '--key', 'k.tmkey', '--signing-key', 'signer.key', '--out', 'e.md', '--alpha', '0.01', '--schedule', 's.schedule', '--schedule-public', 's.schedule.json', '--log', 'serve-text.log', '--log-filter', '--every-served-key'])
+    expect(rep.code, rep.err).toBe(0)
+    expect(readFileSync(join(dir, 'e.md'), 'utf8')).toMatch(/Keyed replay under every served key/)
+    const v = await tm(['verify', 'e.tmev', '--public-key', 'signer.pub', '--schedule', 's.schedule', '--schedule-public', 's.schedule.json', '--json'])
+    expect(v.code, v.out).toBe(0)
+    expect(JSON.parse(v.out).checks.find((c: { id: string }) => c.id === 'schedule').message).toContain(`global p = 10^${every.log10P.toFixed(3)}`)
+    // held-out lines name no key: nothing to score them under
+    const bad = await tm(['scan', 'heldout.jsonl', '--schedule', 's.schedule', '--schedule-public', 's.schedule.json', '--every-served-key'])
+    expect(bad.code).toBe(2)
+    expect(bad.err).toBe('tokenmark: scoring under every served key needs replay texts that name their serving keys\n')
+  })
+
   test('bad input: one line on stderr, exit 2', async () => {
     writeFileSync(join(dir, 'mixed.jsonl'), JSON.stringify({ text: 'a b c d', keyId: 'nope' }) + '\n')
     for (const args of [

@@ -155,6 +155,23 @@ export class ScheduleScorer {
   }
 
   /**
+   * Scores one answer under each key of `keys` — e.g. every key that served a record under investigation,
+   * whichever record this answer replays. Under H0 each (key, tuple) is still an independent draw (distinct
+   * keys, independent PRF values) and the key set is fixed before any answer is read, so the pooled global
+   * test stays exact with no correction. A student blends its harvest across prompts; scored this way, a
+   * fragment counts under the key that served it wherever it appears (docs/spec.md#replay). With `filters`,
+   * a key without one scores nothing.
+   */
+  addUnderKeys(keys: readonly Pick<CohortKey, 'cohort' | 'epoch'>[], ids: ArrayLike<number>, promptIds?: ArrayLike<number>, filters?: KeyFilters): void {
+    this.tokensSeen += ids.length
+    for (const ck of keys) {
+      const filter = filters?.get(this.schedule.keyFor(ck.cohort, ck.epoch).keyId)
+      if (filters && !filter) continue
+      this.scoreUnder(ck, ids, promptIds, filter)
+    }
+  }
+
+  /**
    * Takes a key's whole evidence scored elsewhere: the accumulator of (cohort, epoch)'s key holding every
    * answer that key served, as `add` would have filled it (prompt tuples excluded, prompt as context) — e.g.
    * a server case's merged accumulator of that key (accumulators merge exactly: accumulate.ts). Only its

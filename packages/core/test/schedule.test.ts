@@ -164,6 +164,45 @@ describe('key schedules', () => {
     expect(holmAdjust([-0.1], 5)).toEqual([0])
   })
 
+  test('addUnderKeys: an answer scored under every given key is add under each (tokens seen once); a fragment counts under the key that made it', () => {
+    const keys = [{ cohort: 1, epoch: 0 }, { cohort: 5, epoch: 2 }, { cohort: 8, epoch: 1 }]
+    // answer 0 replays a prompt of cohort 1's key but carries cohort 5's watermark (a blended harvest)
+    const answers = [generate(schedule.keyFor(5, 2), 120, 11), generate(undefined, 80, 12)]
+    const prompts = [generate(undefined, 10, 13), generate(undefined, 10, 14)]
+    const every = new ScheduleScorer(schedule)
+    answers.forEach((a, i) => every.addUnderKeys(keys, a, prompts[i]))
+    const each = new ScheduleScorer(schedule)
+    answers.forEach((a, i) => keys.forEach((k) => each.add(k, a, prompts[i])))
+    const r = every.result()
+    const { tokensSeen, ...rest } = each.result()
+    expect({ ...r, tokensSeen: 0 }).toEqual({ ...rest, tokensSeen: 0 })
+    expect(r.tokensSeen).toBe(200)
+    expect(tokensSeen).toBe(600)
+    expect(r.log10P).toBeLessThan(-6)
+    expect(r.cohortsFlagged).toEqual([5])
+    // own key only: the fragment is noise under cohort 1's key
+    const own = new ScheduleScorer(schedule)
+    own.add(keys[0], answers[0], prompts[0])
+    expect(own.result().log10P).toBeGreaterThan(-3)
+  })
+
+  test('null: unwatermarked answers scored under every given key, 100 schedules: the pooled test stays valid', () => {
+    const answers = Array.from({ length: 8 }, (_, i) => generate(undefined, 60, 200 + i))
+    let below5 = 0
+    let flagged = 0
+    for (let s = 0; s < 100; s++) {
+      const sch = new KeySchedule(Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + s * 11 + (s >> 2)) & 255), { ...opts, canaries: [] })
+      const scorer = new ScheduleScorer(sch)
+      const keys = answers.map((_, i) => ({ cohort: i % 8, epoch: i % 3 }))
+      for (const ids of answers) scorer.addUnderKeys(keys, ids)
+      const r = scorer.result({ alpha: 0.05 })
+      if (r.pValue <= 0.05) below5++
+      if (r.cohortsFlagged.length > 0) flagged++
+    }
+    expect(below5).toBeLessThanOrEqual(12)
+    expect(flagged).toBeLessThanOrEqual(12)
+  })
+
   test('null: unwatermarked answers under 100 schedules give p-values that are not small too often', () => {
     // H0 over key draws: the answers are fixed, each schedule is a fresh master secret.
     const answers = Array.from({ length: 8 }, (_, i) => generate(undefined, 60, 100 + i))

@@ -286,6 +286,7 @@ const scheduleShape = obj({
   }),
   accounts: arr(obj({ cohort: count, label: str, accounts: arr(str) })),
   filters: optional(obj({ records: count, keys: arr(obj({ keyId: str, filter: str })) })),
+  scoring: optional(oneOf('every-served')),
   log: nullable(
     obj({
       records: count,

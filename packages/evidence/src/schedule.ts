@@ -49,6 +49,8 @@ export interface ScheduleRecord {
    * Sealed as bytes (keyed context ids: they reveal no text), so `verify` reruns the same analysis.
    */
   filters?: { records: number; keys: { keyId: string; filter: string }[] }
+  /** Present (`every-served`) when every text was scored under every key that served one of the texts' prompts. */
+  scoring?: 'every-served'
   /** The serving log the keys and accounts were read from, when one was given. */
   log: null | {
     records: number
@@ -75,6 +77,11 @@ export interface ScheduleAnalysisOptions {
   tokenizer?: Tokenizer
   /** Per-key emission filters (key id → filter): a key scores only contexts its filter holds, a key without one nothing. */
   filters?: KeyFilters
+  /**
+   * Keyed replay only: score every text under every key that served one of the texts' prompts, not only
+   * its own (core's ScheduleScorer.addUnderKeys; docs/spec.md#replay).
+   */
+  everyServedKey?: boolean
 }
 
 /** Scores nothing: the filter of a key that served none of the filter's records. */
@@ -117,6 +124,7 @@ export function analyzeSchedule(schedule: KeySchedule, texts: readonly ScheduleT
   if (keyed > 0 && keyed < texts.length) {
     throw new EvidenceError('E_BAD_INPUT', `${keyed} of ${texts.length} texts name their serving key and ${texts.length - keyed} do not; score replay and held-out answers separately`)
   }
+  if (opts.everyServedKey === true && keyed === 0) throw new EvidenceError('E_BAD_INPUT', 'scoring under every served key needs replay texts that name their serving keys')
   const tk = opts.tokenizer ?? getTokenizer(schedule.params.config.tokenizer)
   const normalize = opts.normalize ?? true
   const enc = (t: string) => tk.encode(normalize ? normalizeText(t).text : t)
@@ -124,13 +132,18 @@ export function analyzeSchedule(schedule: KeySchedule, texts: readonly ScheduleT
   const globalPrompts = (opts.prompts ?? []).map(enc)
   if (keyed > 0) {
     const used = new Map<string, CohortKey>()
-    for (const t of texts) {
+    const own = texts.map((t) => {
       const ck = schedule.locate(t.keyId as string)
       if (!ck) throw new EvidenceError('E_BAD_INPUT', `key ${(t.keyId as string).slice(0, 40)} is not a key of schedule ${schedule.scheduleId}`)
       used.set(ck.key.keyId, ck)
-      const filter = opts.filters ? (opts.filters.get(ck.key.keyId) ?? NOTHING) : undefined
-      scorer.add(ck, enc(t.text), t.prompt !== undefined ? enc(t.prompt) : undefined, filter)
-    }
+      return ck
+    })
+    const every = [...used.values()]
+    texts.forEach((t, i) => {
+      const prompt = t.prompt !== undefined ? enc(t.prompt) : undefined
+      if (opts.everyServedKey === true) scorer.addUnderKeys(every, enc(t.text), prompt, opts.filters)
+      else scorer.add(own[i], enc(t.text), prompt, opts.filters ? (opts.filters.get(own[i].key.keyId) ?? NOTHING) : undefined)
+    })
     // Prompts excluded everywhere go under every key that scored (exclusion is order-independent: accumulate.ts).
     for (const ck of used.values()) for (const p of globalPrompts) scorer.add(ck, new Uint32Array(0), p)
   } else {
@@ -162,6 +175,7 @@ export function scheduleRecord(
     commitment: schedule.commitment,
     servedKeys: texts.map((t) => t.keyId ?? null),
     result: resultRecord(r, schedule.params.epochs),
+    ...(opts.everyServedKey === true ? { scoring: 'every-served' as const } : {}),
     // only when used: a bundle without filters stays byte-for-byte what earlier builds wrote and read
     ...(opts.filters
       ? { filters: { records: opts.filters.records, keys: [...opts.filters.byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([keyId, f]) => ({ keyId, filter: toBase64Url(f.toBytes()) })) } }

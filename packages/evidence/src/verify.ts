@@ -151,7 +151,7 @@ function recomputeSchedule(body: EvidenceBody, opts: VerifyOptions): VerifyCheck
   let again: ScheduleRecord['result']
   try {
     const texts = body.inputs.items.map((it, i) => ({ text: it.text as string, ...(it.prompt !== undefined ? { prompt: it.prompt } : {}), ...(rec.servedKeys[i] !== null ? { keyId: rec.servedKeys[i] as string } : {}) }))
-    const r = analyzeSchedule(schedule, texts, { alpha: rec.result.alpha, dedup: body.method.dedup, normalize: body.method.normalize, prompts: body.prompts.items.map((p) => p.text as string), tokenizer: opts.tokenizer, filters: recordFilters(rec) })
+    const r = analyzeSchedule(schedule, texts, { alpha: rec.result.alpha, dedup: body.method.dedup, normalize: body.method.normalize, prompts: body.prompts.items.map((p) => p.text as string), tokenizer: opts.tokenizer, filters: recordFilters(rec), everyServedKey: rec.scoring === 'every-served' })
     again = resultRecord(r, schedule.params.epochs)
   } catch (e) {
     return { id: 'schedule', status: 'fail', message: `cannot recompute the schedule analysis: ${(e as Error).message}` }

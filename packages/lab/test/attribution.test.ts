@@ -43,6 +43,17 @@ describe('attribution simulation', () => {
     expect(n.cohortTests).toBeGreaterThan(100)
   }, 120_000)
 
+  test('replayKeys every: each replayed answer under every investigated key; caught, no false cohort, and valid at rho = 0 over 100 schedules', () => {
+    const r = new Attribution({ ...small, harvestPasses: 1, probeTokens: 20_000, replayKeys: 'every' }).row(1, 'replay')
+    expect(r.replayKeys).toBe('every')
+    expect(r.log10P).toBeLessThan(-6)
+    expect(r.falseCohorts).toEqual([])
+    const n = new Attribution({ ...small, alpha: 0.05, replayKeys: 'every' }).nullRuns('replay', 100)
+    expect(n.log10Ps.every((l) => Number.isFinite(l) && l <= 0)).toBe(true)
+    expect(n.ks.pValue).toBeGreaterThan(0.001)
+    expect(n.runsFlagged).toBeLessThanOrEqual(12)
+  }, 120_000)
+
   test('a student larger than the book\'s student part learns from State of the Union addresses after it, in date order', () => {
     const addresses = stateOfTheUnion()
     expect(addresses.length).toBeGreaterThan(200)

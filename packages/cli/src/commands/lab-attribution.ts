@@ -13,6 +13,7 @@ interface AttributionCliOptions {
   passes?: string
   trainTokens?: string
   probeTemperature?: string
+  replayKeys: string
   null?: string
   table?: boolean
   json?: boolean
@@ -29,6 +30,7 @@ export interface LabAttributionOptions {
   passes?: number
   trainTokens?: number
   probeTemperature?: number
+  replayKeys: 'own' | 'every'
   nullSchedules?: number
   table: boolean
   json: boolean
@@ -53,6 +55,7 @@ function check(o: AttributionCliOptions): LabAttributionOptions {
   if (rho !== undefined && !(rho >= 0 && rho <= 1)) throw new CliError('--rho must be in [0, 1] (a fraction: 0.01 is 1 %)')
   if (o.probe !== 'replay' && o.probe !== 'heldout') throw new CliError(`--probe must be replay or heldout, not "${o.probe.slice(0, 30)}"`)
   if (o.replay !== 'suspects' && o.replay !== 'all') throw new CliError(`--replay must be suspects or all, not "${o.replay.slice(0, 30)}"`)
+  if (o.replayKeys !== 'own' && o.replayKeys !== 'every') throw new CliError(`--replay-keys must be own or every, not "${o.replayKeys.slice(0, 30)}"`)
   return {
     rho,
     cohorts: whole('--cohorts', o.cohorts, 1, 65536),
@@ -63,6 +66,7 @@ function check(o: AttributionCliOptions): LabAttributionOptions {
     passes: o.passes === undefined ? undefined : whole('--passes', o.passes, 1, 100),
     trainTokens: o.trainTokens === undefined ? undefined : whole('--train-tokens', o.trainTokens, 1, 1e9),
     probeTemperature: o.probeTemperature === undefined ? undefined : temperature(o.probeTemperature),
+    replayKeys: o.replayKeys,
     nullSchedules: o.null === undefined ? undefined : whole('--null', o.null, 1, 1e6),
     table: o.table === true,
     json: o.json === true,
@@ -82,6 +86,7 @@ export function registerLabAttribution(lab: Command, program: Command): void {
     .option('--probe-tokens <n>', 'answer tokens the investigator collects (default 200,000)')
     .option('--passes <n>', 'passes the distiller makes over its harvest (default 3; rho counts every pass)')
     .option('--train-tokens <n>', 'student training tokens, harvest and human text together (default 900,000)')
+    .option('--replay-keys <k>', 'own (each replayed answer under the key that served its prompt) or every (under every key that served a record under investigation)', 'own')
     .option('--probe-temperature <t>', 'temperature at which the investigator samples the student (default 0.5)')
     .option('--table', 'every rho (0, 0.5 %, 1 %, 5 %) x B (1, 16, 256) x probe, seeds 1-3: the Markdown table of docs/results.md')
     .option('--null <n>', 'rho = 0 validity: score one null student against n independent schedules (KS of the global p-values, runs with a cohort flagged)')

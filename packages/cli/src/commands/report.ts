@@ -32,6 +32,7 @@ export function registerReport(program: Command): void {
     .option('--schedule <file>', 'key schedule secret file: add the attribution section (texts scored against the schedule, per-cohort Holm tests); the bundle carries it')
     .option('--schedule-public <file>', 'with --schedule: its public description')
     .option('--log <file>', 'with --schedule: the serving log (a text\'s "seq" names its record; the accounts behind flagged cohorts; the log\'s head)')
+    .option('--every-served-key', 'with --schedule: score every text under every key that served one of the replayed prompts (as scan --every-served-key); recorded in the bundle')
     .option('--log-filter', 'with --log: each key scores only contexts it served in the records the texts replay (as scan --log-filter); the filters are sealed in the bundle')
     .option('--log-signature <file>', 'with --log: the provider\'s signed log head, checked and recorded')
     .option('--log-public-key <file>', 'with --log-signature: the public key it must be signed with')

@@ -16,13 +16,14 @@ type ScanCliOptions = Omit<ScanOptions, 'key' | 'alpha' | 'format' | 'split' | '
   schedulePublic?: string
   log?: string
   logFilter?: boolean
+  everyServedKey?: boolean
 }
 
 /** --key FILE, or --schedule FILE --schedule-public FILE [--log LOG] (replay answers scored per serving key). */
 function checkKeying(o: ScanCliOptions): void {
   if ((o.key === undefined) === (o.schedule === undefined)) throw new CliError('give --key FILE, or --schedule FILE with --schedule-public FILE (one of them)')
   if (o.schedule === undefined) {
-    if (o.schedulePublic !== undefined || o.log !== undefined || o.logFilter === true) throw new CliError('--schedule-public, --log and --log-filter go with --schedule')
+    if (o.schedulePublic !== undefined || o.log !== undefined || o.logFilter === true || o.everyServedKey === true) throw new CliError('--schedule-public, --log, --log-filter and --every-served-key go with --schedule')
     return
   }
   if (o.schedulePublic === undefined) throw new CliError('--schedule needs --schedule-public (the schedule\'s public description)')
@@ -75,6 +76,7 @@ export function registerScan(program: Command): void {
     .option('--schedule <file>', 'instead of --key: a key schedule\'s secret file; replay answers (probe --replay) are scored under the key that served each prompt, with per-cohort and per-epoch tests (Holm)')
     .option('--schedule-public <file>', 'with --schedule: its public description (.schedule.json)')
     .option('--log <file>', 'with --schedule: the serving log; a line\'s "seq" names its record (key and prompt)')
+    .option('--every-served-key', 'with --schedule: score every answer under every key that served one of the replayed prompts, not only its own (a student blends its harvest across prompts); pooled, exact')
     .option('--log-filter', 'with --log: each key scores only contexts it served in the log records the texts replay (per-key emission filters from their texts; all records with texts when the texts name keys, not records)')
     .option('--prompts <file>', 'prompts the texts answered (JSON lines {id, prompt}): a prompt whose id names a text is its prompt; all are excluded from scoring')
     .option('--filter <file>', 'emission filter (tokenmark generate --record-filter, or EmissionFilter.toBytes()): score only contexts the provider served')
@@ -97,7 +99,7 @@ export function registerScan(program: Command): void {
       const options = check(o)
       if (o.schedule !== undefined) {
         const { run } = await import('../impl/scan-schedule.js')
-        return run(corpus, { ...options, schedule: o.schedule, schedulePublic: o.schedulePublic as string, log: o.log, logFilter: o.logFilter === true })
+        return run(corpus, { ...options, schedule: o.schedule, schedulePublic: o.schedulePublic as string, log: o.log, logFilter: o.logFilter === true, everyServedKey: o.everyServedKey === true })
       }
       // --workers loads core only after its threads have started (scan-threads.ts).
       if (options.workers !== undefined) return (await import('../impl/scan-threads.js')).runThreads(corpus, options)

@@ -7,7 +7,7 @@ import type { LabAttributionOptions } from '../commands/lab-attribution.js'
 
 export function run(o: LabAttributionOptions): void {
   const say = (m: string) => process.stderr.write(`tokenmark: ${m}\n`)
-  const base: AttributionOptions = { cohorts: o.cohorts, seed: o.seed, replay: o.replay, probeTokens: o.probeTokens, harvestPasses: o.passes, trainTokens: o.trainTokens, probeTemperature: o.probeTemperature }
+  const base: AttributionOptions = { cohorts: o.cohorts, seed: o.seed, replay: o.replay, probeTokens: o.probeTokens, harvestPasses: o.passes, trainTokens: o.trainTokens, probeTemperature: o.probeTemperature, replayKeys: o.replayKeys }
   try {
     const t0 = Date.now()
     if (o.rho !== undefined) {

@@ -43,6 +43,7 @@ export interface ReportCliOptions {
   schedulePublic?: string
   log?: string
   logFilter?: boolean
+  everyServedKey?: boolean
   logSignature?: string
   logPublicKey?: string
   parts?: string[]
@@ -97,7 +98,7 @@ async function scheduleSection(corpus: Corpus, o: ReportCliOptions, alpha: numbe
       : undefined
   try {
     const filters = o.logFilter === true && log ? replayFilters(corpus, schedule, log.records) : undefined
-    return { schedule, record: scheduleRecord(schedule, texts, { alpha, dedup: o.dedup, normalize: o.normalize, prompts: corpus.prompts, filters }, logInput) }
+    return { schedule, record: scheduleRecord(schedule, texts, { alpha, dedup: o.dedup, normalize: o.normalize, prompts: corpus.prompts, filters, everyServedKey: o.everyServedKey }, logInput) }
   } catch (e) {
     if (e instanceof EvidenceError) throw new CliError(e.message)
     throw e

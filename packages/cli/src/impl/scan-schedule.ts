@@ -18,6 +18,7 @@ export interface ScheduleScanOptions extends Omit<ScanOptions, 'key'> {
   schedulePublic: string
   log?: string
   logFilter?: boolean
+  everyServedKey?: boolean
 }
 
 /** The serving key of each item (undefined: none named), checked against the log when both name it. */
@@ -83,12 +84,12 @@ export function scoreAgainstSchedule(
   corpus: Corpus,
   schedule: KeySchedule,
   records: readonly LogRecord[] | undefined,
-  o: { alpha: number; dedup: boolean; normalize: boolean; logFilter?: boolean },
+  o: { alpha: number; dedup: boolean; normalize: boolean; logFilter?: boolean; everyServedKey?: boolean },
 ): ScheduleResult {
   const texts = scheduleTexts(corpus, schedule, records)
   const filters = o.logFilter === true && records ? replayFilters(corpus, schedule, records).byKey : undefined
   try {
-    return analyzeSchedule(schedule, texts, { alpha: o.alpha, dedup: o.dedup, normalize: o.normalize, prompts: corpus.prompts, filters })
+    return analyzeSchedule(schedule, texts, { alpha: o.alpha, dedup: o.dedup, normalize: o.normalize, prompts: corpus.prompts, filters, everyServedKey: o.everyServedKey })
   } catch (e) {
     if (e instanceof EvidenceError) throw new CliError(e.message)
     throw e

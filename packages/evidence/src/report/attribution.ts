@@ -30,7 +30,9 @@ export function attributionModel(body: EvidenceBody): AttributionModel | null {
       ? `Scored against key schedule ${s.scheduleId}, the texts carry the schedule's watermark (p = ${pow10Text(r.log10P)}); ${flagged.length ? `the cohort${flagged.length === 1 ? '' : 's'} ${flagged.join(', ')} ${flagged.length === 1 ? 'is' : 'are'} flagged at family-wise level ${r.alpha}` : `no single cohort is flagged at family-wise level ${r.alpha}`}.`
       : `Scored against key schedule ${s.scheduleId}, the texts do not show significant evidence of the schedule's watermark (p = ${pow10Text(r.log10P)}, level ${pow10Text(Math.log10(body.method.alpha))}).`
   const rules = [
-    r.globalRule === 'pooled'
+    r.globalRule === 'pooled' && s.scoring === 'every-served'
+      ? `Keyed replay under every served key: each text answered a prompt the provider served, and was scored under every key that served one of the texts' prompts (${int(r.keysUsed)} keys scored tokens), so a fragment of a harvested response counts under the key that served it wherever it appears. The global p-value is one exact test over every scored (key, token), pooled; the key set is fixed by the prompts replayed, not searched, so it needs no correction.`
+      : r.globalRule === 'pooled'
       ? `Keyed replay: each text answered a prompt the provider served, and was scored under the key that served that prompt (${int(r.keysUsed)} keys scored tokens). The global p-value is one exact test over every scored token, pooled across keys; it needs no correction because no key was searched for.`
       : `Held-out texts (no serving key known): every text was scored under every key of the schedule; the global p-value is the best cohort's, multiplied by the ${int(r.cohortFamily)} cohorts (Bonferroni).`,
     ...(s.filters

@@ -28,7 +28,8 @@ export function attributionMarkdown(rows: readonly AttributionRow[]): string {
       '',
       `Cohorts flagged by Holm at α = ${r.alpha} over the schedule's B cohorts; global test: pooled keyed replay (replay) / best cohort × B (heldout). ` +
         `Student: ${(r.teacherTokens + r.humanTokens).toLocaleString('en-US')} training tokens, harvest passes ${r.harvestPasses}; records under investigation: ${r.replay}` +
-        `${r.probeTemperature !== undefined ? `; answers sampled at temperature ${r.probeTemperature}` : ''}.`,
+        `${r.probeTemperature !== undefined ? `; answers sampled at temperature ${r.probeTemperature}` : ''}` +
+        `${r.replayKeys === 'every' ? '; replayed answers scored under every key that served a record under investigation' : ''}.`,
     )
   }
   return lines.join('\n') + '\n'

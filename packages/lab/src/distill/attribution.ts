@@ -92,6 +92,11 @@ export interface AttributionOptions {
    */
   logFilter?: boolean
   /**
+   * Keys a replayed answer is scored under (default `own`): the key that served its prompt, or `every`
+   * key that served a record under investigation (core's ScheduleScorer.addUnderKeys).
+   */
+  replayKeys?: 'own' | 'every'
+  /**
    * Temperature of the student's answers (default 0.5). An investigator chooses how to sample the suspect;
    * any choice keeps the test valid (the answers never depend on the key under H0). A cooler sample follows
    * what the student memorised (ρ = 1 %, seed 1: log10 p −3.2 at 1, −9.0 at 0.5, −9.1 at 0.2 with fewer
@@ -130,6 +135,7 @@ export function resolveAttributionOptions(o: AttributionOptions = {}): Resolved 
     answerTokens: o.answerTokens ?? 200,
     alpha: o.alpha ?? 0.01,
     logFilter: o.logFilter ?? true,
+    replayKeys: o.replayKeys ?? 'own',
     probeTemperature: o.probeTemperature ?? 0.5,
     order: o.order ?? 4,
     studentOrder: o.studentOrder ?? o.order ?? 4,
@@ -149,6 +155,7 @@ export function resolveAttributionOptions(o: AttributionOptions = {}): Resolved 
   checkInt('harvestPasses', r.harvestPasses, 1, 100)
   checkInt('probeTokens', r.probeTokens, 1, 1e9)
   if (r.replay !== 'suspects' && r.replay !== 'all') throw new LabError('E_BAD_PARAM', 'replay must be suspects or all')
+  if (r.replayKeys !== 'own' && r.replayKeys !== 'every') throw new LabError('E_BAD_PARAM', 'replayKeys must be own or every')
   checkInt('decoys', r.decoys, 0, 1e6)
   checkInt('answerTokens', r.answerTokens, 1, 1e6)
   checkRange('alpha', r.alpha, 1e-300, 0.5)
@@ -208,6 +215,8 @@ export interface AttributionRow {
   /** Harvested records the student trained on, and the harvest's tokens in its training set (all passes). */
   harvestRecords: number
   harvestPasses: number
+  /** Keys each replayed answer was scored under (absent in rows of earlier builds: own). */
+  replayKeys?: 'own' | 'every'
   /** Temperature the investigator sampled the student's answers at (absent in rows of earlier builds). */
   probeTemperature?: number
   replay: 'suspects' | 'all'
@@ -404,10 +413,12 @@ export class Attribution {
     const scorer = new ScheduleScorer(schedule)
     const filters = logRecords ? logKeyFilters(schedule, logRecords, this.options.tokenizer) : undefined
     if (probe === 'replay') {
-      for (const a of answers) {
-        const r = a.record as Served
-        const ck = cohortOf ? cohortOf(r) : r
-        scorer.add(ck, a.ids, a.promptIds, filters ? (filters.get(schedule.keyFor(ck.cohort, ck.epoch).keyId) ?? NOTHING) : undefined)
+      const own = answers.map((a) => (cohortOf ? cohortOf(a.record as Served) : (a.record as Served)))
+      if (this.options.replayKeys === 'every') {
+        const every = [...new Map(own.map((ck) => [ck.epoch * schedule.cohortCount + ck.cohort, ck])).values()]
+        answers.forEach((a) => scorer.addUnderKeys(every, a.ids, a.promptIds, filters))
+      } else {
+        answers.forEach((a, i) => scorer.add(own[i], a.ids, a.promptIds, filters ? (filters.get(schedule.keyFor(own[i].cohort, own[i].epoch).keyId) ?? NOTHING) : undefined))
       }
     } else scorer.scoreRing(answers, filters)
     return scorer.result({ alpha: this.options.alpha })
@@ -445,6 +456,7 @@ export class Attribution {
       harvestRecords: trained.length,
       harvestPasses: o.harvestPasses,
       probeTemperature: o.probeTemperature,
+      replayKeys: o.replayKeys,
       replay: o.replay,
       replayedRecords: probe === 'replay' ? this.replayed(log.records).length : 0,
       teacherTokens,
