@@ -20,10 +20,11 @@
  *      passes as fine-tuning epochs, mixed with 300,000 human tokens: Moby-Dick's student chapters, then State
  *      of the Union addresses) and a control trained on the same human text alone;
  *  12. keyed replay: `tokenmark probe --replay LOG --select account=… --temperature 0.5 --repeat 8` asks the
- *      student and the control the suspected accounts' logged prompts (each 8 times), and `tokenmark scan --schedule --log --log-filter` scores
- *      each answer under the key that served its prompt, only at contexts that key served in those records
- *      (global test, per-cohort Holm tests);
- *  13. `tokenmark report --schedule --log --log-filter` seals the attribution section into a signed bundle.
+ *      student and the control the suspected accounts' logged prompts (each 8 times), and `tokenmark scan
+ *      --schedule --log --log-filter --every-served-key` scores each answer under every key that served one of
+ *      those records, each only at contexts it served in them (global test, per-cohort Holm tests);
+ *  13. `tokenmark report --schedule --log --log-filter --every-served-key` seals the attribution section into a
+ *      signed bundle.
  * The demo prints what the test reaches, whatever it is (docs/results.md §4 has the lab's table).
  *
  * node scripts/demo-distillation.mjs [--out DIR] [--harvest N] [--rho R] [--probe N] [--attribution-rho R] [--attribution-human T] [--quiet]
@@ -380,7 +381,7 @@ async function attributionStory({ tokenizer, allPrompts }) {
     for (const name of ['student', 'control']) {
       await cli(['probe', '--endpoint', student.urls[name], '--format', 'openai', '--model', `${name}-2`, '--replay', join(dir, 'serving.log'), '--select', `account=${suspected.join(',')}`,
         '--out', join(dir, `${name}-replay.jsonl`), '--max-tokens', '128', '--temperature', '0.5', '--repeat', String(a['replay-repeat']), '--concurrency', '1', '--api-key-env', 'SUSPECT_KEY'], { env: { SUSPECT_KEY: 'sk-investigator' } })
-      const r = JSON.parse((await cli(['scan', join(dir, `${name}-replay.jsonl`), '--schedule', join(dir, 'provider.schedule'), '--schedule-public', join(dir, 'provider.schedule.json'), '--log', join(dir, 'serving.log'), '--log-filter', '--alpha', '0.01', '--json'])).out)
+      const r = JSON.parse((await cli(['scan', join(dir, `${name}-replay.jsonl`), '--schedule', join(dir, 'provider.schedule'), '--schedule-public', join(dir, 'provider.schedule.json'), '--log', join(dir, 'serving.log'), '--log-filter', '--every-served-key', '--alpha', '0.01', '--json'])).out)
       out[name] = { log10P: r.log10P, pValue: r.pValue, tokensScored: r.tokensScored, detected: r.detected, cohortsFlagged: r.cohortsFlagged, samples: r.input.texts }
       log(`      ${name.padEnd(8)} p = ${r.pValue.toExponential(2)} (log10 p = ${r.log10P.toFixed(2)}, ${r.tokensScored} tokens scored); cohorts flagged (Holm, α = 0.01): ${r.cohortsFlagged.join(', ') || 'none'}\n`)
     }
@@ -395,11 +396,11 @@ async function attributionStory({ tokenizer, allPrompts }) {
     return { ...out, falseCohorts, reached }
   })
 
-  const report = await step('sealing the attribution section: tokenmark report --schedule --log --log-filter (signed bundle)', async () => {
+  const report = await step('sealing the attribution section: tokenmark report --schedule --log --log-filter --every-served-key (signed bundle)', async () => {
     await cli(['keygen', '--signing', '--out', join(dir, 'investigator.key')])
     // The body's main test needs one watermark key: the provider's static key file from step 1 (not the schedule's).
     const r = await cli(['report', join(dir, 'student-replay.jsonl'), '--key', join(OUT, 'provider.tmkey'), '--signing-key', join(dir, 'investigator.key'), '--out', join(dir, 'report-attribution.html'), '--alpha', '0.01',
-      '--schedule', join(dir, 'provider.schedule'), '--schedule-public', join(dir, 'provider.schedule.json'), '--log', join(dir, 'serving.log'), '--log-filter', '--log-signature', join(dir, 'log-head.json'), '--log-public-key', join(dir, 'provider-signing.key.pub')])
+      '--schedule', join(dir, 'provider.schedule'), '--schedule-public', join(dir, 'provider.schedule.json'), '--log', join(dir, 'serving.log'), '--log-filter', '--every-served-key', '--log-signature', join(dir, 'log-head.json'), '--log-public-key', join(dir, 'provider-signing.key.pub')])
     log(`      ${r.out.split('\n').find((l) => l.includes('schedule')) ?? ''}\n`)
     return { report: join(dir, 'report-attribution.html'), bundle: join(dir, 'report-attribution.tmev') }
   })
