@@ -45,6 +45,7 @@ const SECTIONS = {
   explore: { deterministic: true, make: explore },
   // issue 13 §5; about 30 min on 2 shared cores (scripts/attribution-results.mjs runs it one B per process)
   attribution: { deterministic: true, make: () => run([CLI, 'lab', 'attribution', '--table'], 'tokenmark lab attribution --table') },
+  'attribution-every': { deterministic: true, make: () => run([CLI, 'lab', 'attribution', '--table', '--replay-keys', 'every'], 'tokenmark lab attribution --table --replay-keys every') },
   neural: { deterministic: false, make: neuralGrid },
   bench: {
     deterministic: false,

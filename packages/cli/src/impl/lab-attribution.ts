@@ -30,10 +30,12 @@ export function run(o: LabAttributionOptions): void {
       return
     }
     const rows: AttributionRow[] = []
-    for (const cohorts of ATTRIBUTION_COHORTS) {
+    // Under every served key only replay rows differ, and B = 1 has one key: those rows are the table's own.
+    const every = o.replayKeys === 'every'
+    for (const cohorts of every ? ATTRIBUTION_COHORTS.filter((b) => b > 1) : ATTRIBUTION_COHORTS) {
       for (const seed of [1, 2, 3]) {
         const sim = new Attribution({ ...base, cohorts, seed })
-        for (const probe of ATTRIBUTION_PROBES) for (const rho of ATTRIBUTION_RHOS) rows.push(sim.row(rho, probe))
+        for (const probe of every ? (['replay'] as const) : ATTRIBUTION_PROBES) for (const rho of ATTRIBUTION_RHOS) rows.push(sim.row(rho, probe))
         say(`B = ${cohorts}, seed ${seed} done (${((Date.now() - t0) / 1000).toFixed(0)} s)`)
       }
     }
