@@ -160,7 +160,7 @@ export class ScheduleScorer {
    * keys, independent PRF values) and the key set is fixed before any answer is read, so the pooled global
    * test stays exact with no correction. A student blends its harvest across prompts; scored this way, a
    * fragment counts under the key that served it wherever it appears (docs/spec.md#replay). With `filters`,
-   * a key without one scores nothing.
+   * a key without one scores nothing; `keys` = [the answer's own serving key] is plain keyed replay.
    */
   addUnderKeys(keys: readonly Pick<CohortKey, 'cohort' | 'epoch'>[], ids: ArrayLike<number>, promptIds?: ArrayLike<number>, filters?: KeyFilters): void {
     this.tokensSeen += ids.length

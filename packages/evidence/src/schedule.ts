@@ -5,7 +5,7 @@
  * flagged cohort served, and the log's integrity (head hash, signed head). `verify` reruns `analyzeSchedule`
  * with the schedule secret and compares `result`; the accounts and the log are the signer's statements.
  */
-import { accountsOf, EmissionFilter, fromBase64Url, getTokenizer, normalizeText, ScheduleScorer, toBase64Url, type CohortKey, type ContextFilter, type KeyFilters, type KeySchedule, type LogRecord, type ScheduleResult, type Tokenizer } from '@tokenmark/core'
+import { accountsOf, EmissionFilter, fromBase64Url, getTokenizer, normalizeText, ScheduleScorer, toBase64Url, type CohortKey, type KeyFilters, type KeySchedule, type LogRecord, type ScheduleResult, type Tokenizer } from '@tokenmark/core'
 import { EvidenceError } from './errors.js'
 
 export interface ScheduleGroupRecord {
@@ -84,9 +84,6 @@ export interface ScheduleAnalysisOptions {
   everyServedKey?: boolean
 }
 
-/** Scores nothing: the filter of a key that served none of the filter's records. */
-const NOTHING: ContextFilter = { hasContext: () => false }
-
 export function resultRecord(r: ScheduleResult, epochFamily: number): ScheduleResultRecord {
   const group = <T extends { tokensScored: number; value: number; log10P: number; adjustedLog10P: number; flagged: boolean }>(g: T) => ({
     tokensScored: g.tokensScored,
@@ -138,12 +135,8 @@ export function analyzeSchedule(schedule: KeySchedule, texts: readonly ScheduleT
       used.set(ck.key.keyId, ck)
       return ck
     })
-    const every = [...used.values()]
-    texts.forEach((t, i) => {
-      const prompt = t.prompt !== undefined ? enc(t.prompt) : undefined
-      if (opts.everyServedKey === true) scorer.addUnderKeys(every, enc(t.text), prompt, opts.filters)
-      else scorer.add(own[i], enc(t.text), prompt, opts.filters ? (opts.filters.get(own[i].key.keyId) ?? NOTHING) : undefined)
-    })
+    const every = opts.everyServedKey === true ? [...used.values()] : undefined
+    texts.forEach((t, i) => scorer.addUnderKeys(every ?? [own[i]], enc(t.text), t.prompt !== undefined ? enc(t.prompt) : undefined, opts.filters))
     // Prompts excluded everywhere go under every key that scored (exclusion is order-independent: accumulate.ts).
     for (const ck of used.values()) for (const p of globalPrompts) scorer.add(ck, new Uint32Array(0), p)
   } else {

@@ -228,7 +228,6 @@ export interface AttributionRow {
 }
 
 const DAY = 86400_000
-const NOTHING = { hasContext: () => false }
 
 /**
  * One schedule (B, seed) with its served traffic computed once; `row(rho, probe)` trains a student on the
@@ -414,12 +413,8 @@ export class Attribution {
     const filters = logRecords ? logKeyFilters(schedule, logRecords, this.options.tokenizer) : undefined
     if (probe === 'replay') {
       const own = answers.map((a) => (cohortOf ? cohortOf(a.record as Served) : (a.record as Served)))
-      if (this.options.replayKeys === 'every') {
-        const every = [...new Map(own.map((ck) => [ck.epoch * schedule.cohortCount + ck.cohort, ck])).values()]
-        answers.forEach((a) => scorer.addUnderKeys(every, a.ids, a.promptIds, filters))
-      } else {
-        answers.forEach((a, i) => scorer.add(own[i], a.ids, a.promptIds, filters ? (filters.get(schedule.keyFor(own[i].cohort, own[i].epoch).keyId) ?? NOTHING) : undefined))
-      }
+      const every = this.options.replayKeys === 'every' ? [...new Map(own.map((ck) => [ck.epoch * schedule.cohortCount + ck.cohort, ck])).values()] : undefined
+      answers.forEach((a, i) => scorer.addUnderKeys(every ?? [own[i]], a.ids, a.promptIds, filters))
     } else scorer.scoreRing(answers, filters)
     return scorer.result({ alpha: this.options.alpha })
   }
