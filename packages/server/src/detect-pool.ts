@@ -22,7 +22,7 @@
 import { Worker } from 'node:worker_threads'
 import { TokenmarkError, type TokenmarkErrorCode } from '@tokenmark/core'
 import { ServerError } from './errors.js'
-import { detectReplyJson, detectResultsJson } from './detect-reply.js'
+import { detectReplyJson } from './detect-reply.js'
 import { runTask, type DetectRunOptions, type KeyRef, type Task, type WireTask, type WorkerReply } from './pool-tasks.js'
 
 export type { DetectRunOptions, KeyRef } from './pool-tasks.js'
@@ -236,10 +236,8 @@ export class DetectPool {
     let total = 0
     for (let i = 0; i < texts.length; i++) total += detectWork((bytes[i] = Buffer.byteLength(texts[i], 'utf8')), n, options)
     if (total <= this.#inlineWork) {
-      this.#stats.tasks.detect++
       this.#stats.inline++
-      const ring = n === 1 ? [keys[0].key] : keys.map((k) => k.key)
-      return detectReplyJson([detectResultsJson(ring, texts, options)], batch)
+      return detectReplyJson([this.#runInline({ kind: 'detect', keys, texts, options }) as string], batch)
     }
     const tasks: Task[] = []
     let start = 0
