@@ -102,9 +102,11 @@ export class SecretBox {
   }
 }
 
-const TOKEN_RE = /^tmt_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/
+/** A token: tmt_<id>_<secret>. */
+const TOKEN = 'tmt_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})'
+const TOKEN_RE = new RegExp(`^${TOKEN}$`)
 /** An Authorization header carrying a well-formed token, in one match (the common case; auth.ts). */
-export const BEARER_TOKEN_RE = /^[Bb][Ee][Aa][Rr][Ee][Rr] tmt_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/
+export const BEARER_TOKEN_RE = new RegExp(`^[Bb][Ee][Aa][Rr][Ee][Rr] ${TOKEN}$`)
 
 export interface NewToken {
   id: string
