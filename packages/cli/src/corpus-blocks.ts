@@ -13,6 +13,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { decodeText, isJsonLines, jsonlItems, textFaultError, textItems, type CorpusFormat, type InputDescription, type SplitMode, type TextFault } from './corpus.js'
 import { CliError } from './errors.js'
+import { cannotRead } from './io.js'
 
 /** Bytes per block: ~2,000 texts of a typical corpus, a few tenths of a second of a thread's work. */
 export const BLOCK_BYTES = 1 << 20
@@ -155,14 +156,14 @@ export class CorpusCheck {
       try {
         fd = path === '-' ? 0 : openSync(path, 'r')
       } catch (e) {
-        f.error = unreadable(path, e)
+        f.error = cannotRead('corpus file', path, e)
         return
       }
       try {
         yield* this.fileBlocks(file, fd, format, size)
       } catch (e) {
         if (!(e instanceof ReadError)) throw e
-        f.error = unreadable(path, e.cause)
+        f.error = cannotRead('corpus file', path, e.cause)
       } finally {
         if (fd !== 0) closeSync(fd)
       }
@@ -268,10 +269,6 @@ function readChunk(fd: number, buf: Uint8Array, at: number, to: number): number 
     if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return readChunk(fd, buf, at, to) // a non-blocking stdin: try again
     throw new ReadError('read', { cause: e })
   }
-}
-
-function unreadable(path: string, e: unknown): CliError {
-  return new CliError(`cannot read corpus file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
 }
 
 /** `held` bytes of `buf` in a buffer twice as large. */

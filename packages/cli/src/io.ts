@@ -27,8 +27,13 @@ function readNamed(path: string | 0, what: string, encoding?: 'utf8'): Buffer | 
   try {
     return readFileSync(path, encoding)
   } catch (e) {
-    throw new CliError(`cannot read ${what} ${path === 0 ? '-' : path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+    throw cannotRead(what, path === 0 ? '-' : path, e)
   }
+}
+
+/** The one-line error for a file that could not be opened or read (`what`: e.g. "corpus file"). */
+export function cannotRead(what: string, path: string, e: unknown): CliError {
+  return new CliError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Where a shard part (.tmacc) is written: core-free, so `scan --workers`' main thread can write parts without loading core. */
-import { statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CliError } from '../errors.js'
 
@@ -18,4 +18,14 @@ export function writePartFile(out: string, hash: string, bytes: Uint8Array): str
     throw new CliError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
   }
   return path
+}
+
+/** Writes every part into the folder `dir` (made if missing), each named by its SHA-256 (`--parts-out`). */
+export function writePartFiles(dir: string, parts: readonly { sha256: string; bytes: Uint8Array }[]): void {
+  try {
+    mkdirSync(dir, { recursive: true })
+  } catch (e) {
+    throw new CliError(`cannot make the folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
+  }
+  for (const p of parts) writePartFile(dir, p.sha256, p.bytes)
 }

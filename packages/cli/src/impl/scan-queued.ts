@@ -6,7 +6,6 @@
  * plus the parts' Merkle root.
  */
 import { randomUUID } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
 import { mergedResult, PART_HEAD } from '@tokenmark/core'
 import type pg from 'pg'
 import { CliError } from '../errors.js'
@@ -17,7 +16,7 @@ import type { ScanOptions } from './scan.js'
 import { openScanDb, queueName, type ShardJob } from '../jobs/schema.js'
 import { dbReason, startBoss } from '../jobs/queue.js'
 import { mergeHeads, mergeParts, printMerged } from './merge.js'
-import { writePartFile } from './shard-part.js'
+import { writePartFiles } from './part-file.js'
 
 const TEXT_BATCH = 500
 const POLL_MS = 250
@@ -65,12 +64,7 @@ export async function runQueued(corpus: Corpus, o: ScanOptions): Promise<void> {
     const r = mergedResult(whole ? mergeParts(key, parts.map((p) => p.bytes)) : mergeHeads(key, parts.map((p) => ({ head: p.bytes, sha256: p.sha256 }))), { alpha: o.alpha })
     if (whole) {
       if (r.shards.hashes.some((h, i) => h !== rows[i].sha256)) throw new CliError('a stored part does not match its SHA-256')
-      try {
-        mkdirSync(o.partsOut as string, { recursive: true })
-      } catch (e) {
-        throw new CliError(`cannot make the folder ${o.partsOut}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
-      }
-      parts.forEach((p) => writePartFile(o.partsOut as string, p.sha256, p.bytes))
+      writePartFiles(o.partsOut as string, parts)
     }
     if (r.texts !== texts) throw new CliError(`workers read ${r.texts} texts, the scan has ${texts}`)
     await pool.query('UPDATE tokenmark_scan.scans SET merkle_root = $2, result = $3 WHERE id = $1', [scanId, r.shards.merkleRoot, JSON.stringify(r)])

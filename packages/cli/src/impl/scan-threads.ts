@@ -16,12 +16,11 @@
  * filter (each ~0.3 s of compiling and table building), and their errors are the scan's, after the corpus's,
  * in `scan`'s order.
  */
-import { mkdirSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import { BLOCK_BYTES, CorpusCheck, textsIn, type CorpusBlock } from '../corpus-blocks.js'
 import { PromptMatcher, readPromptsFile } from '../corpus.js'
 import { CliError } from '../errors.js'
-import { writePartFile } from './part-file.js'
+import { writePartFiles } from './part-file.js'
 import type { ScanOptions } from './scan.js'
 import { nothingScored, printMerged } from './scan-print.js'
 import type { Routed, ThreadCpu, ThreadMessage, ThreadReply, ThreadSetup } from './scan-thread.js'
@@ -83,14 +82,7 @@ export async function runThreads(paths: string[], o: ScanOptions): Promise<void>
     marks.merged = performance.now() / 1000
     if (r.texts !== input.texts) throw new CliError(`threads read ${r.texts} texts, the corpus has ${input.texts}`)
     if (r.tokensScored === 0) throw nothingScored(r.tokensTotal, 'the corpus')
-    if (o.partsOut !== undefined) {
-      try {
-        mkdirSync(o.partsOut, { recursive: true })
-      } catch (e) {
-        throw new CliError(`cannot make the folder ${o.partsOut}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
-      }
-      merged.forEach((b, i) => writePartFile(o.partsOut as string, r.shards.hashes[i], b))
-    }
+    if (o.partsOut !== undefined) writePartFiles(o.partsOut, merged.map((bytes, i) => ({ sha256: r.shards.hashes[i], bytes })))
     printMerged(r, o.json === true, input)
     if (process.env.TOKENMARK_SCAN_PHASES !== undefined) process.stderr.write(`tokenmark-phases ${JSON.stringify({ wall: marks, threadCpu: cpu, mainCpu: threadCpuSeconds() })}\n`)
   } finally {
