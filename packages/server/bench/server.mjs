@@ -185,9 +185,8 @@ export async function run() {
       const tinyBody = JSON.stringify({ text: tiny, keyId: key.keyId })
       const tinyReq = [{ method: 'POST', path: '/v1/detect', headers: auth, body: tinyBody }]
       const tinyEcho = [{ method: 'POST', path: '/echo', headers: { 'content-type': 'application/json' }, body: tinyBody }]
-      const tinyProto = [{ method: 'POST', path: '/v1/detect', headers: auth, body: tinyBody }]
       const protoRatios = []
-      await cannon({ url: proto.url, requests: tinyProto, duration: 2 })
+      await cannon({ url: proto.url, requests: tinyReq, duration: 2 })
       const d = []
       const e = []
       const cpuRatios = []
@@ -201,7 +200,7 @@ export async function run() {
         cpuRatios.push((dr.cpuPerRequest.main + dr.cpuPerRequest.other - detectCpu) / (er.cpuPerRequest.main + er.cpuPerRequest.other))
         const tr = await cannon({ url: server.url, requests: tinyReq, duration: Math.max(2, seconds / 2) }, server)
         const te = await cannon({ url: echo.url, requests: tinyEcho, duration: Math.max(2, seconds / 2) }, echo)
-        const tp = await cannon({ url: proto.url, requests: tinyProto, duration: Math.max(2, seconds / 2) }, proto)
+        const tp = await cannon({ url: proto.url, requests: tinyReq, duration: Math.max(2, seconds / 2) }, proto)
         tinyRuns.push([tr, te, tp])
         tinyRatios.push((tr.cpuPerRequest.main + tr.cpuPerRequest.other - tinyCpu) / (te.cpuPerRequest.main + te.cpuPerRequest.other))
         protoRatios.push((tr.cpuPerRequest.main + tr.cpuPerRequest.other - tinyCpu) / (tp.cpuPerRequest.main + tp.cpuPerRequest.other))
