@@ -219,6 +219,34 @@ describe('exclusions', () => {
     )
   })
 
+  test('TupleSet.toWords lists the set in ascending (w1, w0) order whatever the insertion order, deletions and table size (property)', () => {
+    const sorted = (pairs: [number, number][]) => [...pairs].sort((x, y) => x[1] - y[1] || x[0] - y[0]).flat()
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 2 ** 32 - 40, max: 2 ** 32 - 1 }), fc.nat(2 ** 32 - 1))), { maxLength: 300 }),
+        fc.array(fc.nat(299), { maxLength: 40 }),
+        fc.nat(2000),
+        (items, dels, hint) => {
+          // w1 near 0 and near 2^32 crowd the first and last slots: clusters that wrap around the table's end
+          const ref = new Map<string, [number, number]>()
+          for (const [a, b] of items) ref.set(`${a},${TupleSet.canon(a, b)}`, [a, TupleSet.canon(a, b)])
+          const gone = new Set(dels.map((d) => [...ref.keys()][d % Math.max(1, ref.size)]))
+          const forward = new TupleSet(4)
+          const backward = new TupleSet(hint) // another capacity, the reverse order, then deletions
+          for (const [a, b] of items) forward.add(a, b)
+          for (const [a, b] of [...items].reverse()) backward.add(a, b)
+          for (const k of gone) if (k !== undefined) forward.delete(...(ref.get(k) as [number, number]))
+          for (const k of gone) if (k !== undefined) ref.delete(k)
+          for (const [a, b] of items) if (!ref.has(`${a},${TupleSet.canon(a, b)}`)) backward.delete(a, b)
+          const want = sorted([...ref.values()])
+          expect([...forward.toWords()]).toEqual(want)
+          expect([...backward.toWords()]).toEqual(want)
+        },
+      ),
+      { numRuns: 300, seed: 11 },
+    )
+  })
+
   test('the corpus statistic does not depend on the order of prompts, texts and merges', () => {
     // A prompt that arrives later must also remove tuples that earlier texts already scored.
     const samples: [string, string | undefined][] = [
