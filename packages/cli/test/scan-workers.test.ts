@@ -19,8 +19,8 @@ const dir = mkdtempSync(join(tmpdir(), 'tokenmark-scan-workers-'))
 const BLOCK = 1024
 const env = { ...process.env, TOKENMARK_CACHE: join(dir, 'cache'), TOKENMARK_SCAN_BLOCK_BYTES: String(BLOCK) }
 
-function tm(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, timeout: 120_000 })
+function tm(args: string[], extraEnv: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...env, ...extraEnv }, timeout: 120_000 })
   return { code: r.status, out: r.stdout, err: r.stderr }
 }
 
@@ -90,7 +90,7 @@ describe('scan --workers on a corpus of many blocks', () => {
       expect(r.code).toBe(0)
       const { shards, ...result } = JSON.parse(r.out)
       expect(result).toEqual(local)
-      expect(shards.count).toBe(Number(workers))
+      expect(shards).toEqual({ count: Number(workers) }) // no part kept, none named
     }
     // the JSON lines from stdin (read in blocks as a pipe delivers them)
     const piped = (extra: string[]) => spawnSync(process.execPath, [BIN, 'scan', '--key', keyFile, '--json', '-', ...extra], { encoding: 'utf8', env, input: readFileSync(corpus) })
@@ -102,7 +102,25 @@ describe('scan --workers on a corpus of many blocks', () => {
     const threaded = tm([...args, '--workers', '2'])
     expect(threaded.code).toBe(0)
     expect(threaded.out.startsWith(text.out)).toBe(true)
-    expect(threaded.out.slice(text.out.length)).toMatch(/^ {2}merged from 2 shards; Merkle root of the parts' SHA-256: [0-9a-f]{64}\n$/)
+    expect(threaded.out.slice(text.out.length)).toBe('  added up from 2 shards on as many threads (no parts kept: --parts-out writes them with their Merkle root)\n')
+  })
+
+  test('with --parts-out, the parts are the bytes `scan --shard i/S` writes: a part is named by its content, whichever way it was made', () => {
+    const args = ['scan', '--key', keyFile, '--prompts', prompts, '--filter', filter, '--split', 'paragraphs', corpus, notes]
+    const out = join(dir, 'thread-parts')
+    // Blocks of 64 KiB: a shard's events arrive in a few large batches, so its table grows along another path.
+    const r = tm([...args, '--workers', '3', '--parts-out', out, '--json'], { TOKENMARK_SCAN_BLOCK_BYTES: '65536' })
+    expect(r.err).toBe('')
+    const { shards } = JSON.parse(r.out)
+    expect(shards.hashes).toHaveLength(3)
+    // Each by hand reads the whole corpus text by text (other batches, another table growth, another insertion order).
+    for (let i = 0; i < 3; i++) {
+      const one = tm([...args, '--shard', `${i}/3`, '--out', join(dir, `by-hand-${i}.tmacc`), '--json'])
+      expect(one.err).toBe('')
+      expect(JSON.parse(one.out).sha256).toBe(shards.hashes[i])
+      expect(readFileSync(join(dir, `by-hand-${i}.tmacc`))).toEqual(readFileSync(join(out, `${shards.hashes[i]}.tmacc`)))
+    }
+    expect(tm([...args, '--workers', '3', '--parts-out', out]).out).toMatch(/\n {2}merged from 3 shards; Merkle root of the parts' SHA-256: [0-9a-f]{64}\n$/)
   })
 
   test('a bad corpus gets scan\'s one-line error: the first bad file, then its first bad line, wherever the blocks fall', () => {

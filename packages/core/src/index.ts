@@ -79,13 +79,16 @@ export {
 } from './servelog.js'
 export { ScheduleScorer, holmAdjust, logKeyFilters, type KeyFilters, type ScheduleResult, type CohortTest, type EpochTest, type GroupTest } from './replay.js'
 export { traceText, type TraceResult } from './trace.js'
-export { ShardAccumulator, ShardScanner, shardOf, parseShardSpec, MAX_SHARDS, reduceShard, type RoutedBlock, type ShardSpec, type ShardPart, type ScanIdentity } from './shard.js'
+export { ShardAccumulator, ShardScanner, shardOf, parseShardSpec, MAX_SHARDS, reduceShard, ShardReducer, type RoutedBlock, type ShardSpec, type ShardPart, type ScanIdentity } from './shard.js'
 export {
   shardPartToBytes,
   shardPartFromBytes,
   readShardSummary,
   readShardHead,
   mergeShardSummaries,
+  shardCounts,
+  addShardCounts,
+  type ShardCounts,
   shardPartHash,
   merkleRoot,
   mergeShardParts,

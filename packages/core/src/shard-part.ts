@@ -233,8 +233,7 @@ export function mergeShardParts(key: WatermarkKey, partBytes: readonly Uint8Arra
  * heads kept apart from their tuples, as an evidence bundle keeps them), each with its part's hash.
  */
 export function mergeShardSummaries(key: WatermarkKey, parts: readonly { summary: ShardSummary; sha256: string }[]): MergedShards {
-  const pk = prepareKey(key)
-  const mismatch = (why: string) => new TokenmarkError('E_ACCUMULATOR_MISMATCH', why)
+    const mismatch = (why: string) => new TokenmarkError('E_ACCUMULATOR_MISMATCH', why)
   if (parts.length === 0) throw mismatch('no shard parts to merge')
   const count = parts[0].summary.shard.count
   const byIndex: (number | undefined)[] = new Array(count)
@@ -248,19 +247,66 @@ export function mergeShardSummaries(key: WatermarkKey, parts: readonly { summary
   if (missing.length > 0) throw mismatch(`shard part${missing.length > 1 ? 's' : ''} missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`)
   const ordered = (byIndex as number[]).map((i) => parts[i])
   const f = ordered[0].summary
-  const merged = new Accumulator(pk, { dedup: true })
   for (const { summary: s } of ordered) {
     const name = `shard ${s.shard.index}/${count}`
     if (s.identity.commitment !== key.commitment) throw mismatch(`${name} was made with a different key (its key commitment, which binds scheme and parameters, is not this key's)`)
     if (s.identity.settings !== f.identity.settings || s.filter !== f.filter) throw mismatch(`${name} is part of another scan: its tokenizer, normalisation or emission filter differ from shard 0/${count}'s`)
-    if (s.identity.corpus !== f.identity.corpus || s.texts !== f.texts || s.tokensTotal !== f.tokensTotal || s.skipped.noContext !== f.skipped.noContext)
-      throw mismatch(`${name} is part of another scan: it read a different corpus than shard 0/${count}`)
+    if (s.identity.corpus !== f.identity.corpus) throw mismatch(`${name} is part of another scan: it read a different corpus than shard 0/${count}`)
+  }
+  const sum = addShardCounts(key, ordered.map((p) => p.summary))
+  const shardHashes = ordered.map((p) => p.sha256)
+  return { ...sum, shardHashes, merkleRoot: merkleRoot(shardHashes), identity: f.identity }
+}
+
+/** What a shard adds to a merge: its counts and exact statistic (a part's summary without the names of its scan and tuples). */
+export interface ShardCounts {
+  shard: ShardSpec
+  texts: number
+  filter: boolean
+  tokensTotal: number
+  tokensScored: number
+  skipped: SkipCounts
+  /** The statistic as exact words (Accumulator.statisticWords). */
+  statistic: Float64Array
+}
+
+/** A part's counts, read from its accumulator (no tuple is serialised or hashed). */
+export function shardCounts(part: ShardPart): ShardCounts {
+  const a = part.accumulator
+  return { shard: part.shard, texts: part.texts, filter: part.filter, tokensTotal: a.tokensTotal, tokensScored: a.tokensScored, skipped: { ...a.skipped }, statistic: a.statisticWords() }
+}
+
+/**
+ * Adds the counts of every shard of one scan, each exactly once (in any order): per-tuple counts and the
+ * statistic add up, corpus-wide counts must agree and are taken once (docs/spec.md#shards). mergeShardSummaries
+ * does this after checking the parts name one scan; `scan --workers` without `--parts-out` does it alone, as
+ * its threads' shards are of one scan by construction and no part is kept to be named.
+ */
+export function addShardCounts(key: WatermarkKey, parts: readonly ShardCounts[]): Omit<MergedShards, 'shardHashes' | 'merkleRoot' | 'identity'> {
+  const mismatch = (why: string) => new TokenmarkError('E_ACCUMULATOR_MISMATCH', why)
+  if (parts.length === 0) throw mismatch('no shard parts to merge')
+  const count = parts[0].shard.count
+  const seen: boolean[] = new Array(count).fill(false)
+  for (const p of parts) {
+    if (p.shard.count !== count) throw mismatch(`parts of ${count} and of ${p.shard.count} shards cannot be merged (they are parts of different scans)`)
+    if (seen[p.shard.index]) throw mismatch(`shard ${p.shard.index}/${count} is given twice`)
+    seen[p.shard.index] = true
+  }
+  const missing = []
+  for (let i = 0; i < count; i++) if (!seen[i]) missing.push(`${i}/${count}`)
+  if (missing.length > 0) throw mismatch(`shard part${missing.length > 1 ? 's' : ''} missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`)
+  const ordered = [...parts].sort((a, b) => a.shard.index - b.shard.index)
+  const f = ordered[0]
+  const merged = new Accumulator(prepareKey(key), { dedup: true })
+  for (const s of ordered) {
+    if (s.filter !== f.filter) throw mismatch(`shard ${s.shard.index}/${count} is part of another scan: its tokenizer, normalisation or emission filter differ from shard 0/${count}'s`)
+    if (s.texts !== f.texts || s.tokensTotal !== f.tokensTotal || s.skipped.noContext !== f.skipped.noContext)
+      throw mismatch(`shard ${s.shard.index}/${count} is part of another scan: it read a different corpus than shard 0/${count}`)
     merged.addSummary(s)
   }
   merged.tokensTotal = f.tokensTotal
   merged.skipped.noContext = f.skipped.noContext
-  const shardHashes = ordered.map((p) => p.sha256)
-  return { accumulator: merged, texts: f.texts, filter: f.filter, shardCount: count, shardHashes, merkleRoot: merkleRoot(shardHashes), identity: f.identity }
+  return { accumulator: merged, texts: f.texts, filter: f.filter, shardCount: count }
 }
 
 /** The corpus test's result of a merged scan, with the shard hashes and Merkle root it was made from. */

@@ -39,6 +39,8 @@ export const EVENT_SCORE = 0
 export const EVENT_FILTERED = 1
 export const EVENT_EXCLUDE = 2
 const MAX_RUN = (1 << 30) - 1
+/** Logs of at least this many words are handed over, not copied (EventLog.take). */
+const MOVE_WORDS = 1 << 14
 
 /** A growable log of one shard's event runs. */
 class EventLog {
@@ -66,8 +68,17 @@ class EventLog {
     this.words = next
   }
 
+  /**
+   * The events so far; the log starts again empty. A large log hands over its buffer (a view of it) and
+   * starts a new one of the same capacity, so a router that routes block after block grows its logs once
+   * and copies nothing; a small one (ShardScanner takes after every text) is copied and keeps its buffer.
+   */
   take(): Uint32Array {
-    const out = this.words.slice(0, this.length)
+    let out: Uint32Array
+    if (this.length >= MOVE_WORDS) {
+      out = this.words.subarray(0, this.length)
+      this.words = new Uint32Array(this.words.length)
+    } else out = this.words.slice(0, this.length)
     this.length = 0
     this.runAt = -1
     this.runKind = -1
@@ -92,13 +103,19 @@ export interface RouterOptions {
   firstText?: number
   /** A faster SHA-256 for the corpus digest (CorpusDigest; shard-part.ts's PartHashing, as the CLI passes node:crypto's). */
   hashing?: PartHashing
+  /**
+   * false: no corpus digest (it stays zero) — for shards merged where they were routed and never kept as
+   * parts (`scan --workers` without --parts-out), where there is no part to name and a SHA-256 per text
+   * would be work for nothing. Default true.
+   */
+  digest?: boolean
 }
 
 /** Routes texts (with prompts) into per-shard event logs. */
 export class TupleRouter {
   readonly counts: RouteCounts = { texts: 0, tokensTotal: 0, noContext: 0 }
   /** The additive digest of the texts and prompts routed (scan-identity.ts); blocks' digests add up to the corpus's. */
-  readonly corpus: CorpusDigest
+  corpus: CorpusDigest
   private readonly logs: EventLog[]
   private wordsScratch = new Uint32Array(0)
   /** Normalises and tokenizes exactly as the one scorer does (scorer.ts); its accumulator is unused. */
@@ -109,6 +126,7 @@ export class TupleRouter {
     readonly shardCount: number,
     private readonly opts: RouterOptions,
   ) {
+    this.opts = { ...opts }
     this.logs = Array.from({ length: shardCount }, () => new EventLog())
     this.corpus = new CorpusDigest(opts.hashing?.sha256)
     this.scorer = new Scorer(pk.key, { tokenizer: opts.tokenizer, normalize: opts.normalize ?? true })
@@ -129,7 +147,7 @@ export class TupleRouter {
   }
 
   private excludeIds(ids: ArrayLike<number>, global = true): void {
-    if (global) this.corpus.addPrompt(ids)
+    if (global && this.opts.digest !== false) this.corpus.addPrompt(ids)
     forEachTuple(this.pk, ids, (w0, w1) => this.emit(EVENT_EXCLUDE, w0, w1))
   }
 
@@ -149,7 +167,7 @@ export class TupleRouter {
     const prf = this.pk.prf
     const n = ids.length
     const filter = this.opts.filter
-    this.corpus.addText((this.opts.firstText ?? 0) + this.counts.texts, ids, context)
+    if (this.opts.digest !== false) this.corpus.addText((this.opts.firstText ?? 0) + this.counts.texts, ids, context)
     this.counts.texts++
     this.counts.tokensTotal += n
     const first = Math.min(n, Math.max(0, prf.need - offset))
@@ -171,6 +189,18 @@ export class TupleRouter {
       const [hi, lo] = prf.contextId(all, pos)
       this.emit(filter.hasContext(hi, lo) ? EVENT_SCORE : EVENT_FILTERED, w0, w1)
     }
+  }
+
+  /**
+   * Starts the next block, whose first text is corpus position `firstText`: counts and corpus digest start
+   * again from zero, the event logs (taken after each block) keep their capacity.
+   */
+  restart(firstText: number): void {
+    this.opts.firstText = firstText
+    this.counts.texts = 0
+    this.counts.tokensTotal = 0
+    this.counts.noContext = 0
+    this.corpus = new CorpusDigest(this.opts.hashing?.sha256)
   }
 
   /** SHA-256 of the settings this router reads with (scan-identity.ts): a part names them. */

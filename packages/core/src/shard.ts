@@ -177,20 +177,40 @@ export interface RoutedBlock {
 /**
  * A shard's part from the blocks a corpus was routed in (TupleRouter per block of texts, in corpus order):
  * the two-phase form of ShardScanner, where tokenization and PRF work is split by texts across routers and
- * de-duplication by tuples across shards. Blocks must be given in corpus order. `settings` is the routers'
+ * de-duplication by tuples across shards. Blocks must be added in corpus order, each as soon as it is
+ * routed (`scan --workers` replays while the corpus is still being routed). `settings` is the routers'
  * settings digest (TupleRouter.settings, scanSettingsDigest).
  */
-export function reduceShard(key: WatermarkKey, shard: ShardSpec, blocks: readonly RoutedBlock[], opts: { filter?: boolean; settings: Uint8Array }): ShardPart {
-  const acc = new ShardAccumulator(prepareKey(key), shard)
-  const corpus = new CorpusDigest()
-  let texts = 0
-  for (const b of blocks) {
-    replayEvents(acc, b.events)
-    acc.tokensTotal += b.counts.tokensTotal
-    acc.skipped.noContext += b.counts.noContext
-    texts += b.counts.texts
-    corpus.addBytes(b.corpus)
+export class ShardReducer {
+  private readonly acc: ShardAccumulator
+  private readonly corpus = new CorpusDigest()
+  private texts = 0
+
+  constructor(
+    private readonly key: WatermarkKey,
+    shard: ShardSpec,
+    private readonly opts: { filter?: boolean; settings: Uint8Array },
+  ) {
+    this.acc = new ShardAccumulator(prepareKey(key), shard)
   }
-  const identity = { commitment: key.commitment, settings: toHex(opts.settings), corpus: toHex(corpus.bytes()) }
-  return { shard, texts, filter: opts.filter ?? false, accumulator: acc, identity }
+
+  add(b: RoutedBlock): void {
+    replayEvents(this.acc, b.events)
+    this.acc.tokensTotal += b.counts.tokensTotal
+    this.acc.skipped.noContext += b.counts.noContext
+    this.texts += b.counts.texts
+    this.corpus.addBytes(b.corpus)
+  }
+
+  part(): ShardPart {
+    const identity = { commitment: this.key.commitment, settings: toHex(this.opts.settings), corpus: toHex(this.corpus.bytes()) }
+    return { shard: this.acc.shard, texts: this.texts, filter: this.opts.filter ?? false, accumulator: this.acc, identity }
+  }
+}
+
+/** ShardReducer over blocks all at hand, in corpus order. */
+export function reduceShard(key: WatermarkKey, shard: ShardSpec, blocks: readonly RoutedBlock[], opts: { filter?: boolean; settings: Uint8Array }): ShardPart {
+  const r = new ShardReducer(key, shard, opts)
+  for (const b of blocks) r.add(b)
+  return r.part()
 }

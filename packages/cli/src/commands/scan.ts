@@ -92,7 +92,7 @@ export function registerScan(program: Command): void {
     .option('--out <file>', 'with --shard: write the shard part (.tmacc) here instead of printing a result; `tokenmark merge` adds parts up')
     .option('--shards <S>', 'split the scan into S shard jobs on the PostgreSQL queue at --db, wait for `tokenmark worker`s, merge, print')
     .option('--db <url>', 'with --shards: postgres://… database of the job queue (default: TOKENMARK_DB)')
-    .option('--workers <N>', 'split the scan over N threads of this process (route blocks of texts, then reduce shards: docs/spec.md#shards); prints what --shards prints')
+    .option('--workers <N>', 'split the scan over N threads of this process (route blocks of texts, then reduce shards: docs/spec.md#shards); prints what scan prints, and with --parts-out what --shards prints')
     .option('--parts-out <dir>', 'with --shards or --workers: also write the merged parts (.tmacc, named by their SHA-256) to this folder, e.g. for report --parts')
     .option('--shard-timeout <s>', 'with --shards: seconds a worker may hold a shard before it is given to another (a worker that died)', '3600')
     .action(async (corpus: string[], o: ScanCliOptions) => {

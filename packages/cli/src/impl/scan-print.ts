@@ -45,3 +45,15 @@ export function printMerged(r: ShardedResult, json: boolean, input?: InputDescri
       : (input ? `${describeInput(input)}\n` : '') + scanSummary(r) + `  merged from ${r.shards.count} shard${r.shards.count === 1 ? '' : 's'}; Merkle root of the parts' SHA-256: ${r.shards.merkleRoot}\n`,
   )
 }
+
+/**
+ * The result of `scan --workers N` that kept no part: what `scan` prints, and the shard count (JSON
+ * `shards: {count}`; no hashes or Merkle root, as no part exists to be named — --parts-out keeps them).
+ */
+export function printSplit(r: CorpusResult, shards: number, json: boolean, input?: InputDescription): void {
+  process.stdout.write(
+    json
+      ? JSON.stringify({ ...scanJson(r, input), shards: { count: shards } }) + '\n'
+      : (input ? `${describeInput(input)}\n` : '') + scanSummary(r) + `  added up from ${shards} shard${shards === 1 ? '' : 's'} on as many threads (no parts kept: --parts-out writes them with their Merkle root)\n`,
+  )
+}

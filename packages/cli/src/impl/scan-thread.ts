@@ -2,22 +2,28 @@
  * A thread of `scan --workers N` (scan-threads.ts). Per block of the corpus (corpus-blocks.ts): parse it
  * (`parsed` reply at once, so the main thread can match --prompts ids in corpus order), then route its texts
  * (normalise, tokenize, PRF) into per-shard events with core's TupleRouter, as a queue worker's route job
- * does (`routed` reply). Then `reduce`: one shard's events from every block replayed into its part (core
- * reduceShard, as a reduce job); and on one thread `merge`: the parts added into the result. Replies
+ * does (`routed` reply). Meanwhile `replay`: its shard's events of each routed block, in corpus order, into a
+ * core ShardReducer (a reduce job, block by block); `reduce` then gives the shard's part, or only its counts
+ * when no part is kept; and on one thread `merge` (parts) or `sum` (counts) gives the result. Replies
  * transfer their typed arrays.
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import {
+  addShardCounts,
   CodedError,
+  corpusResult,
   getTokenizer,
   mergedResult,
   prepareKey,
-  reduceShard,
+  ShardReducer,
+  shardCounts,
   shardPartToBytes,
   TupleRouter,
+  type CorpusResult,
   type EmissionFilter,
   type RouteCounts,
   type RoutedBlock,
+  type ShardCounts,
   type ShardedResult,
   type Tokenizer,
   type WatermarkKey,
@@ -38,6 +44,11 @@ export interface ThreadSetup {
   filterFile?: string
   /** Ids the --prompts file names: a text without a prompt with one of these waits for the main thread's match. */
   promptIds: string[]
+  /**
+   * Whether the parts are kept (--parts-out): then each shard becomes `.tmacc` bytes with their hashes and the
+   * corpus digest that names them; otherwise a shard's counts alone are added up (nothing would be named).
+   */
+  parts: boolean
 }
 
 export type ThreadMessage =
@@ -47,8 +58,12 @@ export type ThreadMessage =
   | { phase: 'assign'; seq: number; prompts: [number, string][] }
   /** The prompts excluded from the whole scan, routed as a block of no texts that goes first. */
   | { phase: 'prompts'; prompts: string[] }
-  | { phase: 'reduce'; index: number; blocks: RoutedBlock[]; settings: Uint8Array }
+  /** Shard `index`'s events of the next block in corpus order, replayed at once. */
+  | { phase: 'replay'; index: number; block: RoutedBlock }
+  /** Every block has been replayed: shard `index`'s part (or counts). */
+  | { phase: 'reduce'; index: number }
   | { phase: 'merge'; parts: Uint8Array[]; alpha: number }
+  | { phase: 'sum'; counts: ShardCounts[]; alpha: number }
 
 export type ThreadReply =
   | {
@@ -68,7 +83,9 @@ export type ThreadReply =
     }
   | { kind: 'routed'; seq: number; routed: Routed }
   | { kind: 'part'; part: Uint8Array; cpu: ThreadCpu }
+  | { kind: 'counts'; counts: ShardCounts; cpu: ThreadCpu }
   | { kind: 'merged'; result: ShardedResult; parts: Uint8Array[]; cpu: ThreadCpu }
+  | { kind: 'summed'; result: CorpusResult; cpu: ThreadCpu }
   | { kind: 'error'; error: string }
 
 /** This thread's CPU seconds so far, by phase (TOKENMARK_SCAN_PHASES, scan-threads.ts). */
@@ -122,18 +139,26 @@ if (parentPort !== null) {
   const promptIds = new Set(s.promptIds)
   const waiting = new Map<number, { from: number; items: BlockItem[] }>()
 
+  // One router for every block this thread routes: its event logs grow once (TupleRouter.restart).
+  let router: TupleRouter | undefined
+  const routerOf = (l: Loaded) => (router ??= new TupleRouter(prepareKey(l.key), s.count, { tokenizer: l.tokenizer, normalize: s.normalize, filter: l.filter, hashing: partHashing, digest: s.parts }))
+  // This thread's shard, replayed block by block; its settings digest is any router's here (one process, one setup).
+  let reducer: ShardReducer | undefined
+  const reducerOf = (l: Loaded, index: number) => (reducer ??= new ShardReducer(l.key, { index, count: s.count }, { filter: l.filter !== undefined, settings: routerOf(l).settings() }))
   const route = (l: Loaded, seq: number, from: number, items: BlockItem[], prompts: string[] = []) => {
-    const router = new TupleRouter(prepareKey(l.key), s.count, { tokenizer: l.tokenizer, normalize: s.normalize, filter: l.filter, firstText: from, hashing: partHashing })
+    const router = routerOf(l)
+    router.restart(from)
     for (const p of prompts) router.excludePrompt(p)
     for (const it of items) router.add(it.text, it.prompt)
-    const events = Array.from({ length: s.count }, (_, i) => router.take(i))
-    const reply: ThreadReply = { kind: 'routed', seq, routed: { events, counts: router.counts, corpus: router.corpus.bytes(), settings: router.settings() } }
+    const r = router
+    const events = Array.from({ length: s.count }, (_, i) => r.take(i))
+    const reply: ThreadReply = { kind: 'routed', seq, routed: { events, counts: { ...r.counts }, corpus: r.corpus.bytes(), settings: r.settings() } }
     port.postMessage(reply, events.map((e) => e.buffer as ArrayBuffer))
   }
 
   port.on('message', (m: ThreadMessage) => {
     const c0 = threadCpuSeconds()
-    const phase = m.phase === 'reduce' || m.phase === 'merge' ? m.phase : 'route'
+    const phase = m.phase === 'reduce' || m.phase === 'replay' ? 'reduce' : m.phase === 'merge' || m.phase === 'sum' ? 'merge' : 'route'
     try {
       if (m.phase === 'block') {
         const p = parseBlock(m.block)
@@ -172,11 +197,22 @@ if (parentPort !== null) {
         route(ready as Loaded, m.seq, w.from, w.items)
       } else if (m.phase === 'prompts') {
         route(ready as Loaded, -1, 0, [], m.prompts)
+      } else if (m.phase === 'replay') {
+        reducerOf(ready as Loaded, m.index).add(m.block)
       } else if (m.phase === 'reduce') {
-        const { key, filter } = ready as Loaded
-        const part = shardPartToBytes(reduceShard(key, { index: m.index, count: s.count }, m.blocks, { filter: filter !== undefined, settings: m.settings }), partHashing)
+        const reduced = reducerOf(ready as Loaded, m.index).part()
+        if (!s.parts) {
+          cpu.reduce += threadCpuSeconds() - c0
+          return port.postMessage({ kind: 'counts', counts: shardCounts(reduced), cpu } satisfies ThreadReply)
+        }
+        const part = shardPartToBytes(reduced, partHashing)
         cpu.reduce += threadCpuSeconds() - c0
         port.postMessage({ kind: 'part', part, cpu } satisfies ThreadReply, [part.buffer as ArrayBuffer])
+      } else if (m.phase === 'sum') {
+        const sum = addShardCounts((ready as Loaded).key, m.counts)
+        const result = corpusResult(sum.accumulator, { texts: sum.texts, filter: sum.filter, alpha: m.alpha })
+        cpu.merge += threadCpuSeconds() - c0
+        port.postMessage({ kind: 'summed', result, cpu } satisfies ThreadReply)
       } else {
         const result = mergedResult(mergeParts((ready as Loaded).key, m.parts), { alpha: m.alpha })
         cpu.merge += threadCpuSeconds() - c0
@@ -186,5 +222,6 @@ if (parentPort !== null) {
       port.postMessage({ kind: 'error', error: message(e) } satisfies ThreadReply)
     }
     if (phase === 'route') cpu.route += threadCpuSeconds() - c0
+    else if (m.phase === 'replay') cpu.reduce += threadCpuSeconds() - c0
   })
 }

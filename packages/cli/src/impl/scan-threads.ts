@@ -5,12 +5,15 @@
  * This thread only reads: it cuts the corpus into ~1 MB blocks at line ends (corpus-blocks.ts) and hands each
  * to the least busy thread (at most two queued per thread) while the file is still being read, with the
  * block's first corpus position (its texts are counted without parsing). Each thread parses its blocks and
- * routes their texts (normalise, tokenize, PRF) into per-shard event blocks. When --prompts names texts by id,
- * a block holding such ids waits for this thread to match them in corpus order (PromptMatcher, as readCorpus);
- * the prompts no text took are routed last as a block of no texts that is replayed first, as a local scan
- * excludes them before any text. Then the event blocks move (transferred, not copied) to the thread that
- * owns their shard, each thread reduces its shard into a `.tmacc` part, and thread 0 merges the parts'
- * summaries into the result this thread prints — what `scan --shards` prints.
+ * routes their texts (normalise, tokenize, PRF) into per-shard event blocks, which move (transferred, not
+ * copied) to the thread that owns their shard and are replayed there in corpus order as soon as every earlier
+ * block has been: routing and de-duplication overlap, and no thread waits for the slowest router before it
+ * starts its shard. When --prompts names texts by id, a block holding such ids waits for this thread to match
+ * them in corpus order (PromptMatcher, as readCorpus); the prompts no text took are excluded before any text,
+ * as a local scan excludes them, so with --prompts the blocks are replayed only once the corpus is read, after
+ * a block of those prompts. Then each thread gives its shard's counts (or, with --parts-out, its `.tmacc` part)
+ * and thread 0 adds them up into the result this thread prints — what `scan` prints (with --parts-out, what
+ * `scan --shards` prints).
  *
  * This thread never loads core (nothing here imports it at run time): the threads load the key, tokenizer and
  * filter (each ~0.3 s of compiling and table building), and their errors are the scan's, after the corpus's,
@@ -22,7 +25,7 @@ import { PromptMatcher, readPromptsFile } from '../corpus.js'
 import { CliError } from '../errors.js'
 import { writePartFiles } from './part-file.js'
 import type { ScanOptions } from './scan.js'
-import { nothingScored, printMerged } from './scan-print.js'
+import { nothingScored, printMerged, printSplit } from './scan-print.js'
 import type { Routed, ThreadCpu, ThreadMessage, ThreadReply, ThreadSetup } from './scan-thread.js'
 import { threadCpuSeconds } from '../timing.js'
 
@@ -52,38 +55,55 @@ export async function runThreads(paths: string[], o: ScanOptions): Promise<void>
       promptsError = e
     }
   }
-  const setup: ThreadSetup = { keyFile: o.key, count: n, tokenizer: o.tokenizer, normalize: o.normalize, filterFile: o.filter, promptIds: matcher?.ids() ?? [] }
+  const setup: ThreadSetup = { keyFile: o.key, count: n, tokenizer: o.tokenizer, normalize: o.normalize, filterFile: o.filter, promptIds: matcher?.ids() ?? [], parts: o.partsOut !== undefined }
   const threads = Array.from({ length: n }, () => new ScanThread(setup))
   // Seconds since the process started at which each phase ended (TOKENMARK_SCAN_PHASES prints them).
   const marks: Record<string, number> = { threadsStarted: performance.now() / 1000 }
   try {
     const check = new CorpusCheck(paths, o.split)
-    const route = await routeAll(threads, check, o, matcher, marks)
+    // Each routed block's events go to the threads that own their shards, in corpus order, to be replayed at
+    // once — unless --prompts is given: the prompts no text takes are excluded before every text, and which
+    // those are is known only when the whole corpus has been read, so then the blocks wait.
+    const replay = (r: Routed) => threads.forEach((t, i) => t.send({ phase: 'replay', index: i, block: { events: r.events[i], counts: r.counts, corpus: r.corpus } }, [r.events[i].buffer as ArrayBuffer]))
+    const route = await routeAll(threads, check, o, matcher, marks, matcher === undefined ? replay : undefined)
     marks.routed = performance.now() / 1000
     const error = check.error() ?? promptsError ?? (route.setupError !== undefined ? new CliError(route.setupError) : undefined)
     if (error !== undefined) throw error
     const globalPrompts = matcher?.rest() ?? []
-    const blocks = route.blocks
-    if (globalPrompts.length > 0) blocks.unshift(((await threads[0].ask({ phase: 'prompts', prompts: globalPrompts })) as { routed: Routed }).routed)
+    if (matcher !== undefined) {
+      if (globalPrompts.length > 0) replay(((await threads[0].ask({ phase: 'prompts', prompts: globalPrompts })) as { routed: Routed }).routed)
+      for (const b of route.blocks) replay(b)
+    }
     const input = check.input(route.withPrompts, globalPrompts.length)
 
     const cpu: ThreadCpu[] = []
-    const parts = await Promise.all(
+    const replies = await Promise.all(
       threads.map(async (t, i) => {
-        const mine = blocks.map((r) => ({ events: r.events[i], counts: r.counts, corpus: r.corpus }))
-        const reply = (await t.ask({ phase: 'reduce', index: i, blocks: mine, settings: blocks[0].settings }, mine.map((b) => b.events.buffer as ArrayBuffer))) as Extract<ThreadReply, { kind: 'part' }>
+        const reply = (await t.ask({ phase: 'reduce', index: i })) as Extract<ThreadReply, { kind: 'part' | 'counts' }>
         cpu[i] = reply.cpu
-        return reply.part
+        return reply
       }),
     )
     marks.reduced = performance.now() / 1000
-    const { result: r, parts: merged, cpu: cpu0 } = (await threads[0].ask({ phase: 'merge', parts, alpha: o.alpha }, parts.map((p) => p.buffer as ArrayBuffer))) as Extract<ThreadReply, { kind: 'merged' }>
-    cpu[0] = cpu0
-    marks.merged = performance.now() / 1000
-    if (r.texts !== input.texts) throw new CliError(`threads read ${r.texts} texts, the corpus has ${input.texts}`)
-    if (r.tokensScored === 0) throw nothingScored(r.tokensTotal, 'the corpus')
-    if (o.partsOut !== undefined) writePartFiles(o.partsOut, merged.map((bytes, i) => ({ sha256: r.shards.hashes[i], bytes })))
-    printMerged(r, o.json === true, input)
+    if (o.partsOut === undefined) {
+      // No part is kept, so none is serialised, hashed or named: the shards' counts add up to the result.
+      const counts = replies.map((r) => (r as Extract<ThreadReply, { kind: 'counts' }>).counts)
+      const { result: r, cpu: cpu0 } = (await threads[0].ask({ phase: 'sum', counts, alpha: o.alpha })) as Extract<ThreadReply, { kind: 'summed' }>
+      cpu[0] = cpu0
+      marks.merged = performance.now() / 1000
+      if (r.texts !== input.texts) throw new CliError(`threads read ${r.texts} texts, the corpus has ${input.texts}`)
+      if (r.tokensScored === 0) throw nothingScored(r.tokensTotal, 'the corpus')
+      printSplit(r, n, o.json === true, input)
+    } else {
+      const parts = replies.map((r) => (r as Extract<ThreadReply, { kind: 'part' }>).part)
+      const { result: r, parts: merged, cpu: cpu0 } = (await threads[0].ask({ phase: 'merge', parts, alpha: o.alpha }, parts.map((p) => p.buffer as ArrayBuffer))) as Extract<ThreadReply, { kind: 'merged' }>
+      cpu[0] = cpu0
+      marks.merged = performance.now() / 1000
+      if (r.texts !== input.texts) throw new CliError(`threads read ${r.texts} texts, the corpus has ${input.texts}`)
+      if (r.tokensScored === 0) throw nothingScored(r.tokensTotal, 'the corpus')
+      writePartFiles(o.partsOut, merged.map((bytes, i) => ({ sha256: r.shards.hashes[i], bytes })))
+      printMerged(r, o.json === true, input)
+    }
     if (process.env.TOKENMARK_SCAN_PHASES !== undefined) process.stderr.write(`tokenmark-phases ${JSON.stringify({ wall: marks, threadCpu: cpu, mainCpu: threadCpuSeconds() })}\n`)
   } finally {
     await Promise.all(threads.map((t) => t.stop()))
@@ -108,6 +128,7 @@ function routeAll(
   o: ScanOptions,
   matcher: PromptMatcher | undefined,
   marks: Record<string, number>,
+  replay?: (r: Routed) => void,
 ): Promise<{ blocks: Routed[]; withPrompts: number; setupError?: string }> {
   return new Promise((resolve, reject) => {
     const reader = check.blocks(o.format, blockBytes(), threads.length)
@@ -118,6 +139,7 @@ function routeAll(
     let matchedTo = 0 // blocks before this one have had their --prompts ids matched
     let withPrompts = 0
     let setupError: string | undefined
+    let replayed = 0 // blocks before this one have been handed to `replay` (or had nothing routed)
 
     const finish = () => {
       if (!exhausted || states.some((s) => !s.done)) return
@@ -146,6 +168,11 @@ function routeAll(
       const s = states[seq]
       s.done = true
       queued.set(s.thread, (queued.get(s.thread) as number) - 1)
+      if (replay !== undefined)
+        for (; replayed < states.length && states[replayed].done; replayed++) {
+          const r = states[replayed].routed
+          if (r !== undefined) replay(r)
+        }
       handOut()
     }
     // Prompts are matched in corpus order: a block's ids once every earlier block is parsed.
