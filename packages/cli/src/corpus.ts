@@ -239,10 +239,10 @@ export function readCorpus(paths: readonly string[], opts: ReadCorpusOptions = {
       formats.jsonl++
       const got = jsonlItems(path, text)
       if (got.length === 0) throw new CliError(`${path === '-' ? 'stdin' : path}: no JSON lines with text in the file`)
-      items.push(...got)
+      for (const it of got) items.push(it) // not push(...got): a spread of ~10⁵ arguments overflows the stack
     } else {
       formats.text++
-      items.push(...textItems(path, text, split))
+      for (const it of textItems(path, text, split)) items.push(it)
     }
   }
   if (items.length === 0) throw new CliError('no texts to test')

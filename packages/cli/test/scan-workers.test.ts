@@ -156,3 +156,17 @@ describe('scan --workers on a corpus of many blocks', () => {
     }
   })
 })
+
+describe('a corpus of more texts than a function call takes arguments', () => {
+  test('140,000 lines: scan reads them all (it spread each file\'s texts into one push, which overflowed the stack) and --workers agrees', () => {
+    const many = join(dir, 'many.jsonl')
+    writeFileSync(many, Array.from({ length: 140_000 }, (_, i) => JSON.stringify({ text: `Call me ${i}, and the whale ${i % 97} swam on.` })).join('\n') + '\n')
+    const one = tm(['scan', '--key', keyFile, many, '--json'], { TOKENMARK_SCAN_BLOCK_BYTES: String(1 << 20) })
+    expect(one.err).toBe('')
+    const local = JSON.parse(one.out)
+    expect(local.texts).toBe(140_000)
+    const two = tm(['scan', '--key', keyFile, many, '--json', '--workers', '2'], { TOKENMARK_SCAN_BLOCK_BYTES: String(1 << 20) })
+    const { shards: _s, ...threaded } = JSON.parse(two.out)
+    expect(threaded).toEqual(local)
+  })
+})

@@ -67,7 +67,7 @@ export async function scoreBatchOffLoop(
   const tokens: number[] = []
   for (const p of parts as { delta: Uint8Array; tokens: number[] }[]) {
     delta.merge(Accumulator.fromBytes(p.delta, pk))
-    tokens.push(...p.tokens)
+    for (const t of p.tokens) tokens.push(t)
   }
   return { delta, tokens }
 }

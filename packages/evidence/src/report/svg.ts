@@ -54,8 +54,15 @@ const normalPdf = (z: number) => Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI)
 
 /** Histogram (as density) of per-text z-scores with the standard normal density they follow under H0. */
 export function distributionPlot(zs: number[]): string {
-  const lo = Math.min(-4, Math.floor(Math.min(...zs, 0)))
-  const hi = Math.max(4, Math.ceil(Math.max(...zs, 0)))
+  // A loop, not Math.min(...zs): a report over ~10⁵ texts would overflow the stack with that many arguments.
+  let min = 0
+  let max = 0
+  for (const z of zs) {
+    if (z < min) min = z
+    if (z > max) max = z
+  }
+  const lo = Math.min(-4, Math.floor(min))
+  const hi = Math.max(4, Math.ceil(max))
   const bins = Math.min(40, Math.max(8, Math.round(Math.sqrt(zs.length) * 2)))
   const width = (hi - lo) / bins
   const counts = new Array<number>(bins).fill(0)
