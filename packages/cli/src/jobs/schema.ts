@@ -55,6 +55,10 @@ const MIGRATIONS: string[] = [
    );`,
   // 2: each routed block's additive corpus digest (core scan-identity.ts), so a part names the corpus it read.
   `ALTER TABLE tokenmark_scan.blocks ADD COLUMN corpus bytea;`,
+  // 3: events and parts are PRF words, which do not compress: store them out of line as they are instead of
+  // letting PostgreSQL try pglz on every row first.
+  `ALTER TABLE tokenmark_scan.routed ALTER COLUMN events SET STORAGE EXTERNAL;
+   ALTER TABLE tokenmark_scan.parts ALTER COLUMN bytes SET STORAGE EXTERNAL;`,
 ]
 
 const LOCK_ID = 0x746b6d31 // "tkm1": serialises migrations across processes
