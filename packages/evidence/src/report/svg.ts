@@ -36,8 +36,14 @@ function frame(id: string, title: string, xLabel: string, yLabel: string, xs: nu
 /** −log10 p of the corpus test against tokens scored, as texts are added, with the significance line. */
 export function cumulativePlot(points: { tokensScored: number; log10P: number }[], alphaLog10: number): string {
   const pts = [{ tokensScored: 0, log10P: 0 }, ...points]
-  const xMax = Math.max(1, ...pts.map((p) => p.tokensScored))
-  const yMax = Math.max(-alphaLog10 * 1.15, ...pts.map((p) => -p.log10P)) * 1.05
+  // Loops, not Math.max(...): a bundle read from a file may hold any number of points.
+  let xMax = 1
+  let yTop = -alphaLog10 * 1.15
+  for (const p of pts) {
+    if (p.tokensScored > xMax) xMax = p.tokensScored
+    if (-p.log10P > yTop) yTop = -p.log10P
+  }
+  const yMax = yTop * 1.05
   const x = (v: number) => PAD.l + (v / xMax) * (W - PAD.l - PAD.r)
   const y = (v: number) => H - PAD.b - (v / yMax) * (H - PAD.t - PAD.b)
   const path = pts.map((p, i) => `${i ? 'L' : 'M'}${x(p.tokensScored).toFixed(1)} ${y(-p.log10P).toFixed(1)}`).join(' ')
