@@ -90,7 +90,7 @@ export async function runCli(texts, key) {
       )
     else rows.push(row('`scan --shards 2`', process.env.SHARD_BENCH_QUEUE === '0' ? 'skipped (SHARD_BENCH_QUEUE=0)' : 'skipped: no PostgreSQL binaries'))
     printTable(
-      `sharded scans as a user runs them (the built CLI, spawned), same corpus, medians of ${ROUNDS} rounds (load average ${loadavg()[0].toFixed(1)}; re-run: SHARD_BENCH_COPIES=${process.env.SHARD_BENCH_COPIES ?? 8} SHARD_BENCH_CORE=0 npm run bench -- shard)`,
+      `sharded scans as a user runs them (the built CLI, spawned), same corpus, medians of ${ROUNDS} rounds (load average ${loadavg()[0].toFixed(1)}; re-run: SHARD_BENCH_COPIES=${process.env.SHARD_BENCH_COPIES ?? 64} SHARD_BENCH_CORE=0 npm run bench -- shard)`,
       rows,
     )
     return { threads, queue }
