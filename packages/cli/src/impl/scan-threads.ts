@@ -85,25 +85,22 @@ export async function runThreads(paths: string[], o: ScanOptions): Promise<void>
       }),
     )
     marks.reduced = performance.now() / 1000
-    if (o.partsOut === undefined) {
-      // No part is kept, so none is serialised, hashed or named: the shards' counts add up to the result.
-      const counts = replies.map((r) => (r as Extract<ThreadReply, { kind: 'counts' }>).counts)
-      const { result: r, cpu: cpu0 } = (await threads[0].ask({ phase: 'sum', counts, alpha: o.alpha })) as Extract<ThreadReply, { kind: 'summed' }>
-      cpu[0] = cpu0
-      marks.merged = performance.now() / 1000
-      if (r.texts !== input.texts) throw new CliError(`threads read ${r.texts} texts, the corpus has ${input.texts}`)
-      if (r.tokensScored === 0) throw nothingScored(r.tokensTotal, 'the corpus')
-      printSplit(r, n, o.json === true, input)
-    } else {
-      const parts = replies.map((r) => (r as Extract<ThreadReply, { kind: 'part' }>).part)
-      const { result: r, parts: merged, cpu: cpu0 } = (await threads[0].ask({ phase: 'merge', parts, alpha: o.alpha }, parts.map((p) => p.buffer as ArrayBuffer))) as Extract<ThreadReply, { kind: 'merged' }>
-      cpu[0] = cpu0
-      marks.merged = performance.now() / 1000
-      if (r.texts !== input.texts) throw new CliError(`threads read ${r.texts} texts, the corpus has ${input.texts}`)
-      if (r.tokensScored === 0) throw nothingScored(r.tokensTotal, 'the corpus')
-      writePartFiles(o.partsOut, merged.map((bytes, i) => ({ sha256: r.shards.hashes[i], bytes })))
-      printMerged(r, o.json === true, input)
-    }
+    // Without --parts-out no part is kept, so none is serialised, hashed or named: the shards' counts add up.
+    const parts = o.partsOut === undefined ? undefined : replies.map((r) => (r as Extract<ThreadReply, { kind: 'part' }>).part)
+    const reply = (
+      parts === undefined
+        ? await threads[0].ask({ phase: 'sum', counts: replies.map((r) => (r as Extract<ThreadReply, { kind: 'counts' }>).counts), alpha: o.alpha })
+        : await threads[0].ask({ phase: 'merge', parts, alpha: o.alpha }, parts.map((p) => p.buffer as ArrayBuffer))
+    ) as Extract<ThreadReply, { kind: 'summed' | 'merged' }>
+    cpu[0] = reply.cpu
+    marks.merged = performance.now() / 1000
+    const r = reply.result
+    if (r.texts !== input.texts) throw new CliError(`threads read ${r.texts} texts, the corpus has ${input.texts}`)
+    if (r.tokensScored === 0) throw nothingScored(r.tokensTotal, 'the corpus')
+    if (reply.kind === 'merged') {
+      writePartFiles(o.partsOut as string, reply.parts.map((bytes, i) => ({ sha256: reply.result.shards.hashes[i], bytes })))
+      printMerged(reply.result, o.json === true, input)
+    } else printSplit(r, n, o.json === true, input)
     if (process.env.TOKENMARK_SCAN_PHASES !== undefined) process.stderr.write(`tokenmark-phases ${JSON.stringify({ wall: marks, threadCpu: cpu, mainCpu: threadCpuSeconds() })}\n`)
   } finally {
     await Promise.all(threads.map((t) => t.stop()))
