@@ -102,7 +102,6 @@ export interface Routed {
   events: Uint32Array[]
   counts: RouteCounts
   corpus: Uint8Array
-  settings: Uint8Array
 }
 
 interface Loaded {
@@ -150,9 +149,8 @@ if (parentPort !== null) {
     router.restart(from)
     for (const p of prompts) router.excludePrompt(p)
     for (const it of items) router.add(it.text, it.prompt)
-    const r = router
-    const events = Array.from({ length: s.count }, (_, i) => r.take(i))
-    const reply: ThreadReply = { kind: 'routed', seq, routed: { events, counts: { ...r.counts }, corpus: r.corpus.bytes(), settings: r.settings() } }
+    const events = Array.from({ length: s.count }, (_, i) => router.take(i))
+    const reply: ThreadReply = { kind: 'routed', seq, routed: { events, counts: { ...router.counts }, corpus: router.corpus.bytes() } }
     port.postMessage(reply, events.map((e) => e.buffer as ArrayBuffer))
   }
 
