@@ -18,6 +18,15 @@ import { cannotRead } from './io.js'
 /** Bytes per block: ~2,000 texts of a typical corpus, a few tenths of a second of a thread's work. */
 export const BLOCK_BYTES = 1 << 20
 
+/**
+ * The block size a scan uses, `fallback` unless TOKENMARK_SCAN_BLOCK_BYTES (≥ 1024) sets it: tests cut small
+ * corpora into many blocks (`scan --workers`, and the route jobs of `scan --shards`).
+ */
+export function blockBytes(fallback: number): number {
+  const v = Number(process.env.TOKENMARK_SCAN_BLOCK_BYTES)
+  return Number.isInteger(v) && v >= 1024 ? v : fallback
+}
+
 /** What routing needs of a text: corpus.ts's CorpusItem without its provenance. */
 export interface BlockItem {
   text: string

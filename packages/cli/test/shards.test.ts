@@ -221,8 +221,80 @@ describe('scan --shards S --db with tokenmark workers (PostgreSQL + pg-boss)', (
     checkSame(r, 4)
     // the parts the queue merged, named by their SHA-256, ready for `report --parts`
     expect(readdirSync(partsOut).sort()).toEqual(JSON.parse(r.out).shards.hashes.map((h: string) => `${h}.tmacc`).sort())
-    expect(logs.join('')).toMatch(/route \d\/4: \d+ tokens routed/)
+    expect(logs.join('')).toMatch(/route block 1 \(texts 0\.\.\d+\): \d+ tokens routed/)
+    expect(logs.join('')).toMatch(/route block 0 \(texts 0\.\.0\): 0 tokens routed/) // the prompts no text took, last
     expect(logs.join('')).toMatch(/reduce \d\/4: \d+ tuples scored, part [0-9a-f]{64}/)
+  }, 170_000)
+
+  function queuedScan(url: string, args: string[], extraEnv: Record<string, string>) {
+    return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const p = spawn(process.execPath, [BIN, 'scan', '--key', keyFile, ...args, '--shards', '2', '--db', url], { env: { ...env, ...extraEnv } })
+      let out = ''
+      let err = ''
+      p.stdout.on('data', (d) => (out += d))
+      p.stderr.on('data', (d) => (err += d))
+      p.on('exit', (code) => resolve({ code, out, err }))
+    })
+  }
+
+  // Blocks of ~1 KiB: a few lines each, so the corpus streams as many route jobs.
+  const SMALL_BLOCKS = { TOKENMARK_SCAN_BLOCK_BYTES: '1024' }
+  const streamedLines = () =>
+    readFileSync(corpus, 'utf8')
+      .trim()
+      .split('\n')
+      .flatMap((l, i) => [0, 1, 2].map((r) => JSON.stringify({ ...JSON.parse(l), id: `t${i}-${r}`, ...((i + r) % 5 === 0 ? { prompt: `The whale and the ship, part ${i}.` } : {}) })))
+
+  test('the corpus streams into the database in many blocks, each routed as soon as it is stored: the same result as a local scan', async (ctx) => {
+    if (db.skip) return ctx.skip()
+    const url = db.url as string
+    if (workers.length === 0) (startWorker(url), startWorker(url))
+    const streamed = join(dir, 'streamed.jsonl')
+    const streamedPrompts = join(dir, 'streamed-prompts.jsonl')
+    writeFileSync(streamed, streamedLines().join('\n') + '\n')
+    // ids that texts take (in corpus order) and one that none does: excluded everywhere, by block 0
+    writeFileSync(streamedPrompts, [['t1-0', 'The whale and the ship, part 1.'], ['t4-2', 'Call me Ishmael.'], ['nobody', 'the quiet grey sea']].map(([id, prompt]) => JSON.stringify({ id, prompt })).join('\n') + '\n')
+    const args = ['--prompts', streamedPrompts, streamed, '--json']
+    const one = tm(['scan', '--key', keyFile, ...args])
+    expect(one.code).toBe(0)
+    const local = JSON.parse(one.out)
+    expect(local.input).toMatchObject({ globalPrompts: 1 })
+    const before = logs.join('').split('\n').length
+    const r = await queuedScan(url, args, SMALL_BLOCKS)
+    expect(r.err).not.toMatch(/^tokenmark: /m)
+    expect(r.code).toBe(0)
+    const { shards, ...result } = JSON.parse(r.out)
+    expect(result).toEqual(local)
+    expect(shards.count).toBe(2)
+    const routed = logs.join('').split('\n').slice(before - 1).filter((l) => / route block \d+ /.test(l))
+    expect(routed.length).toBeGreaterThan(8) // many blocks, and block 0 among them
+    expect(routed.some((l) => / route block 0 \(texts 0\.\.0\)/.test(l))).toBe(true)
+  }, 170_000)
+
+  test('a bad line deep in a streamed corpus: scan\'s one-line error, and the scan begun is withdrawn', async (ctx) => {
+    if (db.skip) return ctx.skip()
+    const url = db.url as string
+    const lines = streamedLines()
+    lines[25] = '{"text": "cut off'
+    const bad = join(dir, 'bad-streamed.jsonl')
+    writeFileSync(bad, lines.join('\n') + '\n')
+    const one = tm(['scan', '--key', keyFile, bad])
+    expect(one.code).toBe(2)
+    expect(one.err).toMatch(/bad-streamed\.jsonl:26: not valid JSON/)
+    const { default: pg } = await import('pg')
+    const c = new pg.Client({ connectionString: url })
+    await c.connect()
+    try {
+      const scans = async () => Number((await c.query('SELECT count(*) AS n FROM tokenmark_scan.scans')).rows[0].n)
+      const n = await scans()
+      const r = await queuedScan(url, [bad], SMALL_BLOCKS)
+      expect(r.code).toBe(2)
+      expect(r.err).toBe(one.err)
+      expect(r.out).toBe('')
+      expect(await scans()).toBe(n) // the blocks before the bad line were stored and queued, then withdrawn
+    } finally {
+      await c.end()
+    }
   }, 170_000)
 
   test('a worker SIGKILLed while it holds a job loses nothing: the job expires and another worker runs it', async (ctx) => {

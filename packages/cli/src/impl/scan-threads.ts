@@ -20,7 +20,7 @@
  * in `scan`'s order.
  */
 import { Worker } from 'node:worker_threads'
-import { BLOCK_BYTES, CorpusCheck, textsIn, type CorpusBlock } from '../corpus-blocks.js'
+import { BLOCK_BYTES, blockBytes, CorpusCheck, textsIn, type CorpusBlock } from '../corpus-blocks.js'
 import { PromptMatcher, readPromptsFile } from '../corpus.js'
 import { CliError } from '../errors.js'
 import { writePartFiles } from './part-file.js'
@@ -33,14 +33,9 @@ import { threadCpuSeconds } from '../timing.js'
 const QUEUED = 2
 
 /**
- * TOKENMARK_SCAN_BLOCK_BYTES (≥ 1024) sets the block size (default BLOCK_BYTES, 1 MiB): tests cut small corpora
- * into many blocks. TOKENMARK_SCAN_PHASES=1 adds one stderr line `tokenmark-phases {json}` after the result: when
- * each phase ended (seconds since the process started) and each thread's CPU seconds by phase (bench/shard-cli.mjs).
+ * TOKENMARK_SCAN_PHASES=1 adds one stderr line `tokenmark-phases {json}` after the result: when each phase ended
+ * (seconds since the process started) and each thread's CPU seconds by phase (bench/shard-cli.mjs).
  */
-function blockBytes(): number {
-  const v = Number(process.env.TOKENMARK_SCAN_BLOCK_BYTES)
-  return Number.isInteger(v) && v >= 1024 ? v : BLOCK_BYTES
-}
 
 export async function runThreads(paths: string[], o: ScanOptions): Promise<void> {
   const n = o.workers as number
@@ -128,7 +123,7 @@ function routeAll(
   replay?: (r: Routed) => void,
 ): Promise<{ blocks: Routed[]; withPrompts: number; setupError?: string }> {
   return new Promise((resolve, reject) => {
-    const reader = check.blocks(o.format, blockBytes(), threads.length)
+    const reader = check.blocks(o.format, blockBytes(BLOCK_BYTES), threads.length)
     const states: BlockState[] = []
     const queued = new Map<ScanThread, number>(threads.map((t) => [t, 0]))
     let from = 0

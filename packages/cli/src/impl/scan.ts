@@ -64,8 +64,9 @@ function progressBar(total: number): { add(tokens: number): void; done(): void }
 }
 
 export async function run(paths: string[], o: ScanOptions): Promise<void> {
+  // --shards streams the corpus into the database as it reads it (scan-queued.ts).
+  if (o.shards !== undefined) return (await import('./scan-queued.js')).runQueued(paths, o)
   const corpus = readCorpus(paths, { format: o.format, split: o.split, prompts: o.prompts })
-  if (o.shards !== undefined) return (await import('./scan-queued.js')).runQueued(corpus, o)
   const key = loadKey(o.key)
   const tokenizer = resolveTokenizer(o.tokenizer, undefined)
   const filter = o.filter !== undefined ? loadFilter(o.filter) : undefined

@@ -5,7 +5,7 @@
  * So tokenization is split by texts and de-duplication by tuples, each done once in total. Storing is
  * idempotent (one row per block, one part per shard), so a job retried after a worker died is harmless.
  */
-import { EmissionFilter, filterSha256, getTokenizer, prepareKey, reduceShard, scanSettingsDigest, shardPartHash, shardPartToBytes, TupleRouter, type RoutedBlock, type WatermarkKey } from '@tokenmark/core'
+import { EmissionFilter, filterSha256, getTokenizer, prepareKey, scanSettingsDigest, ShardReducer, shardPartHash, shardPartToBytes, TupleRouter, type WatermarkKey } from '@tokenmark/core'
 import type pg from 'pg'
 import { CliError } from '../errors.js'
 import { partHashing } from '../hash.js'
@@ -31,7 +31,9 @@ export async function run(o: WorkerOptions): Promise<void> {
     await boss.work<ShardJob>(queue, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
       const t0 = Date.now()
       const what = job.data.phase === 'route' ? await routeBlock(pool, key, job.data) : await reduceShardJob(pool, key, job.data)
-      process.stderr.write(`worker: scan ${job.data.scanId} ${job.data.phase} ${job.data.index}/${job.data.count}: ${what} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`)
+      const d = job.data
+      const which = d.from !== undefined ? `block ${d.index} (texts ${d.from}..${d.to})` : `${d.index}/${d.count}`
+      process.stderr.write(`worker: scan ${d.scanId} ${d.phase} ${which}: ${what} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`)
     })
   }
   process.stderr.write(`worker: taking shard jobs for key ${key.keyId} from queue ${queue}\n`)
@@ -58,7 +60,7 @@ async function loadScan(pool: pg.Pool, key: WatermarkKey, job: ShardJob): Promis
   if (scan === undefined) throw new Error(`scan ${job.scanId} not found`)
   if (scan.key_id !== key.keyId) throw new Error(`scan ${job.scanId} is for another key`)
   const expected = job.phase === 'route' ? scan.blocks : scan.shard_count
-  if (expected !== job.count) throw new Error(`scan ${job.scanId} has ${expected} ${job.phase === 'route' ? 'blocks' : 'shards'}, not ${job.count}`)
+  if (job.from === undefined && expected !== job.count) throw new Error(`scan ${job.scanId} has ${expected} ${job.phase === 'route' ? 'blocks' : 'shards'}, not ${job.count}`)
   return scan
 }
 
@@ -70,10 +72,10 @@ async function routeBlock(pool: pg.Pool, key: WatermarkKey, job: ShardJob): Prom
   const o = scanOptions(key, scan)
   const total = Number(scan.texts)
   const per = Math.ceil(total / job.count)
-  const from = job.index * per
+  const from = job.from ?? job.index * per
   const router = new TupleRouter(prepareKey(key), scan.shard_count, { ...o, firstText: from, hashing: partHashing })
   if (job.index === 0) for (const p of scan.prompts) router.excludePrompt(p)
-  const to = Math.min(total, from + per)
+  const to = job.to ?? Math.min(total, from + per)
   for (let after = from - 1; after < to - 1; ) {
     const batch = await pool.query<{ seq: string; text: string; prompt: string | null }>('SELECT seq, text, prompt FROM tokenmark_scan.texts WHERE scan_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq LIMIT $4', [job.scanId, after, to, READ_BATCH])
     if (batch.rows.length === 0) throw new Error(`texts ${after + 1}..${to - 1} are missing`)
@@ -112,8 +114,10 @@ async function reduceShardJob(pool: pg.Pool, key: WatermarkKey, job: ShardJob): 
   const done = await pool.query<{ sha256: string }>('SELECT sha256 FROM tokenmark_scan.parts WHERE scan_id = $1 AND shard_index = $2', [job.scanId, job.index])
   if (done.rows.length > 0) return `part ${done.rows[0].sha256}`
   const scan = await loadScan(pool, key, job)
-  const blocks: RoutedBlock[] = []
-  // One block's events at a time would bound memory further; a block is 1/S of one shard's events.
+  const o = scanOptions(key, scan)
+  const settings = scanSettingsDigest({ tokenizer: o.tokenizer.name, normalize: o.normalize, filterSha256: o.filter && filterSha256(o.filter.toBytes()) })
+  // Block by block in corpus order: memory is the shard's de-duplication set and one block's events.
+  const reducer = new ShardReducer(key, { index: job.index, count: job.count }, { filter: scan.filter !== null, settings })
   for (let b = 0; b < scan.blocks; b++) {
     const { rows } = await pool.query<{ texts: string; tokens_total: string; no_context: string; corpus: Buffer | null; events: Buffer }>(
       'SELECT b.texts, b.tokens_total, b.no_context, b.corpus, r.events FROM tokenmark_scan.blocks b JOIN tokenmark_scan.routed r USING (scan_id, block) WHERE b.scan_id = $1 AND b.block = $2 AND r.shard_index = $3',
@@ -124,11 +128,9 @@ async function reduceShardJob(pool: pg.Pool, key: WatermarkKey, job: ShardJob): 
     if (r.corpus === null) throw new Error(`block ${b} was routed by an older tokenmark worker (no corpus digest); run the scan again`)
     const events = new Uint32Array(r.events.byteLength / 4) // little-endian u32 (docs/spec.md#shards), copied to align
     new Uint8Array(events.buffer).set(r.events)
-    blocks.push({ events, counts: { texts: Number(r.texts), tokensTotal: Number(r.tokens_total), noContext: Number(r.no_context) }, corpus: new Uint8Array(r.corpus) })
+    reducer.add({ events, counts: { texts: Number(r.texts), tokensTotal: Number(r.tokens_total), noContext: Number(r.no_context) }, corpus: new Uint8Array(r.corpus) })
   }
-  const o = scanOptions(key, scan)
-  const settings = scanSettingsDigest({ tokenizer: o.tokenizer.name, normalize: o.normalize, filterSha256: o.filter && filterSha256(o.filter.toBytes()) })
-  const part = reduceShard(key, { index: job.index, count: job.count }, blocks, { filter: scan.filter !== null, settings })
+  const part = reducer.part()
   if (part.texts !== Number(scan.texts)) throw new Error(`blocks hold ${part.texts} texts of ${scan.texts}`)
   const bytes = shardPartToBytes(part, partHashing)
   const sha256 = shardPartHash(bytes, partHashing)

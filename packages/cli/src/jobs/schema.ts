@@ -108,7 +108,7 @@ export function queueName(keyId: string): string {
 }
 
 /**
- * A job's payload. `route`: tokenize and PRF block `index` of `count` blocks of texts, store each shard's
+ * A job's payload. `route`: tokenize and PRF block `index` of `count` blocks of texts (or texts `from`..`to`), store each shard's
  * events; `reduce`: replay every block's events for shard `index` of `count`, store the part.
  */
 export interface ShardJob {
@@ -116,4 +116,10 @@ export interface ShardJob {
   phase: 'route' | 'reduce'
   index: number
   count: number
+  /**
+   * A route job of a streamed scan: texts `from` ≤ seq < `to` (block 0, routed last, holds no text and
+   * excludes the prompts no text took); the number of blocks is known only once the corpus has been read.
+   */
+  from?: number
+  to?: number
 }
