@@ -220,7 +220,13 @@ describe('scan --shards S --db with tokenmark workers (PostgreSQL + pg-boss)', (
     const r = await runScan(url, 4, ['--parts-out', partsOut])
     checkSame(r, 4)
     // the parts the queue merged, named by their SHA-256, ready for `report --parts`
-    expect(readdirSync(partsOut).sort()).toEqual(JSON.parse(r.out).shards.hashes.map((h: string) => `${h}.tmacc`).sort())
+    const hashes: string[] = JSON.parse(r.out).shards.hashes
+    expect(readdirSync(partsOut).sort()).toEqual(hashes.map((h: string) => `${h}.tmacc`).sort())
+    // and they are the parts `scan --shard i/S` writes by hand: a part is named by its contents (sorted tuples)
+    for (let i = 0; i < 4; i++) {
+      const one = tm(['scan', '--key', keyFile, '--prompts', prompts, corpus, '--shard', `${i}/4`, '--out', join(dir, `by-hand-${i}-of-4.tmacc`), '--json'])
+      expect(JSON.parse(one.out).sha256).toBe(hashes[i])
+    }
     expect(logs.join('')).toMatch(/route block 1 \(texts 0\.\.\d+\): \d+ tokens routed/)
     expect(logs.join('')).toMatch(/route block 0 \(texts 0\.\.0\): 0 tokens routed/) // the prompts no text took, last
     expect(logs.join('')).toMatch(/reduce \d\/4: \d+ tuples scored, part [0-9a-f]{64}/)
