@@ -9,6 +9,7 @@ import { afterEach, describe, expect, test, vi } from 'vitest'
 import { MAX_PIECE_BYTES, MAX_PIECE_SYMBOLS, pieceEnd, splitBySymbols } from '../src/tokenizers/bound.js'
 import { BytePairMerger } from '../src/tokenizers/bpe.js'
 import { huggingFaceTokenizer } from '../src/tokenizers/huggingface.js'
+import { gptTokenizer } from '../src/tokenizers/gpt.js'
 import { getTokenizer } from '../src/tokenizers/registry.js'
 import { CORPUS_NAMES, corpus } from './helpers/corpora.js'
 import { byteLevelBpeJson, sentencePieceBpeJson, wordPieceJson } from './helpers/hf-files.js'
@@ -101,6 +102,21 @@ describe('ordinary text tokenizes exactly as the libraries do', () => {
     for (const s of ['x'.repeat(MAX_PIECE_BYTES), '\u6f22'.repeat(MAX_PIECE_BYTES / 3 - 1) + 'ab']) {
       expect(utf8.encode(s).length).toBeLessThanOrEqual(MAX_PIECE_BYTES)
       expect(Array.from(o200k.encode(s))).toEqual(ref(s))
+    }
+  })
+
+  test('runs of one byte, remembered by (byte, length), give the library\'s ids every time, at every length and in any order', () => {
+    const ref = library('o200k_base')
+    for (const c of [' ', '=', 'x', '-', '\n', '*', '0']) {
+      const lengths = [2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 64, 100, 255, 256, 257, 1000, 2049]
+      const fresh = gptTokenizer('o200k_base')
+      // a fresh tokenizer, long runs first, then short: the remembered run of one length never answers for another
+      for (const n of [...lengths].reverse()) expect(Array.from(fresh.encode(c.repeat(n)))).toEqual(ref(c.repeat(n)))
+      for (const n of lengths) {
+        const want = ref(c.repeat(n))
+        expect(Array.from(fresh.encode(c.repeat(n)))).toEqual(want) // remembered
+        expect(Array.from(fresh.encode('a' + c.repeat(n) + 'b'))).toEqual(ref('a' + c.repeat(n) + 'b'))
+      }
     }
   })
 

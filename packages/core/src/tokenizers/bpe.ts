@@ -8,7 +8,9 @@
  * ids are the same in O(m log m). Token lookups hash the byte range (FNV-1a) into an open-addressing table over
  * the id → bytes table, so a lookup allocates nothing; a direct-mapped cache of (left id, right id) → merged id
  * in front of it makes the pairs that repeat (runs of one symbol or of spaces grow long parts, whose byte
- * hash would cost their length) cost O(1). Scratch arrays are reused across calls.
+ * hash would cost their length) cost O(1). Scratch arrays are reused across calls. A piece that is a run of one
+ * byte — the input that merges into the longest tokens, and that a hostile text repeats in pieces of the bound's
+ * length — is merged once per (byte, length) and remembered.
  */
 
 /**
@@ -18,6 +20,9 @@
 const POS_BITS = 13
 const MAX_PIECE = 1 << POS_BITS
 const MAX_RANK = 1 << 18
+
+/** Runs of one byte remembered (each at most 8,192 ids; ~4,000 on o200k_base, where runs merge into long tokens). */
+const RUN_ENTRIES = 256
 
 /** Pair cache: 2^15 direct-mapped entries (384 KiB). */
 const PAIR_BITS = 15
@@ -38,6 +43,8 @@ export class BytePairMerger {
   readonly #pairLeft = new Int32Array(1 << PAIR_BITS).fill(-1)
   readonly #pairRight = new Int32Array(1 << PAIR_BITS)
   readonly #pairId = new Int32Array(1 << PAIR_BITS)
+  /** Merged ids of runs of one byte, by byte · (MAX_PIECE + 1) + length; cleared when full. */
+  readonly #runs = new Map<number, number[]>()
 
   /**
    * `bytes`/`start`: token i is bytes[start[i] .. start[i + 1]), empty for an unused id. Ids 0 .. count − 1 are
@@ -105,6 +112,33 @@ export class BytePairMerger {
       out.push(this.#single[src[from]])
       return
     }
+    // A run of one byte (spaces, `=`, `x`…) merges into the longest tokens, the costliest input a pre-token can be,
+    // and a hostile text repeats it in pieces of the same length: its ids depend only on (byte, length).
+    const b0 = src[from]
+    let run = true
+    for (let p = from + 1; p < to; p++)
+      if (src[p] !== b0) {
+        run = false
+        break
+      }
+    if (run) {
+      const key = b0 * (MAX_PIECE + 1) + m
+      const known = this.#runs.get(key)
+      if (known !== undefined) {
+        for (let k = 0; k < known.length; k++) out.push(known[k])
+        return
+      }
+      const first = out.length
+      this.#mergeHeap(src, from, to, out)
+      if (this.#runs.size >= RUN_ENTRIES) this.#runs.clear()
+      this.#runs.set(key, out.slice(first))
+      return
+    }
+    this.#mergeHeap(src, from, to, out)
+  }
+
+  #mergeHeap(src: Uint8Array, from: number, to: number, out: number[]): void {
+    const m = to - from
     this.#reserve(m)
     const next = this.#next
     const prev = this.#prev
