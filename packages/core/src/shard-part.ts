@@ -228,24 +228,32 @@ export function mergeShardParts(key: WatermarkKey, partBytes: readonly Uint8Arra
   )
 }
 
+const mismatch = (why: string) => new TokenmarkError('E_ACCUMULATOR_MISMATCH', why)
+
+/** The parts in shard order, once each is checked to be one of the same S shards and every shard is given once. */
+function inShardOrder<T>(parts: readonly T[], specOf: (p: T) => ShardSpec): T[] {
+  if (parts.length === 0) throw mismatch('no shard parts to merge')
+  const count = specOf(parts[0]).count
+  const byIndex: (T | undefined)[] = new Array(count)
+  for (const p of parts) {
+    const s = specOf(p)
+    if (s.count !== count) throw mismatch(`parts of ${count} and of ${s.count} shards cannot be merged (they are parts of different scans)`)
+    if (byIndex[s.index] !== undefined) throw mismatch(`shard ${s.index}/${count} is given twice`)
+    byIndex[s.index] = p
+  }
+  const missing = []
+  for (let i = 0; i < count; i++) if (byIndex[i] === undefined) missing.push(`${i}/${count}`)
+  if (missing.length > 0) throw mismatch(`shard part${missing.length > 1 ? 's' : ''} missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`)
+  return byIndex as T[]
+}
+
 /**
  * mergeShardParts' checks and sums over summaries already read (readShardSummary, or readShardHead for
  * heads kept apart from their tuples, as an evidence bundle keeps them), each with its part's hash.
  */
 export function mergeShardSummaries(key: WatermarkKey, parts: readonly { summary: ShardSummary; sha256: string }[]): MergedShards {
-    const mismatch = (why: string) => new TokenmarkError('E_ACCUMULATOR_MISMATCH', why)
-  if (parts.length === 0) throw mismatch('no shard parts to merge')
-  const count = parts[0].summary.shard.count
-  const byIndex: (number | undefined)[] = new Array(count)
-  parts.forEach(({ summary: s }, i) => {
-    if (s.shard.count !== count) throw mismatch(`parts of ${count} and of ${s.shard.count} shards cannot be merged (they are parts of different scans)`)
-    if (byIndex[s.shard.index] !== undefined) throw mismatch(`shard ${s.shard.index}/${count} is given twice`)
-    byIndex[s.shard.index] = i
-  })
-  const missing = []
-  for (let i = 0; i < count; i++) if (byIndex[i] === undefined) missing.push(`${i}/${count}`)
-  if (missing.length > 0) throw mismatch(`shard part${missing.length > 1 ? 's' : ''} missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`)
-  const ordered = (byIndex as number[]).map((i) => parts[i])
+  const ordered = inShardOrder(parts, (p) => p.summary.shard)
+  const count = ordered.length
   const f = ordered[0].summary
   for (const { summary: s } of ordered) {
     const name = `shard ${s.shard.index}/${count}`
@@ -283,19 +291,8 @@ export function shardCounts(part: ShardPart): ShardCounts {
  * its threads' shards are of one scan by construction and no part is kept to be named.
  */
 export function addShardCounts(key: WatermarkKey, parts: readonly ShardCounts[]): Omit<MergedShards, 'shardHashes' | 'merkleRoot' | 'identity'> {
-  const mismatch = (why: string) => new TokenmarkError('E_ACCUMULATOR_MISMATCH', why)
-  if (parts.length === 0) throw mismatch('no shard parts to merge')
-  const count = parts[0].shard.count
-  const seen: boolean[] = new Array(count).fill(false)
-  for (const p of parts) {
-    if (p.shard.count !== count) throw mismatch(`parts of ${count} and of ${p.shard.count} shards cannot be merged (they are parts of different scans)`)
-    if (seen[p.shard.index]) throw mismatch(`shard ${p.shard.index}/${count} is given twice`)
-    seen[p.shard.index] = true
-  }
-  const missing = []
-  for (let i = 0; i < count; i++) if (!seen[i]) missing.push(`${i}/${count}`)
-  if (missing.length > 0) throw mismatch(`shard part${missing.length > 1 ? 's' : ''} missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`)
-  const ordered = [...parts].sort((a, b) => a.shard.index - b.shard.index)
+  const ordered = inShardOrder(parts, (p) => p.shard)
+  const count = ordered.length
   const f = ordered[0]
   const merged = new Accumulator(prepareKey(key), { dedup: true })
   for (const s of ordered) {
