@@ -101,4 +101,4 @@ export {
   type ShardedResult,
 } from './shard-part.js'
 export { CorpusDigest, scanSettingsDigest, filterSha256, type ScanSettings } from './scan-identity.js'
-export { TupleRouter, replayEvents, type RouteCounts, type RouterOptions } from './shard-route.js'
+export { TupleRouter, replayEvents, routerSettings, type RouteCounts, type RouterOptions } from './shard-route.js'

@@ -111,6 +111,11 @@ export interface RouterOptions {
   digest?: boolean
 }
 
+/** SHA-256 of the settings routers with these options read with (scanSettingsDigest): what a reducer's part names. */
+export function routerSettings(o: Pick<RouterOptions, 'tokenizer' | 'normalize' | 'filter'>): Uint8Array {
+  return scanSettingsDigest({ tokenizer: o.tokenizer.name, normalize: o.normalize, filterSha256: o.filter && filterSha256(o.filter.toBytes()) })
+}
+
 /** Routes texts (with prompts) into per-shard event logs. */
 export class TupleRouter {
   readonly counts: RouteCounts = { texts: 0, tokensTotal: 0, noContext: 0 }
@@ -205,7 +210,7 @@ export class TupleRouter {
 
   /** SHA-256 of the settings this router reads with (scan-identity.ts): a part names them. */
   settings(): Uint8Array {
-    return scanSettingsDigest({ tokenizer: this.opts.tokenizer.name, normalize: this.opts.normalize, filterSha256: this.opts.filter && filterSha256(this.opts.filter.toBytes()) })
+    return routerSettings(this.opts)
   }
 
   /** Shard s's events since the last take (the log is emptied). */

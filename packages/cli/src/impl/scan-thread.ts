@@ -15,6 +15,7 @@ import {
   getTokenizer,
   mergedResult,
   prepareKey,
+  routerSettings,
   ShardReducer,
   shardCounts,
   shardPartToBytes,
@@ -141,9 +142,10 @@ if (parentPort !== null) {
   // One router for every block this thread routes: its event logs grow once (TupleRouter.restart).
   let router: TupleRouter | undefined
   const routerOf = (l: Loaded) => (router ??= new TupleRouter(prepareKey(l.key), s.count, { tokenizer: l.tokenizer, normalize: s.normalize, filter: l.filter, hashing: partHashing, digest: s.parts }))
-  // This thread's shard, replayed block by block; its settings digest is any router's here (one process, one setup).
+  // This thread's shard, replayed block by block; its settings digest is every router's here (one process, one setup).
   let reducer: ShardReducer | undefined
-  const reducerOf = (l: Loaded, index: number) => (reducer ??= new ShardReducer(l.key, { index, count: s.count }, { filter: l.filter !== undefined, settings: routerOf(l).settings() }))
+  const reducerOf = (l: Loaded, index: number) =>
+    (reducer ??= new ShardReducer(l.key, { index, count: s.count }, { filter: l.filter !== undefined, settings: routerSettings({ tokenizer: l.tokenizer, normalize: s.normalize, filter: l.filter }) }))
   const route = (l: Loaded, seq: number, from: number, items: BlockItem[], prompts: string[] = []) => {
     const router = routerOf(l)
     router.restart(from)

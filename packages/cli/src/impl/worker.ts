@@ -5,7 +5,7 @@
  * So tokenization is split by texts and de-duplication by tuples, each done once in total. Storing is
  * idempotent (one row per block, one part per shard), so a job retried after a worker died is harmless.
  */
-import { EmissionFilter, filterSha256, getTokenizer, prepareKey, scanSettingsDigest, ShardReducer, shardPartHash, shardPartToBytes, TupleRouter, type WatermarkKey } from '@tokenmark/core'
+import { EmissionFilter, getTokenizer, prepareKey, routerSettings, ShardReducer, shardPartHash, shardPartToBytes, TupleRouter, type WatermarkKey } from '@tokenmark/core'
 import type pg from 'pg'
 import { CliError } from '../errors.js'
 import { partHashing } from '../hash.js'
@@ -115,7 +115,7 @@ async function reduceShardJob(pool: pg.Pool, key: WatermarkKey, job: ShardJob): 
   if (done.rows.length > 0) return `part ${done.rows[0].sha256}`
   const scan = await loadScan(pool, key, job)
   const o = scanOptions(key, scan)
-  const settings = scanSettingsDigest({ tokenizer: o.tokenizer.name, normalize: o.normalize, filterSha256: o.filter && filterSha256(o.filter.toBytes()) })
+  const settings = routerSettings(o) // what this scan's routers read with
   // Block by block in corpus order: memory is the shard's de-duplication set and one block's events.
   const reducer = new ShardReducer(key, { index: job.index, count: job.count }, { filter: scan.filter !== null, settings })
   for (let b = 0; b < scan.blocks; b++) {
